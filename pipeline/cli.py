@@ -1,0 +1,186 @@
+"""The ``newsbeam`` command.
+
+``newsbeam run --input GLOB --output DIR [Beam options such as --runner]`` builds the graph of
+``pipeline/graph.py``, runs it, checks conservation (every input item is exactly one article,
+duplicate, reject or skip), publishes the datasets and writes ``_manifest.json``.
+
+Beam and the stages are imported only when a command needs them, so ``--help`` is instant.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+import time
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONSERVATION = 0, 1, 2, 3
+
+
+class ConservationError(RuntimeError):
+    pass
+
+
+def _run_parser() -> argparse.ArgumentParser:
+    from pipeline.options import NewsbeamOptions
+
+    parser = argparse.ArgumentParser(
+        prog="newsbeam run",
+        description="Run the pipeline in batch over input files. Any other Apache Beam pipeline "
+                    "option (--runner, --direct_num_workers, ...) is passed through to Beam.")
+    NewsbeamOptions._add_argparse_args(parser)
+    return parser
+
+
+def counters(result) -> dict[str, int]:
+    """Every user counter as 'namespace/name' -> value (committed, else attempted)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    values: dict[str, int] = {}
+    try:
+        query = result.metrics().query(MetricsFilter())
+    except Exception:  # some runners do not report metrics
+        return values
+    for c in query.get("counters", []):
+        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
+        value = c.committed if c.committed is not None else c.attempted
+        values[key] = values.get(key, 0) + int(value or 0)
+    return dict(sorted(values.items()))
+
+
+def conservation(inputs: int, counts: dict) -> dict:
+    """The invariant every run checks: inputs = articles + duplicates + rejects + skipped."""
+    total = counts["articles"] + counts["duplicates"] + counts["rejects"] + counts["skipped"]
+    return {"inputs": inputs, "accounted": total, "holds": inputs == total}
+
+
+def run(argv: list[str]) -> int:
+    parser = _run_parser()
+    known, _beam_flags = parser.parse_known_args(argv)
+    if not known.input:
+        parser.error("--input is required: give a file or a glob such as --input 'data/**/*.jsonl'")
+    if not known.output:
+        parser.error("--output is required: the directory the datasets are written to")
+
+    from pipeline.io.sources import NoInputError
+
+    import apache_beam as beam
+
+    from pipeline import graph
+    from pipeline.io import sinks
+    from pipeline.options import NewsbeamOptions
+
+    options = NewsbeamOptions(argv)
+    output = os.path.abspath(options.output)
+    os.makedirs(output, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".staging-", dir=output)
+    started = time.monotonic()
+    try:
+        pipeline = beam.Pipeline(options=options)
+        try:
+            graph.build(pipeline, options, staging)
+        except NoInputError as e:
+            print(f"newsbeam: {e}", file=sys.stderr)
+            return EXIT_USAGE
+        result = pipeline.run()
+        result.wait_until_finish()
+        metrics = counters(result)
+
+        counts, _files = sinks.dataset_counts(staging)
+        inputs = sinks.read_input_count(staging)
+        counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
+                      "rejects": counts["rejects"], "skipped": 0}
+        check = conservation(inputs, counts_row)
+        if not check["holds"]:
+            raise ConservationError(
+                f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
+                f"({counts_row}); the output was NOT published, staged files are in {staging}. "
+                "This is a newsbeam bug: please report it with the input.")
+
+        sinks.publish(staging, output)
+        counts, files = sinks.dataset_counts(output)
+        manifest = {
+            "status": "ok",
+            "counts": counts_row,
+            "datasets": {name: {"rows": counts[name]} for name in sinks.DATASETS},
+            "conservation": check,
+            "files": files,
+            "options": _manifest_options(options),
+            "versions": sinks.library_versions(_model_name(options)),
+            "schema_version": _schema_version(),
+        }
+        sinks.write_manifest(output, manifest)
+        _print_summary(output, counts_row, counts, metrics, time.monotonic() - started)
+        shutil.rmtree(staging, ignore_errors=True)
+        return EXIT_OK
+    except ConservationError as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_CONSERVATION
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+
+
+def _schema_version() -> str:
+    from pipeline.records import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def _model_name(options) -> str | None:
+    if not options.entities:
+        return None
+    try:
+        from pipeline.stages.entities import resolve_model
+
+        return resolve_model(options.ner_model)
+    except Exception:
+        return options.ner_model
+
+
+def _manifest_options(options) -> dict:
+    """The options that shape the output (paths made relative-free, runner kept)."""
+    from pipeline.options import NewsbeamOptions
+
+    mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
+    keep = ("input", "format", "entities", "ner_model", "ner_batch_size", "near_threshold",
+            "excerpt_threshold", "lsh_bands", "runner")
+    return {k: mine.get(k) for k in keep}
+
+
+def _print_summary(output: str, row: dict, counts: dict, metrics: dict, seconds: float) -> None:
+    out = sys.stdout
+    print(f"newsbeam: wrote {output}", file=out)
+    print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (entities rows: {counts['entities']})",
+          file=out)
+    if metrics:
+        print("  stage counters:", file=out)
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"    {key:<{width}}  {value}", file=out)
+    print(f"  time {seconds:.1f} s", file=out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="newsbeam",
+        description="Streaming ingestion pipeline for news articles on Apache Beam: clean, "
+                    "deduplicate, group stories, extract entities, validate, write partitioned datasets.")
+    parser.add_argument("command", choices=["run"], help="run: process input files into datasets "
+                        "(see 'newsbeam run --help')")
+    if not argv or argv[0] in ("-h", "--help"):
+        parser.print_help()
+        return EXIT_OK if argv else EXIT_USAGE
+    if argv[0] not in ("run",):
+        parser.error(f"unknown command {argv[0]!r}; try 'newsbeam run --help'")
+    try:
+        return run(argv[1:])
+    except SystemExit as e:  # argparse errors
+        return int(e.code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

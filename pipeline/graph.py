@@ -1,0 +1,68 @@
+"""The whole newsbeam DAG in one place. Nothing else knows the order of the stages.
+
+    Read -> Clean -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
+         -> Validate -> Write(articles, duplicates, entities, rejects)
+
+Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
+"""
+from __future__ import annotations
+
+import apache_beam as beam
+
+from pipeline.io.sinks import WriteDataset, WriteInputCount
+from pipeline.io.sources import ReadArticles
+from pipeline.options import NewsbeamOptions
+from pipeline.stages.base import ApplyStage
+from pipeline.stages.clean import Clean
+from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
+from pipeline.stages.language import DetectLanguage
+from pipeline.stages.validate import ValidateRecords
+
+
+def _without_entities(article: dict) -> dict:
+    prov = dict(article.get("provenance") or {}, entities="skipped: --no-entities")
+    return dict(article, entities=[], mentions=[], provenance=prov)
+
+
+def _entity_rows(article: dict):
+    from pipeline.stages.entities import entity_rows
+
+    return entity_rows(article)
+
+
+def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str) -> None:
+    """Wire every stage; datasets are written under ``staging`` (published by the CLI)."""
+    formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
+
+    items, read_rejects = pipeline | "Read" >> ReadArticles(options.input)
+    (items, read_rejects) | "AllInputs" >> beam.Flatten() | "CountInputs" >> WriteInputCount(staging)
+
+    cleaned, clean_rejects = items | "Clean" >> Clean()
+    with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
+    identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+
+    unique, exact_duplicates = identified | "ExactDedup" >> ExactDedup()
+    articles, duplicates = (unique, exact_duplicates) | "NearDedup" >> NearDedup(
+        near_threshold=options.near_threshold,
+        excerpt_threshold=options.excerpt_threshold,
+        bands=options.lsh_bands)
+
+    stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
+    if options.entities:
+        from pipeline.stages.entities import ExtractEntities
+
+        articles, entity_rejects = articles | "Entities" >> ExtractEntities(
+            model=options.ner_model, batch_size=options.ner_batch_size)
+        stage_rejects.append(entity_rejects)
+    else:
+        articles = articles | "NoEntities" >> beam.Map(_without_entities)
+
+    articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
+    duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
+    entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
+    rejects = (stage_rejects + [article_rejects, duplicate_rejects]) | "AllRejects" >> beam.Flatten()
+
+    articles | "WriteArticles" >> WriteDataset("articles", staging, formats)
+    duplicates | "WriteDuplicates" >> WriteDataset("duplicates", staging, formats)
+    entity_rows | "WriteEntities" >> WriteDataset("entities", staging, formats)
+    rejects | "WriteRejects" >> WriteDataset("rejects", staging, formats)

@@ -1,0 +1,372 @@
+"""Partitioned dataset writers, the publish step and the manifest.
+
+Layout (Hive style; partition columns live in the path only, never inside the files)::
+
+    OUT/articles/dt=YYYY-MM-DD/lang=xx/part-00000.parquet
+    OUT/duplicates/dt=YYYY-MM-DD/part-00000.parquet
+    OUT/entities/dt=YYYY-MM-DD/part-00000.parquet
+    OUT/rejects/dt=YYYY-MM-DD/part-00000.jsonl.gz
+    OUT/_manifest.json
+
+Determinism: each partition is one GroupByKey group, its rows are sorted by a total order
+before writing, Parquet is written with fixed settings and gzip with ``mtime=0``, so the same
+input gives byte-identical files. The pipeline writes into a staging directory; ``publish``
+moves the datasets into place after the job succeeded (replacing, never appending) and writes
+the manifest last.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import json
+import os
+import shutil
+from typing import Iterable, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from pipeline.records import NULL_PARTITION, dumps
+from pipeline.stages.validate import load_schema, SCHEMA_FILES
+
+DATASETS = ("articles", "duplicates", "entities", "rejects")
+
+#: partition columns per dataset (taken from each record's internal keys, written in the path)
+PARTITIONS = {
+    "articles": ("dt", "lang"),
+    "duplicates": ("dt",),
+    "entities": ("dt",),
+    "rejects": ("dt",),
+}
+
+#: total order of rows inside a file (then the full JSON of the row)
+SORT_FIELDS = {
+    "articles": ("id",),
+    "duplicates": ("duplicate_of", "id"),
+    "entities": ("article_id", "label", "canonical"),
+    "rejects": ("input_uri", "offset", "stage"),
+}
+
+PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)
+MANIFEST = "_manifest.json"
+INPUTS_FILE = "_inputs.json"
+
+
+# --------------------------------------------------------------------------- Arrow schemas
+
+
+def _resolve(node: dict, root: dict) -> dict:
+    ref = node.get("$ref")
+    if not ref:
+        return node
+    doc, _, pointer = ref.partition("#")
+    target = root
+    if doc:
+        name = doc.rsplit("/", 1)[-1]
+        target = load_schema(name)
+    for part in pointer.strip("/").split("/") if pointer else ():
+        target = target[part]
+    return _resolve(target, target if doc else root) if "$ref" in target else target
+
+
+def _arrow_type(node: dict, root: dict):
+    import pyarrow as pa
+
+    node = _resolve(node, root)
+    types = node.get("type")
+    if isinstance(types, list):
+        types = [t for t in types if t != "null"][0]
+    if types is None and ("const" in node or "enum" in node):
+        types = "string"
+    if types == "string":
+        return pa.string()
+    if types == "integer":
+        return pa.int64()
+    if types == "number":
+        return pa.float64()
+    if types == "boolean":
+        return pa.bool_()
+    if types == "array":
+        return pa.list_(_arrow_type(node["items"], root))
+    if types == "object":
+        if "properties" in node:
+            return pa.struct([_arrow_field(k, v, k in node.get("required", ()), root)
+                              for k, v in node["properties"].items()])
+        return pa.map_(pa.string(), _arrow_type(node["additionalProperties"], root))
+    raise ValueError(f"no Arrow type for JSON Schema node {node!r}")
+
+
+def _nullable(node: dict, root: dict, required: bool) -> bool:
+    node = _resolve(node, root)
+    types = node.get("type")
+    return not required or (isinstance(types, list) and "null" in types)
+
+
+def _arrow_field(name: str, node: dict, required: bool, root: dict):
+    import pyarrow as pa
+
+    return pa.field(name, _arrow_type(node, root), nullable=_nullable(node, root, required))
+
+
+def _top_level_properties(schema: dict) -> tuple[dict, set]:
+    """Properties and required names of a dataset schema, following its root $ref."""
+    props, required = {}, set()
+    base = schema
+    if "$ref" in schema:
+        base = _resolve(schema, schema)
+    props.update(base.get("properties", {}))
+    required.update(base.get("required", ()))
+    if base is not schema:
+        props.update(schema.get("properties", {}))
+        required.update(schema.get("required", ()))
+    return props, required
+
+
+def arrow_schema(dataset: str):
+    """The Parquet schema of a dataset, derived from its JSON Schema (one source of truth).
+
+    Partition columns are left out: they live in the directory names.
+    """
+    import pyarrow as pa
+
+    schema = load_schema(SCHEMA_FILES[dataset])
+    props, required = _top_level_properties(schema)
+    root = schema if "$ref" not in schema or schema["$ref"].startswith("#") else load_schema("article.schema.json")
+    fields = [_arrow_field(name, node, name in required, root)
+              for name, node in props.items() if name not in PARTITIONS[dataset]]
+    return pa.schema(fields)
+
+
+# --------------------------------------------------------------------------- partitions and files
+
+
+def partition_path(dataset: str, record: dict) -> str:
+    parts = [dataset]
+    for column in PARTITIONS[dataset]:
+        value = record.get(column) or NULL_PARTITION
+        parts.append(f"{column}={value}")
+    return "/".join(parts)
+
+
+def file_rows(dataset: str, records: Iterable[dict]) -> list[dict]:
+    """Rows in their total order, without partition columns or internal keys."""
+    def key(r):
+        return tuple(str(r.get(f, "")) if not isinstance(r.get(f), int) else f"{r.get(f):020d}"
+                     for f in SORT_FIELDS[dataset]) + (dumps(r),)
+    drop = set(PARTITIONS[dataset]) | {"dt"}
+    rows = [{k: v for k, v in r.items() if k not in drop} for r in records]
+    return sorted(rows, key=key)
+
+
+def _prepare_for_arrow(row: dict) -> dict:
+    """Maps (dict-valued fields like provenance.clean.removed) in sorted key order."""
+    prov = row.get("provenance")
+    if isinstance(prov, dict) and isinstance(prov.get("clean"), dict):
+        removed = prov["clean"].get("removed") or {}
+        prov = dict(prov, clean=dict(prov["clean"], removed=sorted(removed.items())))
+        row = dict(row, provenance=prov)
+    return row
+
+
+def parquet_bytes(dataset: str, rows: list[dict]) -> bytes:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    schema = arrow_schema(dataset)
+    table = pa.Table.from_pylist([_prepare_for_arrow(r) for r in rows], schema=schema)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, **PARQUET_OPTIONS)
+    return sink.getvalue()
+
+
+def jsonl_gz_bytes(rows: list[dict]) -> bytes:
+    sink = io.BytesIO()
+    with gzip.GzipFile(fileobj=sink, mode="wb", mtime=0, filename="") as gz:
+        for row in rows:
+            gz.write(dumps(row))
+            gz.write(b"\n")
+    return sink.getvalue()
+
+
+def _write_bytes(path: str, data: bytes) -> None:
+    from apache_beam.io.filesystems import FileSystems
+
+    if "://" not in path:
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+        return
+    with FileSystems.create(path) as f:
+        f.write(data)
+
+
+def _join(base: str, rel: str) -> str:
+    return base.rstrip("/") + "/" + rel
+
+
+class _WritePartitionFn(beam.DoFn):
+    def __init__(self, root: str, formats: tuple[str, ...]):
+        self.root = root
+        self.formats = formats
+        self.files = Metrics.counter("write", "files")
+
+    def process(self, keyed):
+        (dataset, rel), records = keyed
+        rows = file_rows(dataset, records)
+        Metrics.counter("write", f"{dataset}_rows").inc(len(rows))
+        if dataset == "rejects":
+            outputs = {"jsonl": ("part-00000.jsonl.gz", jsonl_gz_bytes)}
+        else:
+            outputs = {"parquet": ("part-00000.parquet", lambda rs: parquet_bytes(dataset, rs)),
+                       "jsonl": ("part-00000.jsonl.gz", jsonl_gz_bytes)}
+        for fmt, (name, encode) in outputs.items():
+            if dataset != "rejects" and fmt not in self.formats:
+                continue
+            path = _join(self.root, f"{rel}/{name}")
+            _write_bytes(path, encode(rows))
+            self.files.inc()
+            yield path
+
+
+def _keyed_by_partition(record: dict, dataset: str):
+    return (dataset, partition_path(dataset, record)), record
+
+
+class WriteDataset(beam.PTransform):
+    """One dataset -> one sorted file per partition under ``root``."""
+
+    def __init__(self, dataset: str, root: str, formats: tuple[str, ...] = ("parquet",)):
+        super().__init__()
+        self.dataset = dataset
+        self.root = root
+        self.formats = formats
+
+    def expand(self, records):
+        return (records
+                | "KeyByPartition" >> beam.Map(_keyed_by_partition, self.dataset)
+                | "GroupByPartition" >> beam.GroupByKey()
+                | "WriteFiles" >> beam.ParDo(_WritePartitionFn(self.root, self.formats)))
+
+
+def _write_count(count: int, path: str) -> None:
+    _write_bytes(path, json.dumps({"inputs": count}).encode())
+
+
+class WriteInputCount(beam.PTransform):
+    """Counts input items in the pipeline itself (runner-independent, unlike metrics)."""
+
+    def __init__(self, root: str):
+        super().__init__()
+        self.root = root
+
+    def expand(self, items):
+        return (items
+                | "Count" >> beam.combiners.Count.Globally()
+                | "Write" >> beam.Map(_write_count, _join(self.root, INPUTS_FILE)))
+
+
+# --------------------------------------------------------------------------- publish and manifest
+
+
+def sha256_file(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def count_rows(path: str) -> int:
+    if path.endswith(".parquet"):
+        import pyarrow.parquet as pq
+
+        return pq.ParquetFile(path).metadata.num_rows
+    with gzip.open(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def list_dataset_files(root: str, dataset: str) -> list[str]:
+    base = os.path.join(root, dataset)
+    found = []
+    for dirpath, _dirs, files in os.walk(base):
+        for name in files:
+            if name.endswith((".parquet", ".jsonl.gz")):
+                found.append(os.path.relpath(os.path.join(dirpath, name), root))
+    return sorted(found)
+
+
+def dataset_counts(root: str) -> tuple[dict, list[dict]]:
+    """Rows per dataset (counted once, from Parquet when present) and every file with its sha256."""
+    counts, files = {}, []
+    for dataset in DATASETS:
+        paths = list_dataset_files(root, dataset)
+        has_parquet = any(p.endswith(".parquet") for p in paths)
+        total = 0
+        for rel in paths:
+            full = os.path.join(root, rel)
+            rows = count_rows(full)
+            if rel.endswith(".parquet") or not has_parquet:
+                total += rows
+            files.append({"path": rel, "rows": rows, "bytes": os.path.getsize(full), "sha256": sha256_file(full)})
+        counts[dataset] = total
+    return counts, files
+
+
+def publish(staging: str, output: str) -> None:
+    """Replace the datasets in ``output`` by the staged ones (old ones are removed, never merged)."""
+    os.makedirs(output, exist_ok=True)
+    for dataset in DATASETS:
+        staged = os.path.join(staging, dataset)
+        target = os.path.join(output, dataset)
+        old = os.path.join(output, f".old-{dataset}")
+        if os.path.exists(old):
+            shutil.rmtree(old)
+        if os.path.exists(target):
+            os.replace(target, old)
+        if os.path.exists(staged):
+            os.replace(staged, target)
+        else:
+            os.makedirs(target)  # an empty dataset is an empty directory, not a stale one
+        if os.path.exists(old):
+            shutil.rmtree(old)
+
+
+def read_input_count(staging: str) -> int:
+    path = os.path.join(staging, INPUTS_FILE)
+    if not os.path.exists(path):
+        return 0  # Count.Globally of nothing still writes 0; absent means no inputs at all
+    with open(path, encoding="utf-8") as f:
+        return int(json.load(f)["inputs"])
+
+
+def write_manifest(output: str, manifest: dict) -> str:
+    path = os.path.join(output, MANIFEST)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(manifest, f, indent=2, sort_keys=True)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def library_versions(model: Optional[str] = None) -> dict:
+    from importlib import metadata
+    import platform
+
+    names = ["newsbeam", "apache-beam", "trafilatura", "spacy", "pyarrow", "rensa", "py3langid",
+             "jsonschema-rs", "ftfy", "courlan", "orjson"]
+    versions = {"python": platform.python_version()}
+    for name in names:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    if model:
+        try:
+            versions[f"model:{model}"] = metadata.version(model.replace("_", "-"))
+        except metadata.PackageNotFoundError:
+            versions[f"model:{model}"] = None
+    return versions

@@ -1,0 +1,669 @@
+"""Readers for article files: txt, html, json, jsonl (any of them gzip-compressed).
+
+Two layers, as for every stage (see ``pipeline/stages/base.py``):
+
+* :func:`read_file` is a pure function ``(path, bytes) -> Item | Reject dicts``.  It never
+  raises: everything it cannot turn into an article becomes a reject with a reason a person
+  can act on and the raw input in full, so the conservation invariant holds from the start
+  (every input item ends in exactly one of articles, duplicates, rejects).
+* :class:`ReadArticles` is the Beam transform: it expands the globs when the pipeline is
+  built (a typo fails before anything runs), spreads the files over workers, reads each
+  one with :func:`read_file` and returns ``(items, rejects)``.
+
+Formats are detected from the file name and checked against the content, because real
+dumps lie: gzip is recognised by its magic bytes, a ``.txt`` that holds a web page is read
+as HTML, a ``.json`` with one object per line is read as JSONL (and vice versa).
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import glob
+import gzip
+import html as _html
+import io
+import os
+import re
+import zlib
+from typing import Any, Iterable, Iterator, Optional
+
+import apache_beam as beam
+import charset_normalizer
+import orjson
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipeline.records import Item, make_reject
+
+__all__ = [
+    "MAX_DECOMPRESSED_BYTES",
+    "NoInputError",
+    "ReadArticles",
+    "ReadFileFn",
+    "expand_inputs",
+    "is_reject",
+    "read_file",
+]
+
+STAGE = "read"
+
+#: Largest decompressed size accepted from one gzip file.  Guards workers against gzip
+#: bombs and runaway dumps; a bigger input should be split into several files.
+MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_COMPRESSED_SUFFIXES = (".gz", ".gzip")
+
+_EXTENSION_FORMATS = {
+    ".txt": "txt",
+    ".text": "txt",
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".json": "json",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".jsonlines": "jsonl",
+}
+
+# Field names accepted from JSON objects, in order of preference (news-please, newspaper3k,
+# NewsAPI, schema.org and common scraper dumps).
+URL_FIELDS = ("url", "link", "canonical_url")
+TITLE_FIELDS = ("title", "headline")
+TEXT_FIELDS = ("text", "content", "body", "article", "maintext")
+HTML_FIELDS = ("html", "raw_html")
+DATE_FIELDS = ("published", "published_at", "date", "date_publish", "pubDate", "datePublished")
+AUTHOR_FIELDS = ("authors", "author", "byline")
+SOURCE_FIELDS = ("source", "source_domain", "site_name", "publisher")
+
+REASON_EMPTY = "empty input file"
+REASON_NOT_TEXT = "not text: could not decode as UTF-8 or detect a charset"
+REASON_TOO_BIG = f"decompressed size exceeds {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB limit"
+REASON_NO_TEXT = "no article text: expected one of the fields text, content, body, html"
+
+
+class NoInputError(ValueError):
+    """An input pattern matched no file.  Raised while the pipeline is built, not at run time."""
+
+    def __init__(self, pattern: str, detail: str = ""):
+        self.pattern = pattern
+        message = detail or (
+            f"no files match {pattern!r}; check the path, and quote the pattern so your shell "
+            f"does not expand it (e.g. 'data/**/*.jsonl.gz')"
+        )
+        super().__init__(message)
+
+
+# --------------------------------------------------------------------------------------
+# Globs
+# --------------------------------------------------------------------------------------
+
+def expand_inputs(patterns: Iterable[str]) -> list[str]:
+    """Expand globs (``**`` is recursive) into a sorted, de-duplicated list of file paths.
+
+    Local paths are expanded with :func:`glob.glob` and returned as glob spells them (relative
+    patterns give relative paths), so ``input_uri`` in every record is what the user typed.
+    ``file://`` patterns are local paths.  Remote schemes (``gs://``, ``s3://`` ...) go through
+    Beam's ``FileSystems.match`` (which needs the matching Beam extra, e.g. ``apache-beam[gcp]``,
+    and says so).  Directories are skipped.  Sorting makes runs deterministic.
+
+    Raises :class:`NoInputError` for a pattern that matches no file, so a typo fails at once
+    instead of producing an empty, "successful" run.
+    """
+    found: set[str] = set()
+    for pattern in patterns:
+        if pattern.startswith("file://"):
+            pattern = pattern[len("file://"):]
+        if "://" in pattern:
+            paths = _match_remote(pattern)
+        else:
+            expanded = os.path.expanduser(pattern)
+            paths = [p for p in glob.glob(expanded, recursive=True) if not os.path.isdir(p)]
+            if not paths and os.path.isdir(expanded):
+                hint = os.path.join(pattern.rstrip("/\\") or pattern, "**", "*")
+                raise NoInputError(pattern, f"{pattern!r} is a directory, not a file; to read "
+                                            f"every file in it use the pattern {hint!r} (quoted)")
+        if not paths:
+            raise NoInputError(pattern)
+        found.update(paths)
+    return sorted(found)
+
+
+def _match_remote(pattern: str) -> list[str]:
+    results = FileSystems.match([pattern])
+    return [m.path for r in results for m in r.metadata_list if not m.path.endswith("/")]
+
+
+# --------------------------------------------------------------------------------------
+# read_file: bytes -> items and rejects
+# --------------------------------------------------------------------------------------
+
+def is_reject(record: dict) -> bool:
+    """Rejects carry a ``stage`` key; items never do."""
+    return "stage" in record
+
+
+def _reject(path: str, reason: str, raw: bytes | str, offset: int = 0) -> dict:
+    # raw is always bytes/str here, never a dict: make_reject's dict path reads
+    # "offset"/"provenance" out of the record, which an arbitrary input object may misuse.
+    return dict(make_reject(stage=STAGE, reason=reason, raw=raw, input_uri=path, offset=offset))
+
+
+def read_file(path: str, data: bytes) -> Iterator[dict]:
+    """Yield one Item dict per article found in ``data`` and one Reject dict per unusable part.
+
+    ``path`` only names the input (``input_uri``) and hints at the format; nothing is read from
+    disk.  Every failure is a reject; this generator does not raise.
+    """
+    try:
+        yield from _read_file(path, data)
+    except Exception as exc:  # pragma: no cover - a bug; keep the record, do not kill the worker
+        yield _reject(path, f"unexpected error {exc!r}; this is a newsbeam bug, please report "
+                            f"it with this file", data)
+
+
+def _read_file(path: str, data: bytes) -> Iterator[dict]:
+    name = path
+    lowered = path.lower()
+    for suffix in _COMPRESSED_SUFFIXES:
+        if lowered.endswith(suffix):
+            name = path[: -len(suffix)]
+            break
+    if data[:2] == _GZIP_MAGIC:
+        payload, error = _gunzip(data)
+        if error is not None:
+            yield _reject(path, error, data)
+            return
+        data = payload
+    if not data.strip():
+        yield _reject(path, REASON_EMPTY, data)
+        return
+    text = decode_text(data)
+    if text is None:
+        yield _reject(path, REASON_NOT_TEXT, data)
+        return
+    if not text.strip():
+        yield _reject(path, REASON_EMPTY, data)
+        return
+
+    fmt = detect_format(name, text)
+    if fmt == "html":
+        yield _item(path, 0, "html", html=text, url=_html_canonical_url(text))
+    elif fmt == "json":
+        yield from _read_json(path, text)
+    elif fmt == "jsonl":
+        yield from _read_jsonl(path, text)
+    else:
+        title, body = split_headline(text)
+        yield _item(path, 0, "txt", title=title, text=body)
+
+
+def _gunzip(data: bytes) -> tuple[bytes, Optional[str]]:
+    """Decompress every gzip member, at most MAX_DECOMPRESSED_BYTES.  Returns (bytes, error)."""
+    try:
+        with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
+            out = stream.read(MAX_DECOMPRESSED_BYTES + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        return b"", f"corrupt gzip stream: {exc}"
+    if len(out) > MAX_DECOMPRESSED_BYTES:
+        return b"", REASON_TOO_BIG
+    return out, None
+
+
+def _item(path: str, offset: int, fmt: str, *, url=None, title=None, text=None, html=None,
+          published_at=None, authors=None, source=None) -> dict:
+    """Every item has all ten keys (None / [] when unknown), so downstream code never guesses."""
+    return dict(Item(input_uri=path, offset=offset, format=fmt, url=url, title=title, text=text,
+                     html=html, published_at=published_at, authors=list(authors or []),
+                     source=source))
+
+
+# --------------------------------------------------------------------------------------
+# Decoding
+# --------------------------------------------------------------------------------------
+
+#: C0/C1 control characters other than tab, newlines, vertical tab and form feed.
+_CONTROL_CHARS = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f]")
+#: Share of control characters above which decoded "text" is taken for binary data.
+_MAX_CONTROL_SHARE = 0.01
+#: charset_normalizer ranks near-ties poorly on short western texts (it picks mac_latin2 for
+#: plain French Latin-1).  Windows-1252 is the web's most common legacy encoding (WHATWG maps
+#: "latin-1" to it), so it wins whenever it is at most this much more "chaotic" than the best.
+_CP1252_TOLERANCE = 0.02
+
+
+def decode_text(data: bytes) -> Optional[str]:
+    """Decode bytes as UTF-8 (BOM stripped), else UTF-16 with BOM, else charset_normalizer's
+    guess (it honours a page's ``<meta charset>``; Windows-1252 wins a near-tie).  None for
+    binary data: NUL bytes, no plausible charset, or more than 1% control characters."""
+    text: Optional[str] = None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        try:
+            text = data.decode("utf-16")
+        except UnicodeDecodeError:
+            text = None
+    if text is None:
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError:
+            if b"\x00" in data:
+                return None
+            text = _guess_charset(data)
+            if text is None:
+                return None
+    return text if _looks_like_text(text) else None
+
+
+def _guess_charset(data: bytes) -> Optional[str]:
+    matches = charset_normalizer.from_bytes(data)
+    best = matches.best()
+    if best is None:
+        return None
+    for match in matches:
+        if match.encoding == "cp1252" and match.chaos <= best.chaos + _CP1252_TOLERANCE:
+            return str(match)
+    return str(best)
+
+
+def _looks_like_text(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    limit = _MAX_CONTROL_SHARE * len(text)
+    controls = 0
+    for _ in _CONTROL_CHARS.finditer(text):
+        controls += 1
+        if controls > limit:
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------------------
+# Format detection
+# --------------------------------------------------------------------------------------
+
+_HTML_TAG = re.compile(
+    r"<(?:!doctype\s+html|html|head|body|p|div|article|section|main|span|br|h[1-6]|a|ul|ol|li|"
+    r"table|img|meta|title|figure|blockquote|em|strong|b|i)\b", re.IGNORECASE)
+
+
+def looks_like_html(value: str) -> bool:
+    """Markup, not prose: starts with ``<`` and has at least one common HTML tag early on."""
+    head = value.lstrip()[:4096]
+    return head.startswith("<") and _HTML_TAG.search(head) is not None
+
+
+def detect_format(name: str, text: str) -> str:
+    """``txt | html | json | jsonl`` from the file name (without ``.gz``), checked on the content.
+
+    * ``.html``/``.htm``: html.
+    * ``.json`` whose whole text is not JSON but whose first line is an object: jsonl;
+      ``.jsonl`` whose first line is not JSON but whose whole text is: json (pretty-printed).
+    * ``.txt``, unknown or no extension: html if it starts with markup, json/jsonl if it
+      parses as such, else txt.
+    """
+    ext = os.path.splitext(name)[1].lower()
+    declared = _EXTENSION_FORMATS.get(ext)
+    if declared == "html":
+        return "html"
+    if declared == "json":
+        if not _parses(text) and _first_line_is_object(text):
+            return "jsonl"
+        return "json"
+    if declared == "jsonl":
+        if not _first_line_parses(text) and _parses(text):
+            return "json"
+        return "jsonl"
+    if looks_like_html(text):
+        return "html"
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        parsed = _parse(text)
+        if isinstance(parsed, dict) or (isinstance(parsed, list) and parsed
+                                        and all(isinstance(x, dict) for x in parsed)):
+            return "json"
+        if _first_line_is_object(text):
+            return "jsonl"
+    return "txt"
+
+
+_INVALID = object()
+
+
+def _parse(text: str) -> Any:
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError:
+        return _INVALID
+
+
+def _parses(text: str) -> bool:
+    return _parse(text) is not _INVALID
+
+
+def _first_line(text: str) -> str:
+    for line in text.split("\n"):
+        if line.strip():
+            return line
+    return ""
+
+
+def _first_line_parses(text: str) -> bool:
+    return _parses(_first_line(text))
+
+
+def _first_line_is_object(text: str) -> bool:
+    return isinstance(_parse(_first_line(text)), dict)
+
+
+# --------------------------------------------------------------------------------------
+# JSON and JSONL
+# --------------------------------------------------------------------------------------
+
+def _read_json(path: str, text: str) -> Iterator[dict]:
+    """One object is one article (offset 0); an array holds one article per element
+    (offset = 1-based index)."""
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        yield _reject(path, f"invalid JSON: {exc}", text)
+        return
+    if isinstance(doc, dict):
+        yield _object_to_record(path, 0, "json", doc, text)
+    elif isinstance(doc, list):
+        if not doc:
+            yield _reject(path, "empty JSON array: no articles", text)
+        for index, element in enumerate(doc, start=1):
+            raw = orjson.dumps(element).decode("utf-8")
+            if isinstance(element, dict):
+                yield _object_to_record(path, index, "json", element, raw)
+            else:
+                yield _reject(path, f"array element {index} is not a JSON object", raw, index)
+    else:
+        yield _reject(path, "JSON document is not an object or an array of objects", text)
+
+
+def _read_jsonl(path: str, text: str) -> Iterator[dict]:
+    """One object per line, offset = 1-based line number.  Blank lines are skipped; a bad line
+    is rejected on its own and reading goes on.  Splits on ``\\n`` only, because JSON strings
+    may hold raw U+2028 characters that ``str.splitlines`` would cut."""
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")  # CRLF files: the CR is part of the line end
+        if not line.strip():
+            continue
+        try:
+            obj = orjson.loads(line)
+        except orjson.JSONDecodeError as exc:
+            yield _reject(path, f"invalid JSON on line {number}: {exc}", line, number)
+            continue
+        if not isinstance(obj, dict):
+            yield _reject(path, f"invalid JSON on line {number}: expected an object, "
+                                f"got {type(obj).__name__}", line, number)
+            continue
+        yield _object_to_record(path, number, "jsonl", obj, line)
+
+
+def _object_to_record(path: str, offset: int, fmt: str, obj: dict, raw: str) -> dict:
+    try:
+        fields = map_fields(obj)
+    except Exception as exc:  # pragma: no cover - a bug; keep the record
+        return _reject(path, f"unexpected error {exc!r} while mapping fields; this is a newsbeam "
+                             f"bug, please report it with this record", raw, offset)
+    if fields["text"] is None and fields["html"] is None:
+        return _reject(path, REASON_NO_TEXT, raw, offset)
+    return _item(path, offset, fmt, **fields)
+
+
+def map_fields(obj: dict) -> dict:
+    """Map a JSON article object onto Item fields, accepting the common field names.
+
+    Text that is really markup (``"content": "<div><p>..."``) goes to ``html`` so the clean
+    stage extracts it.  A numeric date is a Unix timestamp (seconds; milliseconds when above
+    1e11) and becomes ISO 8601 UTC; a string date is kept as given for the clean stage.
+    """
+    text = html = None
+    for key in HTML_FIELDS:
+        html = _string(obj.get(key))
+        if html is not None:
+            break
+    for key in TEXT_FIELDS:
+        value = _text_value(obj.get(key))
+        if value is None:
+            continue
+        if looks_like_html(value):
+            html = html or value
+        elif text is None:
+            text = value
+    return {
+        "url": _first(obj, URL_FIELDS, _string),
+        "title": _first(obj, TITLE_FIELDS, _scalar_string),
+        "text": text,
+        "html": html,
+        "published_at": _first(obj, DATE_FIELDS, _date),
+        "authors": _authors(_first(obj, AUTHOR_FIELDS, lambda v: v if v not in (None, "", []) else None)),
+        "source": _first(obj, SOURCE_FIELDS, _source),
+    }
+
+
+def _first(obj: dict, keys: tuple[str, ...], convert) -> Any:
+    for key in keys:
+        value = convert(obj.get(key))
+        if value is not None:
+            return value
+    return None
+
+
+def _string(value: Any) -> Optional[str]:
+    if isinstance(value, str) and value.strip():
+        return value.strip() if len(value) < 2048 and "\n" not in value else value
+    return None
+
+
+def _scalar_string(value: Any) -> Optional[str]:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return _string(value)
+
+
+def _text_value(value: Any) -> Optional[str]:
+    """A body is a string, or a list of paragraph strings (joined by blank lines)."""
+    if isinstance(value, list) and value and all(isinstance(p, str) for p in value):
+        value = "\n\n".join(p for p in value if p.strip())
+    if isinstance(value, str) and value.strip():
+        return value
+    return None
+
+
+def _date(value: Any) -> Optional[str]:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
+        except (OverflowError, OSError, ValueError):
+            return str(value)
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return _string(value)
+
+
+def _authors(value: Any) -> list:
+    """A list of names; a single string is kept whole (splitting "A and B" is the clean
+    stage's business, and "Smith, John" must not become two people)."""
+    if value is None:
+        return []
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for entry in items:
+        if isinstance(entry, dict):
+            entry = entry.get("name")
+        if isinstance(entry, str) and entry.strip():
+            out.append(entry.strip())
+    return out
+
+
+def _source(value: Any) -> Optional[str]:
+    if isinstance(value, dict):
+        for key in ("name", "domain", "url"):
+            found = _string(value.get(key))
+            if found is not None:
+                return found
+        return None
+    return _string(value)
+
+
+# --------------------------------------------------------------------------------------
+# HTML: the canonical URL only (extraction is the clean stage's job)
+# --------------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<(link|meta)\b([^>]*)>", re.IGNORECASE)
+_ATTR = re.compile(r"""([\w:-]+)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+))""")
+
+
+def _html_canonical_url(page: str) -> Optional[str]:
+    """``<link rel="canonical">`` or ``<meta property="og:url">`` from the first 64 KiB, when
+    it is an absolute http(s) URL: cheap, and it gives the article a stable id."""
+    for match in _TAG.finditer(page, 0, 65536):
+        attrs = {m.group(1).lower(): (m.group(2) or m.group(3) or m.group(4) or "")
+                 for m in _ATTR.finditer(match.group(2))}
+        if match.group(1).lower() == "link" and "canonical" in attrs.get("rel", "").lower().split():
+            candidate = attrs.get("href", "")
+        elif match.group(1).lower() == "meta" and attrs.get("property", attrs.get("name", "")).lower() == "og:url":
+            candidate = attrs.get("content", "")
+        else:
+            continue
+        candidate = _html.unescape(candidate).strip()
+        if candidate.lower().startswith(("http://", "https://")):
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------------------
+# Plain text: headline detection
+# --------------------------------------------------------------------------------------
+
+#: How many leading non-empty lines may be labels (section names, dates, bylines) before the
+#: headline.  Web text dumps put "News", "Trending", a date... above the headline.
+HEADLINE_SCAN_LINES = 5
+_HEADLINE_MAX_CHARS = 200
+_HEADLINE_MAX_WORDS = 25
+_HEADLINE_MIN_WORDS = 3
+_SENTENCE_END = (".", ":", ";", ",", "…")
+_CLOSING_QUOTES = "\"'”’»)]"
+_DATE_WORDS = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs "
+    "fri sat sun january february march april may june july august september october november "
+    "december jan feb mar apr jun jul aug sep sept oct nov dec am pm utc gmt est edt pst pdt cet "
+    "cest bst updated published posted on at of the th st nd rd".split())
+
+
+def _line_kind(line: str) -> str:
+    """``label`` (skip it), ``headline`` or ``body`` (stop looking) for a stripped line."""
+    words = line.split()
+    if len(line) > _HEADLINE_MAX_CHARS or len(words) > _HEADLINE_MAX_WORDS:
+        return "body"
+    if len(words) < _HEADLINE_MIN_WORDS:
+        return "label"  # "News", "Trending", "World | Asia"
+    if line.lower().startswith("by "):
+        return "label"  # byline
+    if any(ch.isdigit() for ch in line) and all(
+            w.lower() in _DATE_WORDS for w in re.findall(r"[A-Za-z]+", line)):
+        return "label"  # "Friday, 22 November 2024", "Updated 10:42 AM EDT"
+    letters = [ch for ch in line if ch.isalpha()]
+    if letters and all(ch.isupper() for ch in letters):
+        return "label"  # "ADVERTISEMENT", "SKIP TO MAIN CONTENT"
+    if line.rstrip(_CLOSING_QUOTES).endswith(_SENTENCE_END):
+        return "body"
+    return "headline"
+
+
+def split_headline(content: str) -> tuple[Optional[str], str]:
+    """Split a plain-text article into ``(title, text)``.
+
+    The title is the first line that looks like a headline among the first
+    ``HEADLINE_SCAN_LINES`` non-empty lines, skipping labels above it (fewer than 3 words,
+    dates, bylines, ALL CAPS).  A headline has at most 200 characters and 25 words and does
+    not end like a sentence (``. : ; , …``); ``?`` and ``!`` are allowed because headlines
+    ask and exclaim.  The first line that reads like body text stops the search: then there
+    is no title and the text is the whole content.
+
+    When a title is found, ``text`` is the content without that one line (labels above it are
+    kept, the clean stage removes boilerplate), stripped of surrounding blank lines.
+    """
+    lines = content.splitlines(keepends=True)
+    seen = 0
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if not stripped:
+            continue
+        seen += 1
+        if seen > HEADLINE_SCAN_LINES:
+            break
+        kind = _line_kind(stripped)
+        if kind == "body":
+            break
+        if kind == "headline":
+            rest = "".join(lines[:index]) + "".join(lines[index + 1:])
+            return stripped, rest.strip("\r\n")
+    return None, content
+
+
+# --------------------------------------------------------------------------------------
+# Beam
+# --------------------------------------------------------------------------------------
+
+class ReadFileFn(beam.DoFn):
+    """Read one file and emit its items (main output) and rejects (tag ``rejects``).
+
+    The file is opened UNCOMPRESSED: :func:`read_file` recognises gzip by content, which
+    Beam's name-based AUTO detection would get wrong for a mislabelled file.  Every record
+    emitted counts once in ``read/inputs``, so conservation can be checked from metrics.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.inputs = Metrics.counter(STAGE, "inputs")
+        self.files = Metrics.counter(STAGE, "files")
+        self.rejected = Metrics.counter(STAGE, "rejected")
+
+    def process(self, path: str):
+        self.files.inc()
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                data = f.read()
+        except Exception as exc:  # IOError, permission, BeamIOError, object gone since the glob
+            records: Iterable[dict] = [_reject(path, f"cannot read file: {exc}", b"")]
+        else:
+            records = read_file(path, data)
+        for record in records:
+            self.inputs.inc()
+            if is_reject(record):
+                self.rejected.inc()
+                yield beam.pvalue.TaggedOutput("rejects", record)
+            else:
+                yield record
+
+
+class ReadArticles(beam.PTransform):
+    """Read article files matching ``patterns``; ``expand`` returns ``(items, rejects)``.
+
+    The globs are expanded here, while the pipeline is built, so a pattern that matches
+    nothing raises :class:`NoInputError` before any worker starts.  A Reshuffle after the
+    file list spreads files over workers (one element per file, so its ~30 us per element
+    is negligible).
+    """
+
+    def __init__(self, patterns: list[str], label: Optional[str] = None):
+        super().__init__(label)
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        self.patterns = list(patterns)
+        self.paths = expand_inputs(self.patterns)
+
+    def expand(self, pbegin):
+        outputs = (
+            pbegin
+            | "ListFiles" >> beam.Create(self.paths)
+            | "Distribute" >> beam.Reshuffle()
+            | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", main="items")
+        )
+        return outputs.items, outputs.rejects

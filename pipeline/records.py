@@ -1,0 +1,139 @@
+"""Record types that flow between stages, and their (de)serialisation.
+
+Records are plain dicts (cheap to pickle, orjson-serialisable, what the JSON Schemas in
+``schemas/`` describe).  The TypedDicts below document their shape; nothing enforces them
+at run time except the ``validate`` stage.
+
+Flow::
+
+    reader  -> Item        one input article as found (text or html plus metadata)
+    clean   -> Article     cleaned text, identity (id, content_hash), dates, provenance
+    dedup   -> Article     canonical copies      + Duplicate (Article + duplicate_of, kind, similarity)
+    entities-> Article     with ``entities``     + EntityRow per (article, canonical, label)
+    any     -> Reject      stage, reason, input_uri, the raw input in full
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+from typing import Any, Optional, TypedDict
+
+import orjson
+
+SCHEMA_VERSION = "1.0.0"
+
+#: Hive's name for a NULL partition value.  pyarrow, DuckDB and Spark read it back as NULL,
+#: so articles without any known date keep a typed ``dt`` column (see README: Dates).
+NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+
+#: Language code for text whose language could not be determined (ISO 639-2 "undetermined").
+UNDETERMINED_LANG = "und"
+
+
+class Item(TypedDict, total=False):
+    """One input article as a reader found it, before any cleaning."""
+
+    input_uri: str  # file the item came from
+    offset: int  # line number (1-based) for JSONL, 0 for one-article files
+    format: str  # txt | html | json | jsonl
+    url: Optional[str]
+    title: Optional[str]
+    text: Optional[str]  # plain text, when the input had text
+    html: Optional[str]  # raw HTML, when the input had markup
+    published_at: Optional[str]  # as given by the input; parsed by the clean stage
+    authors: list
+    source: Optional[str]
+
+
+class Mention(TypedDict):
+    start: int
+    end: int
+    text: str
+    label: str
+    canonical: str
+
+
+class EntitySummary(TypedDict):
+    text: str  # first surface form seen
+    label: str
+    canonical: str
+    count: int
+    first_offset: int
+
+
+class Article(TypedDict, total=False):
+    id: str
+    url: Optional[str]
+    source: Optional[str]
+    title: Optional[str]
+    text: str
+    lang: str
+    published_at: Optional[str]  # ISO 8601, UTC, seconds precision ("2023-10-17T00:00:00Z")
+    fetched_at: Optional[str]
+    authors: list
+    word_count: int
+    content_hash: str
+    story_id: str
+    entities: list  # EntitySummary
+    mentions: list  # Mention; carried between stages, not written to the articles dataset
+    provenance: dict
+    schema_version: str
+
+
+class Reject(TypedDict):
+    stage: str
+    reason: str
+    input_uri: str
+    offset: int
+    raw: str
+    raw_encoding: str  # "utf-8" | "base64" | "json" (the record as the stage received it)
+    dt: str
+
+
+def stable_hash(value: str, length: int = 16) -> str:
+    """Hex digest used for ids: stable across runs, machines and Python versions."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()[:length]
+
+
+def dumps(record: Any) -> bytes:
+    """Deterministic JSON: sorted keys, so identical records give identical bytes."""
+    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+
+
+def loads(data: bytes | str) -> Any:
+    return orjson.loads(data)
+
+
+def raw_field(raw: bytes | str | dict) -> tuple[str, str]:
+    """Represent any raw input losslessly as (text, encoding) for the rejects dataset."""
+    if isinstance(raw, dict):
+        return dumps(raw).decode("utf-8"), "json"
+    if isinstance(raw, str):
+        return raw, "utf-8"
+    try:
+        return raw.decode("utf-8"), "utf-8"
+    except UnicodeDecodeError:
+        return base64.b64encode(raw).decode("ascii"), "base64"
+
+
+def _as_str(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _as_int(value) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else 0
+
+
+def make_reject(stage: str, reason: str, raw: bytes | str | dict, input_uri: str = "",
+                offset: int = 0, dt: str = NULL_PARTITION) -> Reject:
+    """A rejects-dataset row. ``raw`` is the input in full: bytes/str from a reader, or the
+    record (dict) as the failing stage received it."""
+    if isinstance(raw, dict):  # a record: take its location from it, defensively
+        prov = raw.get("provenance") if isinstance(raw.get("provenance"), dict) else {}
+        input_uri = input_uri or _as_str(raw.get("input_uri")) or _as_str(prov.get("input_uri"))
+        offset = offset or _as_int(raw.get("offset")) or _as_int(prov.get("offset"))
+        if dt == NULL_PARTITION and isinstance(raw.get("dt"), str) and raw["dt"]:
+            dt = raw["dt"]
+    text, encoding = raw_field(raw)
+    return Reject(stage=stage, reason=reason, input_uri=input_uri, offset=_as_int(offset),
+                  raw=text, raw_encoding=encoding, dt=dt)

@@ -1,0 +1,162 @@
+"""The whole pipeline through the `newsbeam` command, on examples/ and (when present) the seeds."""
+import gzip
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from pipeline.stages.validate import validation_errors
+from tests.conftest import REPO, SEEDS, needs_seeds
+
+EXAMPLES = REPO / "examples" / "articles"
+
+
+def newsbeam(*args, cwd=REPO):
+    return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, timeout=600)
+
+
+def manifest(out):
+    return json.loads((out / "_manifest.json").read_text())
+
+
+def articles(out):
+    return duckdb.sql(f"select * from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true) "
+                      "order by id").fetchdf().to_dict("records")
+
+
+def rejects(out):
+    rows = []
+    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
+        with gzip.open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
+
+
+@pytest.fixture(scope="module")
+def example_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("examples") / "out"
+    result = newsbeam("run", "--input", f"{EXAMPLES}/**/*", "--output", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return out, result
+
+
+def test_help_is_fast_and_lists_the_options():
+    result = newsbeam("run", "--help")
+    assert result.returncode == 0 and "--no-entities" in result.stdout and "--format" in result.stdout
+
+
+def test_examples_add_up_and_print_a_summary(example_run):
+    out, result = example_run
+    counts = manifest(out)["counts"]
+    assert counts == {"inputs": 10, "articles": 5, "duplicates": 2, "rejects": 3, "skipped": 0}
+    assert manifest(out)["conservation"]["holds"] is True
+    assert "inputs 10 = articles 5 + duplicates 2 + rejects 3 + skipped 0" in result.stdout
+    assert "clean/out" in result.stdout and "time" in result.stdout
+
+
+def test_examples_duplicates_point_at_kept_articles(example_run):
+    out, _ = example_run
+    kept = {a["id"]: a for a in articles(out)}
+    dups = duckdb.sql(f"select * from read_parquet('{out}/duplicates/**/*.parquet', hive_partitioning=true)"
+                      ).fetchdf().to_dict("records")
+    assert len(dups) == 2 and all(d["duplicate_of"] in kept for d in dups)
+    # the syndicated HTML copy of the bridge story and the wire copy of the wind-farm story
+    titles = sorted(kept[d["duplicate_of"]]["title"] for d in dups)
+    assert titles == ["Offshore wind farm wins approval for port expansion",
+                      "Riverside council approves new pedestrian bridge after two-year debate"]
+
+
+def test_examples_articles_are_clean_valid_and_annotated(example_run):
+    out, _ = example_run
+    rows = articles(out)
+    langs = sorted(r["lang"] for r in rows)
+    assert langs == ["en", "en", "en", "en", "fr"]
+    for row in rows:
+        record = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items() if k != "dt"}
+        assert "Share on" not in record["text"] and "Read more" not in record["text"]
+    bridge = next(r for r in rows if r["title"].startswith("Riverside"))
+    people = {(e["canonical"], e["label"]) for e in bridge["entities"]}
+    assert ("Helen Ortiz", "PERSON") in people
+    ents = duckdb.sql(f"select count(*) from read_parquet('{out}/entities/**/*.parquet', hive_partitioning=true)"
+                      ).fetchone()[0]
+    assert ents > 5
+
+
+def test_examples_every_bad_item_is_a_reject_with_a_reason(example_run):
+    out, _ = example_run
+    rows = rejects(out)
+    assert len(rows) == 3
+    by_uri = {(os.path.basename(r["input_uri"]), r["offset"]): r for r in rows}
+    assert by_uri[("empty.txt", 0)]["stage"] == "read"
+    assert by_uri[("wire.jsonl", 3)]["raw"] == "this line is not JSON {"
+    assert all(r["reason"] and r["stage"] for r in rows)
+
+
+def test_two_runs_are_byte_identical_and_input_order_does_not_matter(example_run, tmp_path):
+    out, _ = example_run
+    inputs = sorted(EXAMPLES.iterdir())
+    args = []
+    for path in reversed(inputs):
+        args += ["--input", path]
+    again = tmp_path / "again"
+    assert newsbeam("run", *args, "--output", again).returncode == 0
+    first = {f["path"]: f["sha256"] for f in manifest(out)["files"]}
+    second = {f["path"]: f["sha256"] for f in manifest(again)["files"]}
+    assert first == second and len(first) >= 4
+
+
+def test_rerun_replaces_instead_of_appending(tmp_path):
+    out = tmp_path / "out"
+    single = tmp_path / "in"
+    single.mkdir()
+    shutil.copy(EXAMPLES / "wire.jsonl", single)
+    assert newsbeam("run", "--input", f"{EXAMPLES}/**/*", "--output", out, "--no-entities").returncode == 0
+    assert newsbeam("run", "--input", single / "wire.jsonl", "--output", out, "--no-entities").returncode == 0
+    m = manifest(out)
+    assert m["counts"]["inputs"] == 6 and m["counts"]["articles"] == 3
+    assert len(articles(out)) == 3
+    assert not any(p.name.startswith(".") for p in out.iterdir())
+
+
+def test_no_match_is_a_clear_usage_error(tmp_path):
+    result = newsbeam("run", "--input", tmp_path / "nothing-*.txt", "--output", tmp_path / "out")
+    assert result.returncode == 2 and "no files match" in result.stderr
+
+
+def test_jsonl_format_writes_gzip_json_lines(tmp_path):
+    out = tmp_path / "out"
+    assert newsbeam("run", "--input", EXAMPLES / "wire.jsonl", "--output", out, "--no-entities",
+                    "--format", "jsonl").returncode == 0
+    files = sorted(out.glob("articles/**/*.jsonl.gz"))
+    assert files and not list(out.glob("articles/**/*.parquet"))
+    with gzip.open(files[0]) as f:
+        row = json.loads(f.readline())
+    assert validation_errors(dict(row, lang="en"), "articles") == []
+
+
+@needs_seeds
+def test_seeds_acceptance(tmp_path):
+    out = tmp_path / "out"
+    result = newsbeam("run", "--input", f"{SEEDS}/*.txt", "--output", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    m = manifest(out)
+    c = m["counts"]
+    assert c["inputs"] == 5 and c["articles"] + c["duplicates"] + c["rejects"] + c["skipped"] == 5
+    rows = articles(out)
+    assert rows
+    for row in rows:
+        record = {k: (v.tolist() if hasattr(v, "tolist") else v) for k, v in row.items() if k != "dt"}
+        record = json.loads(json.dumps(record, default=lambda v: v.tolist() if hasattr(v, "tolist") else v))
+        assert validation_errors(record, "articles") == [], record["id"]
+    full = duckdb.sql(f"select * from read_parquet('{out}/**/*.parquet', hive_partitioning=true, union_by_name=true) "
+                      "where provenance.input_uri like '%002_ba7f2b871816635f.txt'").fetchdf().to_dict("records")[0]
+    caption = "Russia’s President Vladimir Putin, center, arrives at Beijing Capital International Airport"
+    assert full["text"].count(caption) <= 1
+    assert "Gabuev" in full["text"]
+    if full.get("duplicate_of") is None or full["duplicate_of"] != full["duplicate_of"]:
+        assert ("Vladimir Putin", "PERSON") in {(e["canonical"], e["label"]) for e in full["entities"]}
