@@ -163,8 +163,16 @@ def _print_summary(output: str, row: dict, counts: dict, metrics: dict, seconds:
     print(f"  time {seconds:.1f} s", file=out)
 
 
+def _quiet_known_noise() -> None:
+    """Beam warns at import that optional GCP client libraries are missing; they are optional."""
+    import logging
+
+    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _quiet_known_noise()
     parser = argparse.ArgumentParser(
         prog="newsbeam",
         description="Streaming ingestion pipeline for news articles on Apache Beam: clean, "
