@@ -168,3 +168,23 @@ def test_seeds_acceptance(tmp_path):
     assert full["text"].count(caption) <= 1
     assert "Gabuev told The Associated Press" in full["text"]
     assert ("Vladimir Putin", "PERSON") in {(e["canonical"], e["label"]) for e in full["entities"]}
+
+
+def test_conservation_check_flags_any_mismatch():
+    from pipeline.cli import conservation
+
+    counts = {"articles": 5, "duplicates": 2, "rejects": 3, "skipped": 0}
+    assert conservation(10, counts)["holds"] is True
+    assert conservation(11, counts) == {"inputs": 11, "accounted": 10, "holds": False}
+
+
+def test_default_runner_does_not_try_to_download_prism(tmp_path, caplog):
+    import logging
+
+    from pipeline.cli import main
+
+    with caplog.at_level(logging.INFO):
+        assert main(["run", "--input", str(EXAMPLES / "wire.jsonl"), "--output", str(tmp_path / "out"),
+                     "--no-entities"]) == 0
+    messages = " ".join(r.getMessage() for r in caplog.records)
+    assert "DirectRunner" in messages and "Prism" not in messages
