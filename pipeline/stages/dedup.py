@@ -285,13 +285,12 @@ class _CollapseFn(beam.DoFn):
 
     def __init__(self, same_url: bool):
         self.same_url = same_url
-        self.kept = Metrics.counter(STAGE_DEDUP, "exact_kept")
-        self.dropped = Metrics.counter(STAGE_DEDUP, "exact_duplicates")
+        step = "same_url" if same_url else "same_text"
+        self.dropped = Metrics.counter(STAGE_DEDUP, f"{step}_duplicates")
 
     def process(self, keyed):
         _key, copies = keyed
         canonical, dups = collapse_exact(copies, self.same_url)
-        self.kept.inc()
         yield canonical
         for dup in dups:
             self.dropped.inc()
