@@ -58,11 +58,12 @@ def conservation(inputs: int, counts: dict) -> dict:
 def run(argv: list[str]) -> int:
     parser = _run_parser()
     known, _beam_flags = parser.parse_known_args(argv)
-    if not known.input:
-        parser.error("--input is required: give a file or a glob such as --input 'data/**/*.jsonl'")
+    if not known.input and not known.feeds:
+        parser.error("give --input GLOB (files such as 'data/**/*.jsonl') and/or --feeds FILE (feed URLs)")
     if not known.output:
         parser.error("--output is required: the directory the datasets are written to")
 
+    from pipeline.io.feedstate import FeedStateError
     from pipeline.io.sources import NoInputError
 
     import apache_beam as beam
@@ -74,13 +75,14 @@ def run(argv: list[str]) -> int:
     options = NewsbeamOptions(argv)
     output = os.path.abspath(options.output)
     os.makedirs(output, exist_ok=True)
+    state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     staging = tempfile.mkdtemp(prefix=".staging-", dir=output)
     started = time.monotonic()
     try:
         pipeline = beam.Pipeline(options=options)
         try:
-            graph.build(pipeline, options, staging)
-        except NoInputError as e:
+            graph.build(pipeline, options, staging, state_dir)
+        except (NoInputError, FeedStateError) as e:
             print(f"newsbeam: {e}", file=sys.stderr)
             return EXIT_USAGE
         result = pipeline.run()
@@ -89,8 +91,9 @@ def run(argv: list[str]) -> int:
 
         counts, _files = sinks.dataset_counts(staging)
         inputs = sinks.read_input_count(staging)
+        skipped = sinks.read_skip_counts(staging)
         counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
-                      "rejects": counts["rejects"], "skipped": 0}
+                      "rejects": counts["rejects"], "skipped": sum(skipped.values())}
         check = conservation(inputs, counts_row)
         if not check["holds"]:
             raise ConservationError(
@@ -99,11 +102,17 @@ def run(argv: list[str]) -> int:
                 "This is a newsbeam bug: please report it with the input.")
 
         sinks.publish(staging, output)
+        if options.feeds:  # the feed state advances only when the run's output is published
+            from pipeline.io.feedstate import FeedStateStore
+            from pipeline.io.live import merge_states
+
+            merge_states(FeedStateStore(state_dir), staging)
         counts, files = sinks.dataset_counts(output)
         manifest = {
             "status": "ok",
             "counts": counts_row,
             "datasets": {name: {"rows": counts[name]} for name in sinks.DATASETS},
+            "skipped_by_reason": skipped,
             "conservation": check,
             "files": files,
             "options": _manifest_options(options),
@@ -111,7 +120,7 @@ def run(argv: list[str]) -> int:
             "schema_version": _schema_version(),
         }
         sinks.write_manifest(output, manifest)
-        _print_summary(output, counts_row, counts, metrics, time.monotonic() - started)
+        _print_summary(output, counts_row, counts, skipped, metrics, time.monotonic() - started)
         shutil.rmtree(staging, ignore_errors=True)
         return EXIT_OK
     except ConservationError as e:
@@ -144,17 +153,19 @@ def _manifest_options(options) -> dict:
     from pipeline.options import NewsbeamOptions
 
     mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
-    keep = ("input", "format", "entities", "ner_model", "ner_batch_size", "near_threshold",
-            "excerpt_threshold", "lsh_bands", "runner")
+    keep = ("input", "feeds", "fetch_articles", "allow_private_hosts", "format", "entities", "ner_model",
+            "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "runner")
     return {k: mine.get(k) for k in keep}
 
 
-def _print_summary(output: str, row: dict, counts: dict, metrics: dict, seconds: float) -> None:
+def _print_summary(output: str, row: dict, counts: dict, skipped: dict, metrics: dict, seconds: float) -> None:
     out = sys.stdout
     print(f"newsbeam: wrote {output}", file=out)
     print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
           f" + rejects {row['rejects']} + skipped {row['skipped']}   (entities rows: {counts['entities']})",
           file=out)
+    for reason, n in skipped.items():
+        print(f"    skipped {n}: {reason}", file=out)
     if metrics:
         print("  stage counters:", file=out)
         width = max(len(k) for k in metrics)

@@ -1,6 +1,6 @@
 """The whole newsbeam DAG in one place. Nothing else knows the order of the stages.
 
-    Read -> Clean -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
+    Read files / poll feeds -> Clean -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
          -> Validate -> Write(articles, duplicates, entities, rejects)
 
 Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.io.sinks import WriteDataset, WriteInputCount
+from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticles
 from pipeline.options import NewsbeamOptions
 from pipeline.stages.base import ApplyStage
@@ -30,12 +30,40 @@ def _entity_rows(article: dict):
     return entity_rows(article)
 
 
-def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str) -> None:
+def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
+    """Poll the listed feeds; their new state is staged and only kept if the run succeeds."""
+    from pipeline.io.feedstate import FeedStateStore
+    from pipeline.io.http import FetchSettings
+    from pipeline.io.live import FetchFeeds, WriteFeedStates, read_feed_list
+
+    settings = FetchSettings(timeout=options.fetch_timeout, min_delay=options.host_delay,
+                             allow_private_hosts=options.allow_private_hosts)
+    feeds = pipeline | "Feeds" >> FetchFeeds(read_feed_list(options.feeds), FeedStateStore(state_dir).load(),
+                                             settings, options.fetch_articles)
+    feeds["states"] | "StageFeedState" >> WriteFeedStates(staging)
+    return feeds["items"], feeds["rejects"], feeds["skipped"]
+
+
+def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
+    """Every source the options name, as (items, rejects, skipped)."""
+    sources = []
+    if options.input:
+        sources.append(pipeline | "Read" >> ReadArticles(options.input))
+    if options.feeds:
+        sources.append(_read_feeds(pipeline, options, staging, state_dir))
+    if len(sources) == 1:
+        return sources[0]
+    return tuple(parts | f"All{name}" >> beam.Flatten()
+                 for name, parts in zip(("Items", "ReadRejects", "Skipped"), zip(*sources)))
+
+
+def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str) -> None:
     """Wire every stage; datasets are written under ``staging`` (published by the CLI)."""
     formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
 
-    items, read_rejects = pipeline | "Read" >> ReadArticles(options.input)
-    (items, read_rejects) | "AllInputs" >> beam.Flatten() | "CountInputs" >> WriteInputCount(staging)
+    items, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
+    (items, read_rejects, skipped) | "AllInputs" >> beam.Flatten() | "CountInputs" >> WriteInputCount(staging)
+    skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
     cleaned, clean_rejects = items | "Clean" >> Clean()
     with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()

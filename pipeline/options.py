@@ -11,8 +11,21 @@ class NewsbeamOptions(PipelineOptions):
     def _add_argparse_args(cls, parser):
         group = parser.add_argument_group("newsbeam")
         group.add_argument("--input", action="append", default=None, metavar="GLOB",
-                           help="Input files (txt, html, json, jsonl; optionally gzipped). "
+                           help="Input files: txt, html, json, jsonl, feed documents (RSS/Atom/RDF/CDF), WARC; optionally gzipped. "
                                 "Repeatable; '**' matches any depth. Quote it so the shell does not expand it.")
+        group.add_argument("--feeds", default=None, metavar="FILE",
+                           help="Poll the RSS/Atom feeds listed in FILE (OPML, or one URL per line).")
+        group.add_argument("--state", default=None, metavar="DIR",
+                           help="Feed-state directory (ETag, Last-Modified, entries seen); default OUTPUT/_state. "
+                                "Share it between runs to fetch only what is new.")
+        group.add_argument("--fetch-articles", action="store_true", default=False,
+                           help="For feed entries that carry only a summary, fetch and extract the article page.")
+        group.add_argument("--allow-private-hosts", action="store_true", default=False,
+                           help="Allow fetching from loopback, private and link-local addresses (refused by default).")
+        group.add_argument("--fetch-timeout", type=float, default=20.0, metavar="SECONDS",
+                           help="HTTP connect/read timeout per request.")
+        group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
+                           help="Minimum delay between two requests to the same host.")
         group.add_argument("--output", default=None, metavar="DIR",
                            help="Output directory: datasets, _manifest.json. Re-running replaces them.")
         group.add_argument("--format", default="parquet", choices=FORMATS,

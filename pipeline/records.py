@@ -43,6 +43,31 @@ class Item(TypedDict, total=False):
     published_at: Optional[str]  # as given by the input; parsed by the clean stage
     authors: list
     source: Optional[str]
+    # set by feed, WARC and HTTP sources (absent or None for plain files)
+    fetched_at: Optional[str]  # ISO 8601 UTC, when the bytes were fetched (WARC-Date, HTTP fetch)
+    entry_id: Optional[str]  # feed entry guid/id, else its link
+    feed_url: Optional[str]  # the feed an entry came from
+    warnings: list  # parser warnings kept with the item (e.g. feedparser's bozo exception)
+    update_of: Optional[str]  # content hash of the version of this feed entry ingested before
+    summary_only: bool  # a feed entry with only a summary (no full content)
+
+
+class Skip(TypedDict):
+    """An input item deliberately not processed (a WARC request record, a 304 feed, ...).
+
+    Counted per reason in the manifest; inputs = articles + duplicates + rejects + skipped."""
+
+    skipped: str  # the reason
+    input_uri: str
+    offset: int
+
+
+def is_skip(record: dict) -> bool:
+    return "skipped" in record
+
+
+def make_skip(reason: str, input_uri: str, offset: int = 0) -> Skip:
+    return Skip(skipped=reason, input_uri=input_uri, offset=offset)
 
 
 class Mention(TypedDict):
@@ -96,8 +121,11 @@ def stable_hash(value: str, length: int = 16) -> str:
 
 
 def dumps(record: Any) -> bytes:
-    """Deterministic JSON: sorted keys, so identical records give identical bytes."""
-    return orjson.dumps(record, option=orjson.OPT_SORT_KEYS)
+    """Deterministic JSON: sorted keys, so identical records give identical bytes.
+
+    Values JSON cannot express (dates, struct_time, sets...) are written as their ``str``,
+    so a reject can always carry the record that caused it."""
+    return orjson.dumps(record, default=str, option=orjson.OPT_SORT_KEYS | orjson.OPT_NON_STR_KEYS)
 
 
 def loads(data: bytes | str) -> Any:

@@ -51,6 +51,7 @@ SORT_FIELDS = {
 PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)
 MANIFEST = "_manifest.json"
 INPUTS_FILE = "_inputs.json"
+SKIPPED_FILE = "_skipped.json"
 
 
 # --------------------------------------------------------------------------- Arrow schemas
@@ -251,6 +252,30 @@ class WriteDataset(beam.PTransform):
                 | "WriteFiles" >> beam.ParDo(_WritePartitionFn(self.root, self.formats)))
 
 
+def _skip_reason(skip: dict) -> str:
+    """The reason without its time ("rate limited until T" counts under "rate limited")."""
+    return skip["skipped"].split(" until ")[0]
+
+
+def _write_skip_counts(pairs: list, path: str) -> None:
+    _write_bytes(path, json.dumps(dict(sorted(pairs)), sort_keys=True).encode())
+
+
+class WriteSkipCounts(beam.PTransform):
+    """Skipped input items, counted per reason (they are accounted for, not stored)."""
+
+    def __init__(self, root: str):
+        super().__init__()
+        self.root = root
+
+    def expand(self, skipped):
+        return (skipped
+                | "Reason" >> beam.Map(_skip_reason)
+                | "CountPerReason" >> beam.combiners.Count.PerElement()
+                | "All" >> beam.combiners.ToList()
+                | "Write" >> beam.Map(_write_skip_counts, _join(self.root, SKIPPED_FILE)))
+
+
 def _write_count(count: int, path: str) -> None:
     _write_bytes(path, json.dumps({"inputs": count}).encode())
 
@@ -340,6 +365,14 @@ def read_input_count(staging: str) -> int:
         return 0  # Count.Globally of nothing still writes 0; absent means no inputs at all
     with open(path, encoding="utf-8") as f:
         return int(json.load(f)["inputs"])
+
+
+def read_skip_counts(staging: str) -> dict[str, int]:
+    path = os.path.join(staging, SKIPPED_FILE)
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        return {reason: int(n) for reason, n in json.load(f).items()}
 
 
 def write_manifest(output: str, manifest: dict) -> str:

@@ -1,21 +1,29 @@
-"""Readers for article files: txt, html, json, jsonl (any of them gzip-compressed).
+"""Readers for input files: txt, html, json, jsonl, feed documents (RSS/Atom/RDF/CDF) and
+WARC archives (any of them gzip-compressed).
 
 Two layers, as for every stage (see ``pipeline/stages/base.py``):
 
-* :func:`read_file` is a pure function ``(path, bytes) -> Item | Reject dicts``.  It never
-  raises: everything it cannot turn into an article becomes a reject with a reason a person
-  can act on and the raw input in full, so the conservation invariant holds from the start
-  (every input item ends in exactly one of articles, duplicates, rejects).
+* :func:`read_file` is a pure function ``(path, bytes) -> Item | Reject | Skip dicts``.  It
+  never raises: everything it cannot turn into an article becomes a reject with a reason a
+  person can act on and the raw input in full, and everything deliberately not processed (a
+  WARC request record, a feed without entries) is a skip with a reason, so the conservation
+  invariant holds from the start (every input item ends in exactly one of articles,
+  duplicates, rejects, skipped).
 * :class:`ReadArticles` is the Beam transform: it expands the globs when the pipeline is
   built (a typo fails before anything runs), spreads the files over workers, reads each
-  one with :func:`read_file` and returns ``(items, rejects)``.
+  one with :func:`read_file` and returns ``(items, rejects, skipped)``.
 
 Formats are detected from the file name and checked against the content, because real
-dumps lie: gzip is recognised by its magic bytes, a ``.txt`` that holds a web page is read
-as HTML, a ``.json`` with one object per line is read as JSONL (and vice versa).
+dumps lie: gzip is recognised by its magic bytes, a WARC by ``WARC/1.x`` at the start (of
+its first gzip member), a feed by its root element (``<rss>``, ``<feed>``, ``<rdf:RDF>``,
+``<channel>``) even as ``.txt``, an HTML page named ``.xml`` stays HTML, a ``.txt`` that
+holds a web page is read as HTML, a ``.json`` with one object per line is read as JSONL
+(and vice versa).  Feeds are parsed by :mod:`pipeline.io.feeds` (one item per entry),
+WARCs by :mod:`pipeline.io.warc` (one item per archived HTML page).
 """
 from __future__ import annotations
 
+import codecs
 import datetime as _dt
 import glob
 import gzip
@@ -33,22 +41,27 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
-from pipeline.records import Item, make_reject
+from pipeline.io import feeds, warc
+from pipeline.records import Item, is_skip, make_reject
 
 __all__ = [
     "MAX_DECOMPRESSED_BYTES",
     "NoInputError",
     "ReadArticles",
     "ReadFileFn",
+    "decode_html",
+    "decode_text",
     "expand_inputs",
     "is_reject",
+    "is_skip",
     "read_file",
 ]
 
 STAGE = "read"
 
-#: Largest decompressed size accepted from one gzip file.  Guards workers against gzip
-#: bombs and runaway dumps; a bigger input should be split into several files.
+#: Largest decompressed size accepted from one gzip file (and from one WARC record's
+#: payload).  Guards workers against gzip bombs and runaway dumps; a bigger input should be
+#: split into several files.
 MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
 
 _GZIP_MAGIC = b"\x1f\x8b"
@@ -66,6 +79,9 @@ _EXTENSION_FORMATS = {
     ".jsonlines": "jsonl",
 }
 
+#: Names of feed documents (also when gzipped): read as feeds when the content agrees.
+FEED_EXTENSIONS = frozenset({".xml", ".rss", ".atom", ".rdf", ".cdf"})
+
 # Field names accepted from JSON objects, in order of preference (news-please, newspaper3k,
 # NewsAPI, schema.org and common scraper dumps).
 URL_FIELDS = ("url", "link", "canonical_url")
@@ -80,6 +96,8 @@ REASON_EMPTY = "empty input file"
 REASON_NOT_TEXT = "not text: could not decode as UTF-8 or detect a charset"
 REASON_TOO_BIG = f"decompressed size exceeds {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB limit"
 REASON_NO_TEXT = "no article text: expected one of the fields text, content, body, html"
+REASON_NOT_FEED = ("not a feed: a feed file name, but the content has no rss, feed, RDF or "
+                   "channel root element and is not a web page")
 
 
 class NoInputError(ValueError):
@@ -169,6 +187,10 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
         if lowered.endswith(suffix):
             name = path[: -len(suffix)]
             break
+    # WARC before gunzip: a .warc.gz is one gzip member per record, which warcio reads itself.
+    if warc.is_warc_name(path) or warc.looks_like_warc(data):
+        yield from warc.read_warc(path, data)
+        return
     if data[:2] == _GZIP_MAGIC:
         payload, error = _gunzip(data)
         if error is not None:
@@ -178,6 +200,15 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
     if not data.strip():
         yield _reject(path, REASON_EMPTY, data)
         return
+
+    ext = os.path.splitext(name)[1].lower()
+    feed_named = ext in FEED_EXTENSIONS
+    # Feeds go to feedparser as bytes (it honours the XML declaration and BOM), but only when
+    # the content is a feed: feedparser reads almost anything and would find no entries.
+    if feeds.looks_like_feed(data) if feed_named else feeds.feed_root(data) in feeds.FEED_ROOTS:
+        yield from feeds.parse_feed(data, feed_url=path)
+        return
+
     text = decode_text(data)
     if text is None:
         yield _reject(path, REASON_NOT_TEXT, data)
@@ -186,8 +217,10 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
         yield _reject(path, REASON_EMPTY, data)
         return
 
-    fmt = detect_format(name, text)
-    if fmt == "html":
+    fmt = detect_format(name, text) if not feed_named else _feed_named_format(data, text)
+    if fmt is None:
+        yield _reject(path, REASON_NOT_FEED, data)
+    elif fmt == "html":
         yield _item(path, 0, "html", html=text, url=_html_canonical_url(text))
     elif fmt == "json":
         yield from _read_json(path, text)
@@ -196,6 +229,21 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
     else:
         title, body = split_headline(text)
         yield _item(path, 0, "txt", title=title, text=body)
+
+
+_HTML_ROOTS = frozenset({"html", "head", "body"})
+_DOCTYPE_HTML = re.compile(r"\s*<!doctype\s+html\b", re.IGNORECASE)
+
+
+def _feed_named_format(data: bytes, text: str) -> Optional[str]:
+    """The format of a file named like a feed whose content is not a feed: ``html`` for a web
+    page (an html/head/body root, or an HTML doctype: not just any markup, since XML that is
+    not a feed has ``<title>`` and ``<p>`` elements too), ``json``/``jsonl`` when it parses
+    as such, else None (a reject: other XML, plain text)."""
+    if feeds.feed_root(data) in _HTML_ROOTS or _DOCTYPE_HTML.match(text):
+        return "html"
+    fmt = detect_format("", text)
+    return fmt if fmt in ("json", "jsonl") else None
 
 
 def _gunzip(data: bytes) -> tuple[bytes, Optional[str]]:
@@ -252,6 +300,54 @@ def decode_text(data: bytes) -> Optional[str]:
             if text is None:
                 return None
     return text if _looks_like_text(text) else None
+
+
+#: Labels that browsers decode as Windows-1252 (WHATWG Encoding Standard).
+_AS_CP1252 = frozenset({"iso-8859-1", "iso8859-1", "latin-1", "latin1", "l1", "us-ascii",
+                        "ascii", "iso_8859-1", "windows-1252", "cp1252", "x-cp1252"})
+_META_CHARSET = re.compile(rb"""<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9_.:-]+)""",
+                           re.IGNORECASE)
+
+
+def _codec(label: Optional[str], from_meta: bool = False) -> Optional[str]:
+    """A Python codec name for a declared charset label, or None when unknown.  Latin-1 and
+    ASCII labels mean Windows-1252, as in browsers; a ``<meta>`` cannot declare UTF-16/32
+    (it was readable as ASCII), so such a meta label is ignored."""
+    if not label:
+        return None
+    label = label.strip().strip("\"'").lower()
+    if label in _AS_CP1252:
+        return "cp1252"
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    if from_meta and name.startswith(("utf-16", "utf-32")):
+        return None
+    return name
+
+
+def _meta_charset(data: bytes) -> Optional[str]:
+    match = _META_CHARSET.search(data, 0, 4096)
+    return match.group(1).decode("ascii") if match else None
+
+
+def decode_html(data: bytes, charset: Optional[str] = None) -> Optional[str]:
+    """Decode a web page as browsers do: a byte-order mark, else the charset declared by HTTP
+    (``charset``), else the ``<meta charset>`` in the first 4 KiB, else :func:`decode_text`
+    (UTF-8, then charset detection).  A declared charset the bytes do not decode with is
+    passed over.  None for binary data."""
+    if not data.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        for codec in (_codec(charset), _codec(_meta_charset(data), from_meta=True)):
+            if codec is None:
+                continue
+            try:
+                text = data.decode(codec)
+            except (UnicodeDecodeError, LookupError):
+                continue
+            if _looks_like_text(text):
+                return text
+    return decode_text(data)
 
 
 def _guess_charset(data: bytes) -> Optional[str]:
@@ -612,11 +708,14 @@ def split_headline(content: str) -> tuple[Optional[str], str]:
 # --------------------------------------------------------------------------------------
 
 class ReadFileFn(beam.DoFn):
-    """Read one file and emit its items (main output) and rejects (tag ``rejects``).
+    """Read one file and emit its items (main output), rejects (tag ``rejects``) and skips
+    (tag ``skipped``).
 
     The file is opened UNCOMPRESSED: :func:`read_file` recognises gzip by content, which
-    Beam's name-based AUTO detection would get wrong for a mislabelled file.  Every record
-    emitted counts once in ``read/inputs``, so conservation can be checked from metrics.
+    Beam's name-based AUTO detection would get wrong for a mislabelled file (and a WARC.gz
+    must reach warcio still compressed).  Every record emitted counts once in
+    ``read/inputs``, so conservation can be checked from metrics:
+    ``inputs = items + rejected + skipped``.
     """
 
     def __init__(self):
@@ -624,6 +723,7 @@ class ReadFileFn(beam.DoFn):
         self.inputs = Metrics.counter(STAGE, "inputs")
         self.files = Metrics.counter(STAGE, "files")
         self.rejected = Metrics.counter(STAGE, "rejected")
+        self.skipped = Metrics.counter(STAGE, "skipped")
 
     def process(self, path: str):
         self.files.inc()
@@ -639,12 +739,18 @@ class ReadFileFn(beam.DoFn):
             if is_reject(record):
                 self.rejected.inc()
                 yield beam.pvalue.TaggedOutput("rejects", record)
+            elif is_skip(record):
+                self.skipped.inc()
+                yield beam.pvalue.TaggedOutput("skipped", record)
             else:
                 yield record
 
 
 class ReadArticles(beam.PTransform):
-    """Read article files matching ``patterns``; ``expand`` returns ``(items, rejects)``.
+    """Read input files matching ``patterns``; ``expand`` returns ``(items, rejects, skipped)``.
+
+    ``skipped`` holds :class:`pipeline.records.Skip` dicts (``skipped`` = the reason,
+    ``input_uri``, ``offset``): WARC records that are not HTML pages, feeds without entries.
 
     The globs are expanded here, while the pipeline is built, so a pattern that matches
     nothing raises :class:`NoInputError` before any worker starts.  A Reshuffle after the
@@ -664,6 +770,6 @@ class ReadArticles(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self.paths)
             | "Distribute" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", main="items")
+            | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", "skipped", main="items")
         )
-        return outputs.items, outputs.rejects
+        return outputs.items, outputs.rejects, outputs.skipped

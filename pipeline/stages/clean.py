@@ -753,6 +753,40 @@ def extract_html(html, url: Optional[str] = None) -> Extracted:
     )
 
 
+_BLOCK_TAGS = frozenset({
+    "p", "div", "section", "article", "blockquote", "pre", "ul", "ol", "li", "dl", "dt", "dd",
+    "h1", "h2", "h3", "h4", "h5", "h6", "table", "tr", "figure", "figcaption", "header", "footer",
+    "aside", "address", "hr",
+})
+
+
+def fragment_text(html: str) -> str:
+    """Text of an HTML *fragment* (a feed entry's content), one paragraph per block element.
+
+    A feed entry's content is the article body already, without page chrome, so full-page
+    extraction is the wrong tool: trafilatura drops short fragments, and its ``html2txt``
+    flattens paragraphs into one line (both measured on feed entries). lxml parses the
+    fragment; scripts, styles and comments are dropped.
+    """
+    import lxml.html
+
+    try:
+        root = lxml.html.fragment_fromstring(html, create_parent="div")
+    except Exception:  # not markup at all: treat as text
+        return html
+    for bad in root.xpath("//script|//style|//noscript|//comment()"):
+        bad.drop_tree()
+    for el in root.iter():
+        if not isinstance(el.tag, str):
+            continue
+        if el.tag == "br":
+            el.tail = "\n" + (el.tail or "")
+        elif el.tag in _BLOCK_TAGS:
+            el.text = "\n\n" + (el.text or "")
+            el.tail = "\n\n" + (el.tail or "")
+    return root.text_content()
+
+
 # --------------------------------------------------------------------------------------
 # The stage
 # --------------------------------------------------------------------------------------
@@ -792,7 +826,9 @@ def to_clean_article(item: dict) -> dict:
         raise Rejected(REJECT_NO_INPUT)
 
     extracted: Optional[Extracted] = None
-    if html.strip():
+    if html.strip() and item.get("format") == "feed":
+        raw_text = fragment_text(html)  # a feed entry's body: no page to extract from
+    elif html.strip():
         try:
             extracted = extract_html(html, item.get("url") or None)
         except Rejected:
@@ -841,8 +877,21 @@ def to_clean_article(item: dict) -> dict:
             "offset": item.get("offset", 0),
             "format": item.get("format"),
             "clean": {"removed": dict(sorted(removed.items()))},
+            **_source_provenance(item),
         },
     }
+
+
+_PROVENANCE_FROM_ITEM = ("entry_id", "feed_url", "update_of")
+
+
+def _source_provenance(item: dict) -> dict:
+    """Where a feed/WARC item came from and what its parser warned about, kept for provenance."""
+    out = {key: item[key] for key in _PROVENANCE_FROM_ITEM if item.get(key)}
+    warnings = [w for w in item.get("warnings") or () if isinstance(w, str) and w]
+    if warnings:
+        out["warnings"] = warnings
+    return out
 
 
 class Clean(ApplyStage):

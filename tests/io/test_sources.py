@@ -193,6 +193,23 @@ def test_utf16_with_bom_is_decoded():
     assert record["text"] == ARTICLE.rstrip("\n")
 
 
+@pytest.mark.parametrize("data,charset,expected", [
+    ("Grève".encode("latin-1"), "ISO-8859-1", "Grève"),                       # HTTP charset (as cp1252)
+    ('<meta charset="windows-1251"><p>Привет</p>'.encode("cp1251"), None,
+     '<meta charset="windows-1251"><p>Привет</p>'),                            # meta charset
+    ('<meta charset="utf-8"><p>Привет</p>'.encode("cp1251"), "windows-1251",
+     '<meta charset="utf-8"><p>Привет</p>'),                                   # HTTP wins over meta
+    ("<p>Grüße</p>".encode("utf-8"), "x-bogus", "<p>Grüße</p>"),              # unknown label: passed over
+    ("<p>Le café était fermé à cause de la grève.</p>".encode("latin-1"), "utf-8",
+     "<p>Le café était fermé à cause de la grève.</p>"),                      # bytes not UTF-8: detected
+    ("\ufeff<p>Grüße</p>".encode("utf-8"), "windows-1251", "<p>Grüße</p>"),  # BOM wins
+])
+def test_decode_html_charset_order(data, charset, expected):
+    from pipeline.io.sources import decode_html
+
+    assert decode_html(data, charset) == expected
+
+
 # ---------------------------------------------------------------------------- txt
 
 def test_txt_headline_becomes_title():
@@ -411,25 +428,31 @@ def test_read_articles_in_a_pipeline(tmp_path):
     (tmp_path / "sub" / "a.txt").write_text("A headline for the test\n\nBody A.")
     (tmp_path / "b.jsonl.gz").write_bytes(gzip.compress(b'{"text": "Body B."}\nnot json\n'))
     (tmp_path / "empty.txt").write_bytes(b"")
-    a, b, empty = str(tmp_path / "sub" / "a.txt"), str(tmp_path / "b.jsonl.gz"), str(tmp_path / "empty.txt")
+    # a feed without entries saved as .txt: detected by content, one skip
+    (tmp_path / "feed.txt").write_text('<?xml version="1.0"?><rss version="2.0"><channel>'
+                                       '<title>Nothing yet</title></channel></rss>')
+    a, b, empty, feed = (str(tmp_path / "sub" / "a.txt"), str(tmp_path / "b.jsonl.gz"),
+                         str(tmp_path / "empty.txt"), str(tmp_path / "feed.txt"))
 
     transform = ReadArticles([f"{tmp_path}/**/*.txt", f"{tmp_path}/*.gz"])
-    assert transform.paths == [b, empty, a]
+    assert transform.paths == [b, empty, feed, a]
 
     pipeline = beam.Pipeline(options=PipelineOptions(runner="FnApiRunner"))
-    got_items, got_rejects = pipeline | "Read" >> transform
+    got_items, got_rejects, got_skipped = pipeline | "Read" >> transform
     assert_that(got_items | beam.Map(lambda r: (r["input_uri"], r["offset"], r["format"], r["title"], r["text"])),
                 equal_to([(a, 0, "txt", "A headline for the test", "Body A."),
                           (b, 1, "jsonl", None, "Body B.")]), label="Items")
     assert_that(got_rejects | beam.Map(lambda r: (r["input_uri"], r["offset"], r["reason"][:22])),
                 equal_to([(b, 2, "invalid JSON on line 2"), (empty, 0, "empty input file")]),
                 label="Rejects")
+    assert_that(got_skipped, equal_to([{"skipped": "feed has no entries", "input_uri": feed, "offset": 0}]),
+                label="Skipped")
     result = pipeline.run()
     result.wait_until_finish()
 
     counters = {c.key.metric.name: c.committed
                 for c in result.metrics().query(MetricsFilter().with_namespace("read"))["counters"]}
-    assert counters == {"files": 3, "inputs": 4, "rejected": 2}
+    assert counters == {"files": 4, "inputs": 5, "rejected": 2, "skipped": 1}
 
 
 def test_read_articles_fails_at_build_time_on_bad_glob(tmp_path):

@@ -1,0 +1,224 @@
+"""Feed documents (RSS 0.9x/1.0/2.0, Atom 0.3/1.0, RDF, CDF) -> one input item per entry.
+
+feedparser does the parsing (it copes with every dialect and most breakage). The bytes are
+fetched by newsbeam itself (files, or ``pipeline.io.http`` for live feeds) and handed over
+with the response headers, as feedparser's maintainers recommend now that its own HTTP
+options are being removed.
+
+A malformed feed that still yields entries keeps them, with the parser's warning in each
+item's ``warnings`` (and so in provenance). A malformed feed without entries is a reject; a
+well-formed feed without entries is a skip.
+
+Public API (used by the file readers and by the live-feed poller; keep it stable):
+:func:`looks_like_feed`, :func:`parse_feed`, :func:`entry_fingerprint`.
+"""
+from __future__ import annotations
+
+import calendar
+import datetime as _dt
+import hashlib
+import io
+import re
+from typing import Optional
+
+from pipeline.records import dumps, make_reject, make_skip
+
+STAGE = "read"
+
+#: Local names of the root element of every feed dialect feedparser reads (CDF's is <CHANNEL>).
+FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel"})
+
+REASON_NO_ENTRIES = "feed has no entries"
+REASON_EMPTY_ENTRY = "feed entry has neither content nor summary"
+
+# Fallback when the root element cannot be found in the first bytes (junk before it, a huge
+# comment...): a feed root tag anywhere early on, and no <html.
+_FEED_ROOT_RE = re.compile(rb"<(?:[\w-]+:)?(?:rss|feed|RDF|channel)[\s>/]", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml", "html", "xhtml")
+_BOMS = (b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")
+# What may come before the root element: XML declaration and processing instructions,
+# comments, a DOCTYPE (with an internal subset), whitespace.
+_PROLOG_RE = re.compile(
+    rb"\s*(?:<\?.*?\?>|<!--.*?-->|<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>)", re.IGNORECASE | re.DOTALL)
+_ROOT_RE = re.compile(rb"\s*<([A-Za-z_][\w.-]*(?::[A-Za-z_][\w.-]*)?)[\s>/]")
+_SAMPLE_BYTES = 4096
+
+
+def _ascii_sample(head: bytes) -> bytes:
+    sample = head[:_SAMPLE_BYTES]
+    if b"\x00" in sample[:64]:  # UTF-16/32: markup is ASCII, so dropping NULs reveals it
+        sample = sample.replace(b"\x00", b"")
+    for bom in _BOMS:
+        if sample.startswith(bom):
+            return sample[len(bom):]
+    return sample
+
+
+def feed_root(head: bytes) -> Optional[str]:
+    """The local name of the document's root element, lower-cased (``rss``, ``feed``,
+    ``rdf``, ``channel``, ``html`` ...), or None when the first 4 KiB do not show one
+    (not markup, or a prolog longer than that)."""
+    sample = _ascii_sample(head)
+    pos = 0
+    while True:
+        match = _PROLOG_RE.match(sample, pos)
+        if not match or match.end() == pos:
+            break
+        pos = match.end()
+    match = _ROOT_RE.match(sample, pos)
+    if not match:
+        return None
+    return match.group(1).decode("ascii").rsplit(":", 1)[-1].lower()
+
+
+def looks_like_feed(head: bytes) -> bool:
+    """Whether the first bytes of a document are a feed (by content, not by name).
+
+    The root element decides (``<rss>``, ``<feed>``, ``<rdf:RDF>``, CDF's ``<CHANNEL>``; an
+    ``<html>`` root is a web page).  When no root element shows in the first 4 KiB, a feed
+    root tag anywhere in them, without ``<html``, is taken as a (broken) feed."""
+    root = feed_root(head)
+    if root is not None:
+        return root in FEED_ROOTS
+    sample = _ascii_sample(head)
+    return bool(_FEED_ROOT_RE.search(sample)) and b"<html" not in sample[:512].lower()
+
+
+def _iso(struct) -> Optional[str]:
+    if not struct:
+        return None
+    try:
+        seconds = calendar.timegm(struct)
+        return _dt.datetime.fromtimestamp(seconds, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, ValueError, TypeError, OSError):
+        return None
+
+
+def _is_html(detail) -> bool:
+    kind = (detail or {}).get("type") or ""
+    return any(kind.startswith(t) for t in _HTML_TYPES)
+
+
+def _body(entry) -> tuple[Optional[str], Optional[str], bool]:
+    """(text, html, summary_only): the full content when present, else the summary."""
+    contents = [c for c in entry.get("content") or []
+                if isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"].strip()]
+    if contents:
+        best = max(contents, key=lambda c: (len(c.get("value") or ""), _is_html(c)))
+        value = best["value"]
+        return (None, value, False) if _is_html(best) else (value, None, False)
+    summary = entry.get("summary") or ""
+    if isinstance(summary, str) and summary.strip():
+        detail = entry.get("summary_detail") or {}
+        return (None, summary, True) if _is_html(detail) or not detail else (summary, None, True)
+    return None, None, True
+
+
+def _authors(entry) -> list[str]:
+    names = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
+    if not names and entry.get("author"):
+        names = [entry["author"]]
+    return [n.strip() for n in names if isinstance(n, str) and n.strip()]
+
+
+def _title(entry) -> Optional[str]:
+    title = entry.get("title")
+    if not title or not isinstance(title, str):
+        return None
+    if _is_html(entry.get("title_detail")) and "<" in title:
+        import lxml.html
+
+        try:
+            title = lxml.html.fragment_fromstring(title, create_parent="span").text_content()
+        except Exception:  # a title that is not markup after all
+            pass
+    return " ".join(title.split()) or None
+
+
+def _entry_json(entry, feed_url: str) -> dict:
+    """The entry as feedparser read it, for the rejects dataset (feedparser keeps no raw XML).
+
+    Wrapped, so element names of the entry (``<dt>``, ``<offset>`` ...) cannot pose as the
+    reject's own fields in :func:`make_reject`."""
+    return {"feed_url": feed_url, "entry": dict(entry)}
+
+
+def _headers(headers: Optional[dict], feed_url: str) -> dict:
+    """Response headers as feedparser expects them: lower-case names (it looks up
+    ``content-type`` case-sensitively).  With headers and an http(s) feed URL but no
+    Content-Location, the feed URL is the base for relative links, as when feedparser
+    fetched the feed itself.  (No headers at all for files: a headers dict without
+    Content-Type makes feedparser flag the feed as NonXMLContentType.)"""
+    out: dict = {}
+    for name, value in (headers or {}).items():
+        if value is not None:
+            out.setdefault(str(name).lower(), str(value))  # "Content-Type" and "content-type": first wins
+    if out and "content-location" not in out and feed_url.lower().startswith(("http://", "https://")):
+        out["content-location"] = feed_url
+    return out
+
+
+def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
+               fetched_at: Optional[str] = None) -> list[dict]:
+    """Every entry of a feed document as an Item, Reject or Skip (see ``pipeline.records``).
+
+    * entries -> one Item each (``format`` "feed", ``offset`` = 1-based entry index), or a
+      Reject for an entry with neither content nor summary; a parser warning (bozo) is kept in
+      every item's ``warnings``;
+    * no entries and a parser error -> one Reject with the document;
+    * no entries, well-formed -> one Skip ("feed has no entries").
+    """
+    import feedparser
+
+    if isinstance(data, str):
+        data = data.encode("utf-8")
+    try:
+        # A file object, never the bytes themselves: feedparser.parse() takes a bytes
+        # argument for a file name first and would read that file from the local disk.
+        parsed = feedparser.parse(io.BytesIO(data), response_headers=_headers(headers, feed_url),
+                                  sanitize_html=True, resolve_relative_uris=True)
+    except Exception as exc:  # feedparser is robust, but a parser bug must not stop the run
+        return [make_reject(STAGE, f"feed could not be parsed ({type(exc).__name__}: {exc})", data, feed_url)]
+    warning = None
+    if parsed.get("bozo"):
+        exc = parsed.get("bozo_exception")
+        warning = f"feed parser warning: {type(exc).__name__}: {exc}"
+    if not parsed.entries:
+        if warning:
+            return [make_reject(STAGE, f"not a readable feed: no entries and {warning}", data, feed_url)]
+        return [make_skip(REASON_NO_ENTRIES, feed_url)]
+
+    out = []
+    for index, entry in enumerate(parsed.entries, start=1):
+        text, html, summary_only = _body(entry)
+        title = _title(entry)
+        link = entry.get("link") or None
+        if not text and not html:
+            out.append(make_reject(STAGE, REASON_EMPTY_ENTRY, _entry_json(entry, feed_url), feed_url, index))
+            continue
+        raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
+        item = {
+            "input_uri": feed_url,
+            "offset": index,
+            "format": "feed",
+            "url": link,
+            "title": title,
+            "text": text,
+            "html": html,
+            "published_at": _iso(entry.get("published_parsed") or entry.get("updated_parsed")
+                                 or entry.get("created_parsed")) or raw_date,
+            "authors": _authors(entry),
+            "source": None,
+            "fetched_at": fetched_at,
+            "entry_id": entry.get("id") or link,
+            "feed_url": feed_url,
+            "warnings": [warning] if warning else [],
+            "summary_only": summary_only,
+        }
+        out.append(item)
+    return out
+
+
+def entry_fingerprint(item: dict) -> str:
+    """What 'same content' means for a feed entry across runs: its title and body."""
+    return hashlib.sha256(dumps([item.get("title"), item.get("text"), item.get("html")])).hexdigest()[:16]

@@ -1,0 +1,107 @@
+"""`newsbeam run --feeds` against a local feed server whose feeds change between runs."""
+import gzip
+import json
+
+import duckdb
+
+from tests.io.feedserver import FeedServer, Response, rss_feed
+from tests.test_cli import manifest, newsbeam
+
+BODY = ("<p>The harbour authority approved a new ferry terminal on Monday after three years of "
+        "planning, officials said.</p><p>Construction of the terminal, which will serve two new "
+        "electric ferries, is expected to begin in June and to take eighteen months.</p>")
+OTHER = ("<p>City libraries will open on Sunday afternoons from next month, the culture office "
+         "announced, after a survey of more than four thousand residents.</p><p>The pilot will "
+         "run for a year before the council decides whether to keep it.</p>")
+
+
+def entry(guid, title, body, day):
+    return {"guid": guid, "title": title, "link": f"https://news.example/{guid}",
+            "content": body, "pubDate": f"Mon, {day:02d} Apr 2024 09:00:00 GMT"}
+
+
+def conditional(feed_bytes, etag):
+    """A route answering 304 when the client sends back our ETag."""
+    def respond(request):
+        if request.header("If-None-Match") == etag:
+            return Response(304, headers={"ETag": etag})
+        return Response(200, feed_bytes(), headers={"ETag": etag, "Content-Type": "application/rss+xml",
+                                                    "Last-Modified": "Mon, 01 Apr 2024 10:00:00 GMT"})
+    return respond
+
+
+def article_rows(out):
+    return duckdb.sql(f"select * from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true)"
+                      ).to_arrow_table().to_pylist()
+
+
+def rejects(out):
+    rows = []
+    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
+        with gzip.open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
+
+
+def test_feeds_are_polled_conditionally_and_only_new_entries_are_emitted(tmp_path):
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        entries = [entry("ferry", "Ferry terminal approved", BODY, 1)]
+        server.route("/news.xml", conditional(lambda: rss_feed(entries), 'W/"v1"'))
+        server.redirect("/moved.xml", server.url("/new.xml"), 301)
+        server.route("/new.xml", body=rss_feed([entry("library", "Libraries open on Sundays", OTHER, 2)]),
+                     headers={"Content-Type": "application/rss+xml"})
+        server.route("/gone.xml", Response(410))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text("# local test feeds\n" + "\n".join(
+            server.url(p) for p in ("/news.xml", "/moved.xml", "/gone.xml")) + "\n")
+        args = ["run", "--feeds", feeds, "--output", out, "--allow-private-hosts", "--no-entities",
+                "--host-delay", "0"]
+
+        first = newsbeam(*args)
+        assert first.returncode == 0, first.stderr[-3000:]
+        m = manifest(out)
+        assert m["counts"] == {"inputs": 3, "articles": 2, "duplicates": 0, "rejects": 0, "skipped": 1}
+        assert list(m["skipped_by_reason"]) == ["feed gone (410), no longer polled"]
+        state = json.loads((out / "_state" / "feeds.json").read_text())["feeds"]
+        assert state[server.url("/news.xml")]["etag"] == 'W/"v1"'
+        assert state[server.url("/moved.xml")]["current_url"] == server.url("/new.xml")
+
+        second = newsbeam(*args)
+        assert second.returncode == 0, second.stderr[-3000:]
+        news = server.requests_to("/news.xml")
+        assert len(news) == 2 and news[1].header("If-None-Match") == 'W/"v1"'
+        assert news[1].header("If-Modified-Since") == "Mon, 01 Apr 2024 10:00:00 GMT"
+        assert len(server.requests_to("/moved.xml")) == 1 and len(server.requests_to("/new.xml")) == 2
+        assert len(server.requests_to("/gone.xml")) == 1
+        m = manifest(out)
+        assert m["counts"]["articles"] == 0 and m["conservation"]["holds"]
+        assert m["skipped_by_reason"] == {"already ingested": 1, "feed gone (410), no longer polled": 1,
+                                          "not modified (304)": 1}
+
+        # the feed changes: one entry corrected, one new
+        entries[:] = [entry("ferry", "Ferry terminal approved", BODY.replace("June", "July"), 1),
+                      entry("storm", "Storm closes coastal road", OTHER.replace("libraries", "roads"), 3)]
+        server.route("/news.xml", conditional(lambda: rss_feed(entries), 'W/"v2"'))
+        third = newsbeam(*args)
+        assert third.returncode == 0, third.stderr[-3000:]
+        rows = {r["title"]: r for r in article_rows(out)}
+        assert set(rows) == {"Ferry terminal approved", "Storm closes coastal road"}
+        assert rows["Ferry terminal approved"]["provenance"]["update_of"]
+        assert rows["Storm closes coastal road"]["provenance"]["update_of"] is None
+        assert rows["Ferry terminal approved"]["provenance"]["feed_url"] == server.url("/news.xml")
+
+
+def test_private_addresses_are_refused_with_a_reason_not_a_crash(tmp_path):
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        server.route("/news.xml", body=rss_feed([entry("ferry", "Ferry", BODY, 1)]))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(server.url("/news.xml") + "\nftp://files.example/feed.xml\n")
+        result = newsbeam("run", "--feeds", feeds, "--output", out, "--no-entities")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert server.requests_to("/news.xml") == []
+    reasons = sorted(r["reason"] for r in rejects(out))
+    assert len(reasons) == 2 and manifest(out)["counts"]["rejects"] == 2
+    assert "only http and https" in reasons[0]
+    assert "loopback" in reasons[1] and "--allow-private-hosts" in reasons[1]
