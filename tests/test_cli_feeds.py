@@ -3,8 +3,10 @@ import gzip
 import json
 
 import duckdb
+import pytest
 
 from tests.io.feedserver import FeedServer, Response, rss_feed
+from tests.conftest import SHARED
 from tests.test_cli import manifest, newsbeam
 
 BODY = ("<p>The harbour authority approved a new ferry terminal on Monday after three years of "
@@ -105,3 +107,83 @@ def test_private_addresses_are_refused_with_a_reason_not_a_crash(tmp_path):
     assert len(reasons) == 2 and manifest(out)["counts"]["rejects"] == 2
     assert "only http and https" in reasons[0]
     assert "loopback" in reasons[1] and "--allow-private-hosts" in reasons[1]
+
+
+FEEDPARSER_TESTS = SHARED / "corpus" / "feeds" / "feedparser-tests"
+
+
+@pytest.mark.skipif(not FEEDPARSER_TESTS.exists(), reason="../shared/corpus/feeds/feedparser-tests not present")
+def test_every_entry_of_feedparsers_test_feeds_is_accounted_for(tmp_path):
+    import io
+
+    import feedparser
+
+    files = sorted(FEEDPARSER_TESTS.glob("**/*.xml"))
+    assert len(files) == 2106
+    entries = [len(feedparser.parse(io.BytesIO(f.read_bytes())).entries) for f in files]
+    out = tmp_path / "out"
+    result = newsbeam("run", "--input", f"{FEEDPARSER_TESTS}/**/*.xml", "--output", out, "--no-entities")
+    assert result.returncode == 0, result.stderr[-3000:]
+    m = manifest(out)
+    # one input per entry feedparser finds; a file without entries is one reject or skip
+    assert m["counts"]["inputs"] == sum(entries) + entries.count(0) == 1217 + 912
+    assert m["conservation"]["holds"]
+    assert m["skipped_by_reason"] == {"feed has no entries": 653}
+    assert m["counts"]["articles"] > 0
+
+
+def crawl_warc() -> bytes:
+    """A crawl as a WARC.gz: warcinfo, request, two article pages, an image, a 404, a revisit,
+    and a last page whose record is cut short."""
+    import io
+
+    from warcio.statusandheaders import StatusAndHeaders
+    from warcio.warcwriter import WARCWriter
+
+    def page(title, body):
+        return (f"<html><head><title>{title}</title></head><body><nav>Home | News | Sport</nav><article>"
+                f"<h1>{title}</h1>{body}</article><footer>© 2024 Example News</footer></body></html>").encode()
+
+    def response(uri, body, ctype, status="200 OK"):
+        http = StatusAndHeaders(status, [("Content-Type", ctype)], protocol="HTTP/1.1")
+        return writer.create_warc_record(uri, "response", payload=io.BytesIO(body), http_headers=http,
+                                         warc_headers_dict={"WARC-Date": "2024-04-01T09:00:00Z"})
+
+    buf = io.BytesIO()
+    writer = WARCWriter(buf, gzip=True)
+    writer.write_record(writer.create_warcinfo_record("crawl.warc.gz", {"software": "newsbeam tests"}))
+    request = StatusAndHeaders("GET /ferry HTTP/1.1", [("Host", "news.example.com")], is_http_request=True)
+    writer.write_record(writer.create_warc_record("https://news.example.com/ferry", "request", http_headers=request))
+    writer.write_record(response("https://news.example.com/ferry", page("Ferry terminal approved", BODY),
+                                 "text/html; charset=utf-8"))
+    writer.write_record(response("https://news.example.com/library", page("Libraries open on Sundays", OTHER),
+                                 "text/html"))
+    writer.write_record(response("https://news.example.com/logo.png", b"\x89PNG\r\n\x1a\n" + bytes(300), "image/png"))
+    writer.write_record(response("https://news.example.com/old", b"<html><body>Not found</body></html>",
+                                 "text/html", "404 Not Found"))
+    revisit = StatusAndHeaders("200 OK", [("Content-Type", "text/html")], protocol="HTTP/1.1")
+    writer.write_record(writer.create_revisit_record(
+        "https://news.example.com/ferry", digest="sha1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+        refers_to_uri="https://news.example.com/ferry", refers_to_date="2024-04-01T09:00:00Z", http_headers=revisit))
+    noise = " ".join(f"word{(i * 7919) % 1009}" for i in range(3000))
+    writer.write_record(response("https://news.example.com/last", page("Last", f"<p>{noise}</p>"), "text/html"))
+    return buf.getvalue()[:-40]
+
+
+def test_a_truncated_warc_gives_articles_skips_and_one_reject(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "crawl.bin").write_bytes(crawl_warc())  # detected by content, not by name
+    out = tmp_path / "out"
+    result = newsbeam("run", "--input", tmp_path / "in" / "*", "--output", out, "--no-entities")
+    assert result.returncode == 0, result.stderr[-3000:]
+    m = manifest(out)
+    assert m["counts"] == {"inputs": 8, "articles": 2, "duplicates": 0, "rejects": 1, "skipped": 5}
+    assert m["skipped_by_reason"] == {"warc request record": 1, "warc response not HTML (image/png)": 1,
+                                      "warc response status 404": 1, "warc revisit record": 1,
+                                      "warc warcinfo record": 1}
+    rows = article_rows(out)
+    assert sorted(r["url"] for r in rows) == ["https://news.example.com/ferry", "https://news.example.com/library"]
+    assert {r["fetched_at"] for r in rows} == {"2024-04-01T09:00:00Z"}
+    assert all("Home | News" not in r["text"] and "© 2024" not in r["text"] for r in rows)
+    [reject] = rejects(out)
+    assert reject["reason"].startswith("truncated WARC record")

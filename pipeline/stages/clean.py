@@ -65,11 +65,13 @@ __all__ = [
     "to_clean_article",
     "REJECT_NO_INPUT",
     "REJECT_EMPTY",
+    "REJECT_NO_WORDS",
     "REJECT_NO_HTML_TEXT",
 ]
 
 REJECT_NO_INPUT = "item has neither text nor html: nothing to clean (check the reader's field mapping)"
 REJECT_EMPTY = "no article text left after removing boilerplate"
+REJECT_NO_WORDS = "the input has no words (empty, or markup only)"
 REJECT_NO_HTML_TEXT = (
     "no article text found in HTML (trafilatura extracted nothing); "
     "the page may be a list, a paywall or not an article"
@@ -835,6 +837,8 @@ def to_clean_article(item: dict) -> dict:
             if not raw_text.strip():
                 raise
     body = normalise_unicode(extracted.text if extracted else raw_text)
+    if not _ALNUM_RE.search(body):
+        raise Rejected(REJECT_NO_WORDS)
     cleaned = clean_text(body)
     removed = dict(cleaned.removed)
     paragraphs = cleaned.text.split("\n\n") if cleaned.text else []

@@ -66,6 +66,8 @@ def detect_language(text: str) -> tuple[str, float]:
     prob = float(prob)
     if prob < MIN_PROBABILITY:
         return UNDETERMINED_LANG, prob
+    if len(lang) != 2:  # langid's model has a few languages without an ISO 639-1 code ("lij")
+        return UNDETERMINED_LANG, prob
     return lang, prob
 
 

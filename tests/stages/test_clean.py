@@ -539,3 +539,23 @@ def test_seed_articles():
     for prefix in ("000", "001", "002", "003", "004"):
         text = cleaned(prefix)["text"]
         assert clean_text(text).text == text
+
+
+def test_markup_without_words_is_rejected_as_such():
+    from pipeline.stages.clean import REJECT_NO_WORDS
+
+    item = {"format": "feed", "html": '<img src="http://x.example/a.jpg" /><table></table>',
+            "input_uri": "f.xml", "offset": 1}
+    with pytest.raises(Rejected) as info:
+        to_clean_article(item)
+    assert info.value.reason == REJECT_NO_WORDS
+
+
+def test_feed_entry_html_keeps_its_paragraphs():
+    item = {"format": "feed", "input_uri": "f.xml", "offset": 2, "title": "Bridge vote",
+            "html": "<p>The council voted to build the bridge on Tuesday.</p><p>The mayor welcomed it.</p>"
+                    "<script>track()</script>", "entry_id": "g1", "feed_url": "f.xml",
+            "warnings": ["feed parser warning: x"]}
+    article = to_clean_article(item)
+    assert article["text"] == "The council voted to build the bridge on Tuesday.\n\nThe mayor welcomed it."
+    assert article["provenance"]["entry_id"] == "g1" and article["provenance"]["warnings"] == ["feed parser warning: x"]

@@ -97,3 +97,14 @@ def test_detect_language_ptransform_counts_and_rejects():
                 for c in result.metrics().query(MetricsFilter().with_namespace("language"))["counters"]}
     assert counters["lang_en"] == 2 and counters["lang_de"] == 1
     assert counters["out"] == 3 and counters["rejected"] == 1
+
+
+def test_languages_without_an_iso_639_1_code_are_undetermined(monkeypatch):
+    import pipeline.stages.language as language
+
+    class Ligurian:
+        def classify(self, text):
+            return "lij", 0.97
+
+    monkeypatch.setattr(language, "_identifier", lambda: Ligurian())
+    assert language.detect_language("Sta chi a l'é 'na frase in lengua ligure pe-o test") == ("und", 0.97)
