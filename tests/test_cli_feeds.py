@@ -187,3 +187,29 @@ def test_a_truncated_warc_gives_articles_skips_and_one_reject(tmp_path):
     assert all("Home | News" not in r["text"] and "© 2024" not in r["text"] for r in rows)
     [reject] = rejects(out)
     assert reject["reason"].startswith("truncated WARC record")
+
+
+def test_fetch_articles_slow_feeds_and_rate_limits(tmp_path):
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        page = (f"<html><head><title>Page title</title></head><body><nav>Home | News</nav><article>"
+                f"<h1>Ferry terminal approved</h1>{BODY}</article></body></html>").encode()
+        server.route("/ferry.html", body=page, headers={"Content-Type": "text/html; charset=utf-8"})
+        summary_only = [{"guid": "ferry", "title": "Ferry terminal approved (feed title)",
+                         "link": server.url("/ferry.html"), "description": "The harbour authority approved...",
+                         "pubDate": "Mon, 01 Apr 2024 09:00:00 GMT"}]
+        server.route("/summaries.xml", [Response(429, headers={"Retry-After": "1"}),
+                                        Response(200, rss_feed(summary_only))])
+        server.route("/slow.xml", Response(200, rss_feed(summary_only), delay=3))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(f"{server.url('/summaries.xml')}\n{server.url('/slow.xml')}\n")
+        result = newsbeam("run", "--feeds", feeds, "--output", out, "--allow-private-hosts", "--no-entities",
+                          "--fetch-articles", "--fetch-timeout", "0.5", "--host-delay", "0")
+        assert result.returncode == 0, result.stderr[-3000:]
+        assert len(server.requests_to("/summaries.xml")) == 2  # waited for Retry-After, then retried
+    [row] = article_rows(out)
+    assert row["title"] == "Ferry terminal approved (feed title)"  # the feed's metadata wins
+    assert "electric ferries" in row["text"] and "Home | News" not in row["text"]
+    assert row["published_at"] == "2024-04-01T09:00:00Z"
+    [reject] = rejects(out)
+    assert reject["stage"] == "fetch" and "timed out" in reject["reason"]
