@@ -1,6 +1,6 @@
 """The whole newsbeam DAG in one place. Nothing else knows the order of the stages.
 
-    Read files / poll feeds -> Clean -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
+    Read files / poll feeds -> Clean -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
          -> Validate -> Write(articles, duplicates, entities, rejects)
 
 Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
@@ -16,6 +16,7 @@ from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
 from pipeline.stages.language import DetectLanguage
+from pipeline.stages.sitelines import RemoveSiteBoilerplate
 from pipeline.stages.validate import ValidateRecords
 
 
@@ -66,6 +67,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
     cleaned, clean_rejects = items | "Clean" >> Clean()
+    cleaned, site_rejects = cleaned | "SiteBoilerplate" >> RemoveSiteBoilerplate()
     with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
     identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
 
@@ -75,7 +77,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         excerpt_threshold=options.excerpt_threshold,
         bands=options.lsh_bands)
 
-    stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
+    stage_rejects = [read_rejects, clean_rejects, site_rejects, lang_rejects, identify_rejects]
     if options.entities:
         from pipeline.stages.entities import ExtractEntities
 

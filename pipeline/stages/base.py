@@ -35,8 +35,8 @@ class CountedFn:
         self.fn = fn
         self._out = Metrics.counter(stage, "out")
 
-    def __call__(self, record: dict) -> dict:
-        result = self.fn(record)
+    def __call__(self, record: dict, *side_inputs) -> dict:
+        result = self.fn(record, *side_inputs)
         self._out.inc()
         return result
 
@@ -67,13 +67,19 @@ class ToRejects(beam.PTransform):
 
 
 class ApplyStage(beam.PTransform):
-    """Apply a one-record-in, one-record-out stage function; returns ``(records, rejects)``."""
+    """Apply a one-record-in, one-record-out stage function; returns ``(records, rejects)``.
 
-    def __init__(self, stage: str, fn: Callable[[dict], dict]):
+    Extra arguments (e.g. ``beam.pvalue.AsDict(...)`` side inputs) are passed to the function
+    after the record.
+    """
+
+    def __init__(self, stage: str, fn: Callable[..., dict], *side_inputs):
         super().__init__()
         self.stage = stage
         self.fn = fn
+        self.side_inputs = side_inputs
 
     def expand(self, records):
-        good, bad = records | "Apply" >> beam.Map(CountedFn(self.stage, self.fn)).with_exception_handling()
+        apply = beam.Map(CountedFn(self.stage, self.fn), *self.side_inputs).with_exception_handling()
+        good, bad = records | "Apply" >> apply
         return good, bad | "Rejects" >> ToRejects(self.stage)
