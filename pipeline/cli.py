@@ -154,7 +154,8 @@ def _manifest_options(options) -> dict:
 
     mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
     keep = ("input", "feeds", "fetch_articles", "allow_private_hosts", "format", "entities", "ner_model",
-            "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "runner")
+            "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "story_threshold",
+            "story_window_days", "story_max_bucket", "runner")
     return {k: mine.get(k) for k in keep}
 
 

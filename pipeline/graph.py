@@ -1,6 +1,6 @@
 """The whole newsbeam DAG in one place. Nothing else knows the order of the stages.
 
-    Read files / poll feeds -> Clean -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities
+    Read files / poll feeds -> Clean -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities -> Stories
          -> Validate -> Write(articles, duplicates, entities, rejects)
 
 Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
@@ -17,6 +17,7 @@ from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
 from pipeline.stages.language import DetectLanguage
 from pipeline.stages.sitelines import RemoveSiteBoilerplate
+from pipeline.stages.stories import AssignStories, DuplicateStories
 from pipeline.stages.validate import ValidateRecords
 
 
@@ -86,6 +87,11 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         stage_rejects.append(entity_rejects)
     else:
         articles = articles | "NoEntities" >> beam.Map(_without_entities)
+
+    articles, story_of = articles | "Stories" >> AssignStories(
+        window_days=options.story_window_days, threshold=options.story_threshold,
+        max_bucket=options.story_max_bucket)
+    duplicates = (duplicates, story_of) | "DuplicateStories" >> DuplicateStories()
 
     articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
     duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")

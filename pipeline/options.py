@@ -40,5 +40,13 @@ class NewsbeamOptions(PipelineOptions):
                            help="Word 5-gram Jaccard at or above which two articles are near duplicates.")
         group.add_argument("--excerpt-threshold", type=float, default=0.8,
                            help="Share of an article's 5-grams inside a longer one that makes it an excerpt.")
+        group.add_argument("--story-threshold", type=float, default=0.40,
+                           help="Story similarity (term cosine and entity overlap) at or above which two "
+                                "articles tell the same story.")
+        group.add_argument("--story-window-days", type=float, default=3.0,
+                           help="Articles whose publication dates (from metadata) are further apart are "
+                                "never one story.")
+        group.add_argument("--story-max-bucket", type=int, default=200,
+                           help="A rare-term bucket shared by more articles than this is not evidence.")
         group.add_argument("--lsh-bands", type=int, default=16,
                            help="MinHash LSH bands (128 permutations / bands = rows per band).")

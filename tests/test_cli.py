@@ -188,3 +188,19 @@ def test_default_runner_does_not_try_to_download_prism(tmp_path, caplog):
                      "--no-entities"]) == 0
     messages = " ".join(r.getMessage() for r in caplog.records)
     assert "DirectRunner" in messages and "Prism" not in messages
+
+
+@needs_seeds
+def test_seeds_dedup_and_stories(tmp_path):
+    out = tmp_path / "out"
+    result = newsbeam("run", "--input", f"{SEEDS}/*.txt", "--output", out, "--no-entities")
+    assert result.returncode == 0, result.stderr[-3000:]
+    kept = {r["provenance"]["input_uri"][-24:-21]: r for r in articles(out)}
+    dups = duckdb.sql(f"select * from read_parquet('{out}/duplicates/**/*.parquet', hive_partitioning=true)"
+                      ).to_arrow_table().to_pylist()
+    dup = {d["provenance"]["input_uri"][-24:-21]: d for d in dups}
+    assert set(kept) == {"001", "002", "003", "004"} and set(dup) == {"000"}
+    assert dup["000"]["duplicate_of"] == kept["002"]["id"] and dup["000"]["kind"] == "excerpt"
+    story = kept["002"]["story_id"]
+    assert kept["001"]["story_id"] == kept["003"]["story_id"] == story == dup["000"]["story_id"]
+    assert kept["004"]["story_id"] != story

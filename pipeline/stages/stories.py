@@ -1,0 +1,696 @@
+"""Stories: articles about the same event share a ``story_id``, even when reworded.
+
+Near-duplicate dedup (:mod:`pipeline.stages.dedup`) finds copies by shared word 5-grams; a
+paraphrase or a machine rewrite shares almost none (seeds: 003 shares under 5% with any copy),
+so stories are found on *what* an article is about:
+
+* **Term vector** (:func:`term_weights`): content words of the title and text, casefolded,
+  numbers and stopwords dropped (stopwords = the language's most frequent words, zipf >= 6, so
+  the rule is the same in every language wordfreq knows). Weight = (1 + ln tf) x rarity,
+  rarity = ``max(0, 7 - zipf) ** 2`` from wordfreq's list for the article's ``lang``: "week" 2.1,
+  "China" 3.6, "Putin" 8.2, "Harbin" 19, a word not in the list (a rare name) 49. No single
+  word may hold more than 0.2 of the unit vector (:func:`capped`), so one shared quote or byline
+  is not a story. Languages without a list: every word of 4+ letters weighs 1 (plain tf), and
+  the ``unweighted_language`` counter says how often that happened.
+* **Entity overlap** (:func:`entity_overlap`): the canonical names of ``entities``, weighted by
+  label (PERSON/ORG/GPE/EVENT 1, FAC/LOC 0.8, PRODUCT/WORK_OF_ART/LAW 0.6, NORP 0.3), by count and
+  by the rarity of the name; a cosine in which each article also has a private "background"
+  component (:data:`ENTITY_BACKGROUND`), so sharing only famous names (Putin, Xi, Beijing) earns
+  little while sharing rare ones (Gabuev, Halvorsen & Pike) earns a lot. Used only when both
+  articles have at least :data:`MIN_ENTITIES` names.
+* **Score** = ``(1 - ENTITY_SHARE) * cosine + ENTITY_SHARE * entity_overlap`` (cosine alone when
+  entities are missing); an edge needs ``score >= threshold``.
+* **Time**: two articles whose dates both come from metadata and lie more than ``window_days``
+  apart are never one story. A date found in the *text* of a plain-text input does not count:
+  it is as often a page banner or the scrape date as the story's date (seed 003 carries its
+  scrape date, 13 months after the story); see :func:`date_trusted`. Unknown dates never block.
+
+Measured (seeds through clean/language/identify/entities; the extraction benchmark's 181 pages
+with 72 hand-labelled pairs; short fixtures of different events sharing every entity): the
+default threshold 0.40 sits between the highest different-event score (0.30) and the lowest
+rewrite/paraphrase score (0.49); see ``tests/stages/test_stories.py`` and the stage's report.
+
+**Candidates** come from an inverted index, never from all pairs: each article emits its
+``top_terms`` heaviest terms as keys; articles sharing at least ``min_shared`` keys are compared;
+a bucket above ``max_bucket`` articles is a common word, not evidence, and is dropped (counted).
+
+**Clustering** is leader clustering, not connected components: articles are visited in
+:func:`~pipeline.stages.dedup.canonical_rank` order (most complete, earliest published,
+smallest id); each joins the most similar *leader* it has an edge to (whose story it does not
+stretch beyond the time window), else leads a new story. Every member is therefore close to its
+story's canonical member, and a chain A~B~C of "same topic" pairs never glues A and C together
+unless C is itself close to A. The result depends on the edges only, never on input order.
+``story_id`` = the id of the leader, the story's canonical member.
+"""
+from __future__ import annotations
+
+import functools
+import math
+import re
+import unicodedata
+from collections import Counter
+from datetime import datetime, timezone
+from typing import Iterable, Mapping, NamedTuple, Optional
+
+import apache_beam as beam
+from apache_beam.metrics import Metrics
+
+from pipeline.stages.dedup import canonical_rank, with_decision
+
+STAGE = "stories"
+
+# Defaults of the transform's options
+DEFAULT_WINDOW_DAYS = 3.0
+DEFAULT_THRESHOLD = 0.40
+TOP_TERMS = 16  # candidate keys per article (benchmark: finds every pair scoring >= 0.3)
+MIN_SHARED_KEYS = 2  # keys two articles must share to be compared
+MAX_BUCKET = 200  # a key shared by more articles than this is a common word, not evidence
+MAX_TERMS = 200  # terms kept per vector, heaviest first (400 -> 200: seeds scores -0.006)
+
+# Term weights
+MAX_ZIPF = 7.0  # rarity base: max(0, MAX_ZIPF - zipf); "the" is 7.7, "said" 6.0
+RARITY_POWER = 2.0  # squared (measured 1 .. 3: 2 separates best with the cap below)
+UNKNOWN_ZIPF = 0.0  # a word missing from the frequency list is as rare as can be
+STOPWORD_ZIPF = 6.0  # words at least this frequent in the language are stopwords
+MAX_TERM_SHARE = 0.2  # largest component of a term vector (measured 0.15 .. 1: 0.2 best)
+TITLE_BOOST = 1  # a title word counts as this many occurrences (1 .. 4 measured: no effect)
+MIN_WORD_LEN = 2
+FALLBACK_MIN_LEN = 4  # languages without a frequency list: words of 4+ letters, weight 1
+
+# Entities
+ENTITY_SHARE = 0.15  # weight of the entity overlap in the score (measured 0 .. 0.5)
+ENTITY_BACKGROUND = 60.0  # private mass of every entity vector (measured 0 .. 200)
+MIN_ENTITIES = 3  # fewer names than this: entity overlap is 0 or ~1, not evidence
+
+#: Entity label weights: who, which organisation, where and which event identify a story;
+#: nationalities ("Russian", "Chinese") are topic words.
+LABEL_WEIGHTS: Mapping[str, float] = {
+    "PERSON": 1.0, "ORG": 1.0, "GPE": 1.0, "EVENT": 1.0, "FAC": 0.8, "LOC": 0.8,
+    "PRODUCT": 0.6, "WORK_OF_ART": 0.6, "LAW": 0.6, "NORP": 0.3,
+}
+
+# Words: letters (any script) with inner apostrophes; digits, "_" and punctuation split words,
+# so numbers never become terms.
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019][^\W\d_]+)*")
+_NO_LIST = frozenset({"", "und", "zxx", "mul", "mis"})
+
+
+# --------------------------------------------------------------------------- background rarity
+
+@functools.lru_cache(maxsize=None)
+def _load_frequency_list(code: str) -> Optional[dict]:
+    """Loaded once per process. Behind lru_cache on purpose: Beam's type inference walks every
+    dict it can reach from a function's globals and attributes (321k entries for English:
+    seconds at each pipeline construction once a list is loaded); it cannot see into a cache."""
+    try:
+        import wordfreq  # lazily: only where stories run
+    except ImportError:  # pragma: no cover - a declared dependency
+        return None
+    try:
+        return wordfreq.get_frequency_dict(code)
+    except LookupError:
+        return None
+
+
+def base_language(lang: Optional[str]) -> str:
+    """``"en-US"`` -> ``"en"``; None -> ``""``."""
+    return re.split(r"[-_]", str(lang).strip().lower())[0] if lang else ""
+
+
+def frequency_list(lang: Optional[str]) -> Optional[dict]:
+    """wordfreq's ``word -> frequency`` dict for ``lang`` (loaded once per process, ~60 MB per
+    language), or None when wordfreq has no list for the language (or is not installed)."""
+    code = base_language(lang)
+    if code in _NO_LIST:
+        return None
+    return _load_frequency_list(code)
+
+
+def zipf(word: str, freqs: Mapping[str, float]) -> float:
+    """Zipf frequency (log10 per billion words) of a casefolded word; ``UNKNOWN_ZIPF`` for a
+    word not in the list."""
+    f = freqs.get(word)
+    return math.log10(f) + 9.0 if f else UNKNOWN_ZIPF
+
+
+def rarity(word: str, freqs: Optional[Mapping[str, float]]) -> float:
+    """Background weight of one word: ``max(0, MAX_ZIPF - zipf) ** RARITY_POWER``; 1 without
+    a frequency list."""
+    if freqs is None:
+        return 1.0
+    return max(0.0, MAX_ZIPF - zipf(word, freqs)) ** RARITY_POWER
+
+
+def is_stopword(word: str, freqs: Optional[Mapping[str, float]]) -> bool:
+    """The language's most frequent words (zipf >= STOPWORD_ZIPF); without a frequency list,
+    words shorter than FALLBACK_MIN_LEN."""
+    if freqs is None:
+        return len(word) < FALLBACK_MIN_LEN
+    return zipf(word, freqs) >= STOPWORD_ZIPF
+
+
+# --------------------------------------------------------------------------- term vectors
+
+
+def words(text: Optional[str]) -> list[str]:
+    """Casefolded words of a text: letters only (numbers dropped), possessive 's stripped."""
+    if not text or not isinstance(text, str):
+        return []
+    text = unicodedata.normalize("NFKC", text).casefold().replace("\u2019", "'")
+    out = []
+    for w in _WORD.findall(text):
+        if w.endswith("'s"):
+            w = w[:-2]
+        if len(w) >= MIN_WORD_LEN:
+            out.append(w)
+    return out
+
+
+def term_counts(text: Optional[str], title: Optional[str] = None) -> Counter:
+    """Word counts of the text plus the title (a title word counts TITLE_BOOST times)."""
+    counts: Counter = Counter(words(text))
+    for w in words(title):
+        counts[w] += TITLE_BOOST
+    return counts
+
+
+def term_weights(text: Optional[str], title: Optional[str] = None, lang: Optional[str] = None,
+                 max_terms: int = MAX_TERMS) -> dict[str, float]:
+    """Unit term vector ``{word: weight}`` of the content words: (1 + ln tf) x :func:`rarity`,
+    stopwords dropped, the ``max_terms`` heaviest terms kept (ties by word, so the result is
+    deterministic), no component above ``MAX_TERM_SHARE`` (see :func:`capped`)."""
+    freqs = frequency_list(lang)
+    raw = {}
+    for w, n in term_counts(text, title).items():
+        if freqs is None:  # is_stopword and rarity inlined: one lookup per distinct word
+            if len(w) < FALLBACK_MIN_LEN:
+                continue
+            weight = 1.0 + math.log(n)
+        else:
+            f = freqs.get(w)
+            z = math.log10(f) + 9.0 if f else UNKNOWN_ZIPF
+            if z >= STOPWORD_ZIPF or z >= MAX_ZIPF:
+                continue
+            weight = (1.0 + math.log(n)) * (MAX_ZIPF - z) ** RARITY_POWER
+        raw[w] = weight
+    if len(raw) > max_terms:
+        raw = dict(sorted(raw.items(), key=lambda kv: (-kv[1], kv[0]))[:max_terms])
+    return capped(normalise(raw), MAX_TERM_SHARE)
+
+
+def capped(vector: Mapping[str, float], cap: float) -> dict[str, float]:
+    """The unit vector whose largest components are lowered to ``cap`` and the others scaled up
+    to keep unit length (order of the components kept). No single word (a quoted expert's
+    name, a byline) decides a story. Vectors too short for the cap (``n * cap**2 < 1``) are
+    returned unchanged."""
+    n = len(vector)
+    if cap >= 1.0 or n * cap * cap < 1.0:
+        return dict(vector)
+    values = sorted(vector.values(), reverse=True)
+    if values[0] <= cap:
+        return dict(vector)
+    suffix = [0.0] * (n + 1)  # suffix[i] = sum of squares of values[i:]
+    for i in range(n - 1, -1, -1):
+        suffix[i] = suffix[i + 1] + values[i] * values[i]
+    for k in range(1, n):
+        if suffix[k] <= 0.0:
+            break
+        scale = math.sqrt(max(0.0, 1.0 - k * cap * cap) / suffix[k])
+        if values[k] * scale <= cap:
+            limit = values[k - 1]  # the k largest components (>= limit) are capped
+            return {w: (cap if v >= limit else v * scale) for w, v in vector.items()}
+    return dict(vector)
+
+
+def normalise(vector: Mapping[str, float]) -> dict[str, float]:
+    """Unit-length copy, keys sorted (0-vector -> ``{}``)."""
+    norm = math.sqrt(sum(v * v for v in vector.values()))
+    if norm == 0:
+        return {}
+    return {k: v / norm for k, v in sorted(vector.items())}
+
+
+def cosine(a: Mapping[str, float], b: Mapping[str, float]) -> float:
+    """Dot product of two unit vectors, summed over the shorter one in its key order."""
+    if len(a) > len(b):
+        a, b = b, a
+    get = b.get
+    return sum(v * get(k, 0.0) for k, v in a.items())
+
+
+# --------------------------------------------------------------------------- entities
+
+
+def name_rarity(name: str, freqs: Optional[Mapping[str, float]]) -> float:
+    """Rarity of a (multi-word) name: that of its rarest word, as a phrase is at most as common
+    as its rarest word ("Vladimir Putin" -> "putin"; "City Council" -> "council")."""
+    ws = words(name)
+    if not ws:
+        return 0.0
+    return max(rarity(w, freqs) for w in ws)
+
+
+def entity_weights(entities: Iterable[Mapping], lang: Optional[str] = None) -> dict[str, float]:
+    """Weights of entity names (not normalised): label weight x (1 + ln count) x name rarity.
+
+    Keys are casefolded canonical names (the weights of one name under two labels add up).
+    Labels outside :data:`LABEL_WEIGHTS` (numbers, dates) are ignored.
+    """
+    freqs = frequency_list(lang)
+    raw: dict[str, float] = {}
+    for e in entities or ():
+        if not isinstance(e, Mapping):
+            continue
+        label_weight = LABEL_WEIGHTS.get(str(e.get("label") or ""), 0.0)
+        name = str(e.get("canonical") or e.get("text") or "").strip()
+        if not label_weight or not name:
+            continue
+        try:
+            count = max(1, int(e.get("count") or 1))
+        except (TypeError, ValueError):
+            count = 1
+        weight = label_weight * (1.0 + math.log(count)) * name_rarity(name, freqs)
+        if weight <= 0:
+            continue
+        key = " ".join(words(name)) or name.casefold()
+        raw[key] = raw.get(key, 0.0) + weight
+    return dict(sorted(raw.items()))
+
+
+def entity_overlap(a: Mapping[str, float], b: Mapping[str, float],
+                   background: Optional[float] = None) -> float:
+    """Cosine of two entity weight vectors, each with a private ``background`` component.
+
+    The background is a prior: articles that share only a few famous names (Putin 8, Xi 8,
+    Beijing 8, Russia 4) get little credit, as every article on the topic shares them; sharing
+    rare names (Gabuev 49, Harbin 19) gets close to full credit.
+    """
+    if background is None:
+        background = ENTITY_BACKGROUND
+    dot = sum(a[k] * b[k] for k in sorted(a.keys() & b.keys()))
+    if dot == 0.0:
+        return 0.0
+    bb = background * background
+    na = math.sqrt(sum(v * v for v in a.values()) + bb)
+    nb = math.sqrt(sum(v * v for v in b.values()) + bb)
+    return dot / (na * nb)
+
+
+# --------------------------------------------------------------------------- time
+
+
+def date_trusted(article: Mapping) -> bool:
+    """Does the publication date come from metadata (a feed entry, a JSON field, page meta tags)?
+
+    ``provenance["date_source"]`` decides when present (anything but ``"text"`` is metadata).
+    Otherwise a plain-text input (``provenance["format"] == "txt"``) has no metadata, so its
+    date was found in its text by the clean stage, which is as often a page banner or the
+    scrape date as the story's date: it does not count for the window.
+    """
+    prov = article.get("provenance") or {}
+    source = prov.get("date_source")
+    if source:
+        return source != "text"
+    return prov.get("format") != "txt"
+
+
+def date_days(published_at: Optional[str]) -> Optional[float]:
+    """Days since the Unix epoch of an ISO 8601 timestamp, None if absent or unparsable."""
+    if not published_at:
+        return None
+    try:
+        dt = datetime.fromisoformat(str(published_at).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp() / 86400.0
+
+
+def within_window(days_a: Optional[float], days_b: Optional[float], window_days: float) -> bool:
+    """False only when both dates are known and more than ``window_days`` apart."""
+    if days_a is None or days_b is None:
+        return True
+    return abs(days_a - days_b) <= window_days
+
+
+# --------------------------------------------------------------------------- features and score
+
+
+class StoryFeatures(NamedTuple):
+    """What verification needs of one article (small, picklable)."""
+
+    rank: tuple  # canonical_rank
+    terms: dict  # unit term vector
+    entities: dict  # entity weights ({} when the article has no entities)
+    days: Optional[float]  # publication date in days; None when unknown or not from metadata
+
+
+def story_features(article: Mapping, max_terms: int = MAX_TERMS) -> StoryFeatures:
+    lang = article.get("lang")
+    days = date_days(article.get("published_at")) if date_trusted(article) else None
+    return StoryFeatures(
+        rank=canonical_rank(dict(article)),
+        terms=term_weights(article.get("text"), article.get("title"), lang, max_terms),
+        entities=entity_weights(article.get("entities") or (), lang),
+        days=days,
+    )
+
+
+def candidate_keys(features: StoryFeatures, top_terms: int = TOP_TERMS) -> list[str]:
+    """The article's ``top_terms`` heaviest terms, as inverted-index keys."""
+    best = sorted(features.terms.items(), key=lambda kv: (-kv[1], kv[0]))[:top_terms]
+    return sorted(f"t:{w}" for w, _ in best)
+
+
+class Scores(NamedTuple):
+    score: float
+    cosine: float
+    entities: Optional[float]  # None when either article has fewer than MIN_ENTITIES names
+
+
+def story_similarity(a: StoryFeatures, b: StoryFeatures) -> Scores:
+    """Combined score of two articles (symmetric, rounded so it never depends on order)."""
+    cos = cosine(a.terms, b.terms)
+    if len(a.entities) >= MIN_ENTITIES and len(b.entities) >= MIN_ENTITIES:
+        ent = entity_overlap(a.entities, b.entities)
+        score = (1.0 - ENTITY_SHARE) * cos + ENTITY_SHARE * ent
+        return Scores(round(score, 6), round(cos, 6), round(ent, 6))
+    return Scores(round(cos, 6), round(cos, 6), None)
+
+
+class StoryEdge(NamedTuple):
+    """A verified same-story relation; ``a`` ranks before ``b`` (canonical_rank, then id)."""
+
+    rank_a: tuple
+    a: str
+    days_a: Optional[float]
+    rank_b: tuple
+    b: str
+    days_b: Optional[float]
+    score: float
+
+
+def verify_pair(id_a: str, a: StoryFeatures, id_b: str, b: StoryFeatures,
+                threshold: float = DEFAULT_THRESHOLD,
+                window_days: float = DEFAULT_WINDOW_DAYS) -> Optional[StoryEdge]:
+    """The edge between two candidates, or None (too far apart in time, or not similar enough)."""
+    if not within_window(a.days, b.days, window_days):
+        return None
+    if (a.rank, id_a) > (b.rank, id_b):
+        id_a, a, id_b, b = id_b, b, id_a, a
+    score = story_similarity(a, b).score
+    if score < threshold:
+        return None
+    return StoryEdge(a.rank, id_a, a.days, b.rank, id_b, b.days, score)
+
+
+def resolve_stories(edges: Iterable[StoryEdge],
+                    window_days: float = DEFAULT_WINDOW_DAYS) -> dict[str, tuple[str, float]]:
+    """Leader clustering: ``{article_id: (story_id, score to the leader)}`` for every article
+    in a story of two or more (a leader maps to itself with score 1.0).
+
+    Articles are visited best canonical rank first; each joins the most similar leader it has
+    an edge to (ties: the better-ranked leader) whose story's known dates stay within
+    ``window_days`` with it, else leads a new story. Deterministic, independent of the order
+    of ``edges``.
+    """
+    ranks: dict[str, tuple] = {}
+    days: dict[str, Optional[float]] = {}
+    neighbours: dict[str, list[tuple[float, tuple, str]]] = {}
+    for e in edges:
+        ranks[e.a], days[e.a] = e.rank_a, e.days_a
+        ranks[e.b], days[e.b] = e.rank_b, e.days_b
+        neighbours.setdefault(e.a, []).append((e.score, e.rank_b, e.b))
+        neighbours.setdefault(e.b, []).append((e.score, e.rank_a, e.a))
+    span: dict[str, tuple[float, float]] = {}  # leader -> (earliest, latest) known date
+    story: dict[str, tuple[str, float]] = {}
+    leaders: set[str] = set()
+    for node in sorted(ranks, key=lambda n: (ranks[n], n)):
+        mine = days[node]
+        options = []
+        for score, rank, other in neighbours.get(node, ()):
+            if other not in leaders:
+                continue
+            lo_hi = span.get(other)
+            if mine is not None and lo_hi is not None and \
+                    max(lo_hi[1], mine) - min(lo_hi[0], mine) > window_days:
+                continue  # would stretch the story beyond the window
+            options.append((-score, rank, other))
+        if not options:
+            leaders.add(node)
+            if mine is not None:
+                span[node] = (mine, mine)
+            continue
+        neg_score, _rank, leader = min(options)
+        story[node] = (leader, -neg_score)
+        story.setdefault(leader, (leader, 1.0))
+        if mine is not None:
+            lo, hi = span.get(leader, (mine, mine))
+            span[leader] = (min(lo, mine), max(hi, mine))
+    return story
+
+
+def bucket_pairs(ids: Iterable[str], max_bucket: int = MAX_BUCKET) -> list[tuple[str, str]]:
+    """Every pair ``(a, b)``, ``a < b``, of a bucket; none for a bucket above ``max_bucket``."""
+    ids = sorted(set(ids))
+    if len(ids) < 2 or len(ids) > max_bucket:
+        return []
+    return [(a, b) for i, a in enumerate(ids) for b in ids[i + 1:]]
+
+
+def cluster(articles: Iterable[Mapping], threshold: float = DEFAULT_THRESHOLD,
+            window_days: float = DEFAULT_WINDOW_DAYS, top_terms: int = TOP_TERMS,
+            min_shared: int = MIN_SHARED_KEYS, max_bucket: int = MAX_BUCKET,
+            max_terms: int = MAX_TERMS) -> dict[str, str]:
+    """``{article_id: story_id}`` of an in-memory batch: the same candidates, verification and
+    resolution as :class:`AssignStories`, without Beam (tests, notebooks, audits)."""
+    feats = {a["id"]: story_features(a, max_terms) for a in articles}
+    buckets: dict[str, list[str]] = {}
+    for _id, f in feats.items():
+        for key in candidate_keys(f, top_terms):
+            buckets.setdefault(key, []).append(_id)
+    shared: Counter = Counter()
+    for ids in buckets.values():
+        shared.update(bucket_pairs(ids, max_bucket))
+    edges = []
+    for (a, b), n in sorted(shared.items()):
+        if n >= min_shared:
+            edge = verify_pair(a, feats[a], b, feats[b], threshold, window_days)
+            if edge is not None:
+                edges.append(edge)
+    story = resolve_stories(edges, window_days)
+    return {_id: story.get(_id, (_id, 1.0))[0] for _id in feats}
+
+
+# --------------------------------------------------------------------------- Beam
+
+
+class _FeaturesFn(beam.DoFn):
+    """Article -> ``(id, features, candidate keys)``. An article whose features cannot be
+    computed is counted and left out of the comparison (it stays a story of its own)."""
+
+    def __init__(self, top_terms: int, max_terms: int):
+        self.top_terms = top_terms
+        self.max_terms = max_terms
+        self.failed = Metrics.counter(STAGE, "failed_features")
+        self.unweighted = Metrics.counter(STAGE, "unweighted_language")
+
+    def process(self, article):
+        try:
+            _id = article["id"]
+            features = story_features(article, self.max_terms)
+            keys = candidate_keys(features, self.top_terms)
+            unweighted = frequency_list(article.get("lang")) is None
+        except Exception:  # noqa: BLE001 - a malformed record must not stop the stage
+            self.failed.inc()
+            return
+        if unweighted:
+            self.unweighted.inc()
+        yield _id, features, keys
+
+
+def _id_and_features(f):
+    return f[0], f[1]
+
+
+def _keys_to_id(f):
+    return [(k, f[0]) for k in f[2]]
+
+
+class _BucketPairsFn(beam.DoFn):
+    """Inverted-index bucket -> ``((a, b), 1)`` for every pair in it; oversized buckets dropped."""
+
+    def __init__(self, max_bucket: int):
+        self.max_bucket = max_bucket
+        self.oversized = Metrics.counter(STAGE, "oversized_buckets")
+
+    def process(self, keyed):
+        _key, ids = keyed
+        ids = set(ids)
+        if len(ids) > self.max_bucket:
+            self.oversized.inc()
+            return
+        for pair in bucket_pairs(ids, self.max_bucket):
+            yield pair, 1
+
+
+class _EnoughSharedFn(beam.DoFn):
+    """``((a, b), shared keys)`` -> ``(a, b)`` when they share at least ``min_shared`` keys."""
+
+    def __init__(self, min_shared: int):
+        self.min_shared = min_shared
+        self.candidates = Metrics.counter(STAGE, "candidates")
+
+    def process(self, counted):
+        pair, shared = counted
+        if shared >= self.min_shared:
+            self.candidates.inc()
+            yield pair
+
+
+def _attach_first(keyed):
+    """CoGroupByKey(a -> [b...], features of a) -> ``(b, (a, features of a))``."""
+    _id, grouped = keyed
+    feats = list(grouped["features"])
+    if not feats:
+        return
+    for other in grouped["pairs"]:
+        yield other, (_id, feats[0])
+
+
+class _VerifyFn(beam.DoFn):
+    def __init__(self, threshold: float, window_days: float):
+        self.threshold = threshold
+        self.window_days = window_days
+        self.edges = Metrics.counter(STAGE, "edges")
+
+    def process(self, keyed):
+        _id, grouped = keyed
+        feats = list(grouped["features"])
+        if not feats:
+            return
+        mine = feats[0]
+        for other_id, other in grouped["firsts"]:
+            edge = verify_pair(other_id, other, _id, mine, self.threshold, self.window_days)
+            if edge is not None:
+                self.edges.inc()
+                yield edge
+
+
+def _resolve(edges: list, window_days: float) -> dict:
+    return resolve_stories(edges, window_days)
+
+
+class _AssignFn(beam.DoFn):
+    """Article -> article with ``story_id`` and a ``story:<id>`` decision (main output), and
+    ``(article id, story id)`` (``story_of`` output)."""
+
+    STORY_OF = "story_of"
+
+    def __init__(self):
+        self.stories = Metrics.counter(STAGE, "stories")
+        self.multi = Metrics.counter(STAGE, "multi_article_stories")
+
+    def process(self, article, stories):
+        if not isinstance(article, dict) or not isinstance(article.get("id"), str):
+            yield article  # not an article: validation downstream rejects it with its reason
+            return
+        _id = article["id"]
+        story_id = stories.get(_id, (_id, 1.0))[0]
+        if story_id == _id:
+            self.stories.inc()
+            if _id in stories:
+                self.multi.inc()
+        out = with_decision(article, f"story:{story_id}")
+        out["story_id"] = story_id
+        yield out
+        yield beam.pvalue.TaggedOutput(self.STORY_OF, (_id, story_id))
+
+
+class AssignStories(beam.PTransform):
+    """Canonical articles -> ``(articles, story_of)``.
+
+    ``articles``: the same records, ``story_id`` set to the id of the story's canonical member
+    and ``"story:<story_id>"`` appended to ``provenance["decisions"]``. ``story_of``:
+    ``(article_id, story_id)`` for every article, to repoint duplicates (see
+    :class:`DuplicateStories`).
+
+    Shape: features keyed by id; candidate keys -> GroupByKey -> pairs counted per key (shared
+    keys) -> two CoGroupByKey joins with the features -> verified edges -> one global
+    resolution (edges are few: ToList + side input) -> applied per article. Counters
+    (namespace ``stories``): ``candidates``, ``edges``, ``stories``, ``multi_article_stories``,
+    ``oversized_buckets`` (and ``failed_features``, ``unweighted_language``).
+    Batch only: the resolution waits for every edge (global window), like NearDedup.
+    """
+
+    def __init__(self, window_days: float = DEFAULT_WINDOW_DAYS, threshold: float = DEFAULT_THRESHOLD,
+                 max_bucket: int = MAX_BUCKET, top_terms: int = TOP_TERMS,
+                 min_shared: int = MIN_SHARED_KEYS, max_terms: int = MAX_TERMS):
+        super().__init__()
+        if window_days < 0:
+            raise ValueError("window_days must not be negative")
+        if not 0.0 < threshold <= 1.0:
+            raise ValueError("threshold must be in (0, 1]")
+        if max_bucket < 2 or top_terms < 1 or min_shared < 1 or max_terms < 1:
+            raise ValueError("max_bucket >= 2, top_terms >= 1, min_shared >= 1 and max_terms >= 1")
+        self.window_days = float(window_days)
+        self.threshold = float(threshold)
+        self.max_bucket = int(max_bucket)
+        self.top_terms = int(top_terms)
+        self.min_shared = int(min_shared)
+        self.max_terms = int(max_terms)
+
+    def expand(self, articles):
+        feats = articles | "Features" >> beam.ParDo(_FeaturesFn(self.top_terms, self.max_terms))
+        by_id = feats | "FeaturesById" >> beam.Map(_id_and_features)
+        pairs = (feats
+                 | "CandidateKeys" >> beam.FlatMap(_keys_to_id)
+                 | "GroupByKey" >> beam.GroupByKey()
+                 | "PairsInBucket" >> beam.ParDo(_BucketPairsFn(self.max_bucket))
+                 | "SharedKeys" >> beam.CombinePerKey(sum)
+                 | "EnoughShared" >> beam.ParDo(_EnoughSharedFn(self.min_shared)))
+        firsts = ({"pairs": pairs, "features": by_id}
+                  | "JoinFirst" >> beam.CoGroupByKey()
+                  | "AttachFirst" >> beam.FlatMap(_attach_first))
+        edges = ({"firsts": firsts, "features": by_id}
+                 | "JoinSecond" >> beam.CoGroupByKey()
+                 | "Verify" >> beam.ParDo(_VerifyFn(self.threshold, self.window_days)))
+        stories = (edges
+                   | "AllEdges" >> beam.combiners.ToList()
+                   | "Resolve" >> beam.Map(_resolve, self.window_days))
+        assigned = articles | "Assign" >> beam.ParDo(
+            _AssignFn(), beam.pvalue.AsSingleton(stories)).with_outputs(_AssignFn.STORY_OF, main="articles")
+        return assigned.articles, assigned[_AssignFn.STORY_OF]
+
+
+def with_story(duplicate: dict, story_id: Optional[str]) -> dict:
+    """A duplicate record pointed at the story of the article it duplicates (unchanged when
+    that article's story is unknown)."""
+    if not story_id or duplicate.get("story_id") == story_id:
+        return duplicate
+    return dict(duplicate, story_id=story_id)
+
+
+def _repoint_group(keyed):
+    _canonical, grouped = keyed
+    story_ids = list(grouped["story"])
+    story_id = story_ids[0] if story_ids else None
+    for dup in grouped["duplicates"]:
+        yield with_story(dup, story_id)
+
+
+def _by_duplicate_of(dup: dict):
+    return dup.get("duplicate_of") or "", dup
+
+
+class DuplicateStories(beam.PTransform):
+    """``(duplicates, story_of) -> duplicates`` whose ``story_id`` is the story of the article
+    they duplicate (``duplicate_of``), joined by key (no side input, scales with the data)."""
+
+    def expand(self, inputs):
+        duplicates, story_of = inputs
+        keyed = duplicates | "KeyByCanonical" >> beam.Map(_by_duplicate_of)
+        return ({"duplicates": keyed, "story": story_of}
+                | "JoinStory" >> beam.CoGroupByKey()
+                | "Repoint" >> beam.FlatMap(_repoint_group))
