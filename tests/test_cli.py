@@ -204,3 +204,26 @@ def test_seeds_dedup_and_stories(tmp_path):
     story = kept["002"]["story_id"]
     assert kept["001"]["story_id"] == kept["003"]["story_id"] == story == dup["000"]["story_id"]
     assert kept["004"]["story_id"] != story
+
+
+BENCHMARK = SEEDS.parent / "extraction-benchmark"
+
+
+@pytest.mark.skipif(not BENCHMARK.exists(), reason="../shared/corpus/extraction-benchmark not present")
+def test_benchmark_pages_through_the_cli_give_the_stage_texts(tmp_path):
+    """What bench/extraction.py scores is what `newsbeam run` writes."""
+    from pipeline.io.sources import read_file
+    from pipeline.stages.clean import to_clean_article
+
+    out = tmp_path / "out"
+    pattern = f"{BENCHMARK}/html/*.html.gz"
+    assert newsbeam("run", "--input", pattern, "--output", out, "--no-entities").returncode == 0
+    written = {r["provenance"]["input_uri"]: r["text"] for r in articles(out)}
+    if list(out.glob("duplicates/**/*.parquet")):
+        written.update({r["provenance"]["input_uri"]: r["text"] for r in duckdb.sql(
+            f"select * from read_parquet('{out}/duplicates/**/*.parquet')").to_arrow_table().to_pylist()})
+    pages = sorted(BENCHMARK.glob("html/*.html.gz"))
+    assert len(pages) == len(written) == 181
+    for page in pages:
+        item = next(read_file(str(page), page.read_bytes()))
+        assert written[str(page)] == to_clean_article(item)["text"], page.name
