@@ -16,6 +16,7 @@ def make_article(**overrides) -> dict:
     base = {
         "url": "https://news.example.com/2024/03/12/bridge",
         "source": "example.com",
+        "site_name": "Example News",
         "title": "Council approves bridge",
         "text": "The council voted on Tuesday to build a bridge.\n\nThe mayor welcomed the vote.",
         "lang": "en",

@@ -1001,20 +1001,24 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
     if not paragraphs:
         raise Rejected(REJECT_EMPTY)
 
-    published_at = (
-        parse_date(item.get("published_at"))
-        or (extracted.published_at if extracted else None)
-        or find_date_in_text(body)
-    )
+    published_at = parse_date(item.get("published_at")) or (extracted.published_at if extracted else None)
+    date_source = "metadata" if published_at else None
+    if not published_at:
+        published_at = find_date_in_text(body)
+        date_source = "text" if published_at else None
     url = canonical_url(item.get("url")) or (canonical_url(extracted.url) if extracted else None)
     source = registered_domain(url)
-    if not source and isinstance(item.get("source"), str) and item["source"].strip():
-        source = item["source"].strip().lower()
+    named = item["source"].strip() if isinstance(item.get("source"), str) and item["source"].strip() else None
+    if not source and named:
+        source = named.lower()
+    named_site = named if named and (" " in named or "." not in named) else None  # a name, not a domain
+    site_name = (extracted.site_name if extracted else None) or named_site
     authors = _split_authors(item.get("authors")) or (extracted.authors if extracted else [])
 
     return {
         "url": url,
         "source": source,
+        "site_name": site_name,
         "title": title,
         "text": "\n\n".join(paragraphs),
         "published_at": published_at,
@@ -1025,6 +1029,7 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
             "offset": item.get("offset", 0),
             "format": item.get("format"),
             "clean": {"removed": dict(sorted(removed.items()))},
+            "date_source": date_source,
             **_source_provenance(item),
         },
     }

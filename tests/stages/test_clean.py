@@ -534,7 +534,8 @@ def test_extract_html_rejects_a_page_without_article():
 # to_clean_article
 # ------------------------------------------------------------------------------------------
 
-OUTPUT_KEYS = {"url", "source", "title", "text", "published_at", "fetched_at", "authors", "provenance"}
+OUTPUT_KEYS = {"url", "source", "site_name", "title", "text", "published_at", "fetched_at", "authors",
+               "provenance"}
 
 
 def item(**fields) -> dict:
@@ -560,9 +561,11 @@ def test_text_item_to_article():
     assert art["published_at"] == "2023-10-17T00:00:00Z"  # found in the (removed) caption
     assert art["fetched_at"] is None
     assert art["authors"] == ["Jane Doe"]
+    assert art["site_name"] == "Example News"  # the source the input named, kept as the site's name
     assert art["provenance"] == {
         "input_uri": "file:///in/a.txt", "offset": 0, "format": "txt",
         "clean": {"removed": {"edge_nav": 1, "photo_caption": 1, "share": 1, "title_line": 1}},
+        "date_source": "text",
     }
     assert to_clean_article(src) == art  # deterministic
 
@@ -702,3 +705,12 @@ def test_feed_entry_html_keeps_its_paragraphs():
     article = to_clean_article(item)
     assert article["text"] == "The council voted to build the bridge on Tuesday.\n\nThe mayor welcomed it."
     assert article["provenance"]["entry_id"] == "g1" and article["provenance"]["warnings"] == ["feed parser warning: x"]
+
+
+def test_date_source_and_site_name_from_metadata():
+    art = to_clean_article(item(text=doc("Quake Hits Coastal City", P1, P2), published_at="2023-10-17",
+                                source="example.com"))
+    assert art["provenance"]["date_source"] == "metadata"
+    assert art["site_name"] is None and art["source"] == "example.com"  # a domain is not a site name
+    undated = to_clean_article(item(text=doc(P1, P2)))
+    assert undated["published_at"] is None and undated["provenance"]["date_source"] is None
