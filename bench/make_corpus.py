@@ -1,0 +1,561 @@
+"""Near-duplicate benchmark corpus with known truth, built from the extraction benchmark's bodies.
+
+Usage (from the repository root, virtualenv active)::
+
+    python bench/make_corpus.py --n 20000 --out DIR [--seed 1]
+                                [--corpus ../shared/corpus/extraction-benchmark]
+
+``--corpus`` holds ``ground-truth.json`` = ``{page_id: {"articleBody", "url"}}`` (only the bodies
+and URLs are used).  ``DIR`` receives:
+
+* ``articles.jsonl``: ``url``, ``title``, ``text``, ``published`` (ISO 8601 UTC), ``source``
+  (what ``pipeline.io.sources`` reads from a JSON article), in a seeded random order;
+* ``truth.jsonl``: one line per article: ``id`` (newsbeam's id: hash of the URL), ``url``,
+  ``kind``, ``group``, ``family`` (URL of the original a copy derives from; the original's own
+  URL for an original; null for distinct articles), ``k`` (edit %), ``pct`` (excerpt %),
+  ``chrome_words``;
+* ``corpus.json``: the parameters and counts per kind.
+
+Kinds (``group`` in brackets):
+
+* ``original`` (original): each ground-truth body once, under its real URL;
+* ``exact`` (exact): the same text on another site, half of them with a different layout
+  (single newlines, straight quotes): same normalised text, so same content hash;
+* ``edit_k`` (edit<=10 for k = 1..10, edit>=20 for k = 20, 25, 30): exactly round(k% x words)
+  word operations at distinct random positions (60% substitution by another corpus word,
+  20% deletion, 20% insertion).  The 20-30% edits are the hard cases, reported separately
+  and not part of the acceptance;
+* ``excerpt_P`` (excerpt>=50 / excerpt<50): a run of whole paragraphs (sentences when the body
+  has fewer than three paragraphs) holding P% of the body's words, from the lead half the
+  time, else from a random start;
+* ``chrome`` (chrome): the full text with share rows, newsletter lines, "Read more" teasers
+  (first sentences of *other* originals: cross-story overlap), credits and copyright lines
+  prepended, appended and sometimes between paragraphs;
+* ``distinct`` (distinct): synthetic articles from a word-bigram Markov chain trained on the
+  English bodies (161 of 181; the other languages have too few bodies for a chain that does
+  not copy them verbatim), with the paragraph lengths of a random English body: realistic vocabulary and common
+  phrases, but no long verbatim runs.  Each is checked against every original (at most 20% of
+  its 5-grams from one) and against all earlier synthetic articles (Jaccard of 1-in-8 sampled
+  5-grams at most 0.15) and regenerated when it overlaps;
+* ``mix`` (mix): hard negatives, "round-up" articles made of a run of sentences (15-80
+  words) from one paragraph of each of 3-5 different bodies (never a lead paragraph, never
+  one that an excerpt in the corpus uses, at most 30% of its body, at most half of the mix); two round-ups may share a paragraph, up to
+  a 5-gram Jaccard of 0.15. Fewer than 2% of N when the bodies run out of such
+  paragraphs (the rest are distinct articles).
+
+Every copy has its own URL on another site, a title derived from the original's and a date
+after the original's (a few minutes to three days; 5% of copies are dated before it).
+Everything comes from ``random.Random(seed)`` and sorted inputs: the same arguments give
+byte-identical files.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import random
+import re
+import sys
+import zlib
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlsplit
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_CORPUS = REPO.parent / "shared" / "corpus" / "extraction-benchmark"
+
+EDITS_SMALL = tuple(range(1, 11))
+EDITS_HARD = (20, 25, 30)
+#: one "family" of copies per original: kind -> how many (repeated round-robin over originals)
+FAMILY = (["exact"] * 2 + [f"edit_{k}" for k in EDITS_SMALL] + [f"edit_{k}" for k in EDITS_HARD]
+          + ["excerpt>=50"] * 3 + ["excerpt<50"] * 2 + ["chrome"] * 3)
+COPY_FRACTION = 0.21  # copies / N  (the rest: originals, mixes, distinct articles)
+MIX_FRACTION = 0.02
+
+SITES = sorted("""
+dailyledger-news.com morningpost-online.com thecitizen-herald.com metro-tribune.net
+valleygazette.com harbourtimes.co.uk northernstar-news.com eveningrecord.com
+thecapitalreview.com newswire-digest.com regionalobserver.org coastalchronicle.com
+midlandsexpress.co.uk pacificbulletin.com the-daily-dispatch.com newsroundup.net
+worldbriefing.info frontpage-aggregator.com headlinehub.net techandmarkets.com
+sundaysentinel.com islandcourier.com prairiejournal.com rivercityreporter.com
+lakeshoreledger.com theweeklyexaminer.com globalsyndicate-news.com summitmessenger.com
+""".split())
+AGENCIES = ("AP", "Reuters", "AFP", "Bloomberg", "Getty Images", "EPA")
+NAMES = ("Maria Lopez", "John Smith", "Aisha Khan", "Lars Nilsen", "Chen Wei", "Ana Costa",
+         "Tom Becker", "Priya Patel", "Olu Adeyemi", "Sara Berg")
+
+_WORD = re.compile(r"\w+")
+_SENT_SPLIT = re.compile(r"(?<=[.!?”\"])\s+(?=[A-Z“\"])")
+_SENT_END = re.compile(r"[.!?][”\"’)]*$")
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def words(text: str) -> list[str]:
+    return _WORD.findall(text.casefold())
+
+
+def shingle_set(text: str, size: int = 5) -> set[str]:
+    w = words(text)
+    if len(w) < size:
+        return {" ".join(w)} if w else set()
+    return {" ".join(w[i:i + size]) for i in range(len(w) - size + 1)}
+
+
+def sampled(sh: set[str], modulus: int = 8) -> set[int]:
+    """Content-defined 1-in-``modulus`` sample of shingles (as small ints), for overlap checks."""
+    hashes = (zlib.crc32(s.encode()) for s in sh)
+    return {h for h in hashes if h % modulus == 0}
+
+
+def paragraphs(body: str) -> list[str]:
+    return [p.strip() for p in re.split(r"\n\s*\n", body) if p.strip()]
+
+
+def sentences(text: str) -> list[str]:
+    return [s.strip() for s in _SENT_SPLIT.split(text) if s.strip()]
+
+
+def nwords(text: str) -> int:
+    return len(_WORD.findall(text))
+
+
+def title_of(body: str, max_words: int = 12) -> str:
+    first = sentences(paragraphs(body)[0])[0] if body.strip() else "Untitled"
+    toks = first.split()[:max_words]
+    return " ".join(toks).rstrip(".,;:!?")
+
+
+def slug(title: str) -> str:
+    return "-".join(words(title)[:8]) or "story"
+
+
+def iso(dt: datetime) -> str:
+    return dt.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def domain(url: str) -> str:
+    host = urlsplit(url).netloc.lower()
+    return host[4:] if host.startswith("www.") else host
+
+
+def article_id(url: str) -> str:
+    """newsbeam's id for an article with a URL (pipeline.stages.dedup.article_id)."""
+    return hashlib.sha256(("url:" + url).encode("utf-8")).hexdigest()[:16]
+
+
+_STOP = frozenset("the and of to in a is that for on with was said".split())
+
+
+def is_english(text: str) -> bool:
+    """Crude but dependency-free: English function words make >= 12% of the words."""
+    w = words(text)
+    return bool(w) and sum(t in _STOP for t in w) / len(w) >= 0.12
+
+
+class Body:
+    def __init__(self, page_id: str, url: str, text: str):
+        self.page_id = page_id
+        self.url = url
+        self.text = text.strip()
+        self.paras = paragraphs(self.text)
+        self.words = nwords(self.text)
+        self.title = title_of(self.text)
+        self.shingles = shingle_set(self.text)
+        # excerpt units: whole paragraphs, or sentences for bodies with fewer than 3 paragraphs
+        self.units = self.paras if len(self.paras) >= 3 else sentences(self.text)
+        self.unit_sep = "\n\n" if len(self.paras) >= 3 else " "
+
+
+def load_bodies(corpus: Path) -> list[Body]:
+    truth = json.loads((Path(corpus) / "ground-truth.json").read_text(encoding="utf-8"))
+    bodies = [Body(pid, v["url"], v["articleBody"]) for pid, v in sorted(truth.items())
+              if v.get("articleBody") and nwords(v["articleBody"]) >= 20]
+    # two ground-truth pages with the same body would make "distinct" originals duplicates
+    seen, out = set(), []
+    for b in bodies:
+        key = " ".join(words(b.text))
+        if key not in seen:
+            seen.add(key)
+            out.append(b)
+    return out
+
+
+# --------------------------------------------------------------------------- mutations
+
+
+def edit(body: Body, k: int, vocab: list[str], rnd: random.Random) -> str:
+    """Exactly round(k% of words) operations at distinct positions; paragraph breaks kept."""
+    paras = [p.split() for p in body.paras]
+    positions = [(i, j) for i, p in enumerate(paras) for j in range(len(p))]
+    n_ops = max(1, round(len(positions) * k / 100))
+    chosen = rnd.sample(range(len(positions)), min(n_ops, len(positions)))
+    ops: dict[tuple, str] = {}
+    for idx in sorted(chosen):
+        r = rnd.random()
+        ops[positions[idx]] = "sub" if r < 0.6 else ("del" if r < 0.8 else "ins")
+    out_paras = []
+    for i, p in enumerate(paras):
+        toks = []
+        for j, tok in enumerate(p):
+            op = ops.get((i, j))
+            if op is None:
+                toks.append(tok)
+            elif op == "del":
+                continue
+            elif op == "ins":
+                toks.extend([tok, rnd.choice(vocab)])
+            else:
+                m = re.match(r"^(\W*)(.*?)(\W*)$", tok)
+                new = rnd.choice(vocab)
+                while new.casefold() == m.group(2).casefold():
+                    new = rnd.choice(vocab)
+                toks.append(m.group(1) + new + m.group(3))
+        if toks:
+            out_paras.append(" ".join(toks))
+    return "\n\n".join(out_paras)
+
+
+def excerpt(body: Body, large: bool, rnd: random.Random) -> Optional[tuple[str, int, range]]:
+    """A contiguous run of units with >= 50% (large) or < 50% of the body's words:
+    (text, percentage of the body's words, the unit indices used)."""
+    units = body.units
+    counts = [nwords(u) for u in units]
+    total = sum(counts)
+    if len(units) < 2 or total < (40 if large else 100):
+        return None
+    lo, hi = (0.5, 0.9) if large else (0.15, 0.45)
+    target = rnd.uniform(lo, hi)
+    starts = list(range(len(units)))
+    first = 0 if rnd.random() < 0.5 else rnd.choice(starts)
+    for start in [first] + [s for s in starts if s != first]:
+        got, end = 0, start
+        while end < len(units) and got / total < target:
+            got += counts[end]
+            end += 1
+        share = got / total
+        if large and 0.5 <= share < 0.97:
+            break
+        if not large and got >= 20 and share < 0.5:
+            if share >= 0.1:
+                break
+    else:
+        return None
+    text = body.unit_sep.join(units[start:end])
+    return text, 100 * nwords(text) // total, range(start, end)
+
+
+def chrome(body: Body, site: str, others: list[Body], rnd: random.Random) -> tuple[str, int]:
+    name = site.split(".")[0].replace("-", " ").title()
+
+    def teaser() -> str:
+        other = rnd.choice(others)
+        return rnd.choice(("Read more: ", "Related: ", "You may also like: ", "Most read: ")) + other.title
+
+    lines_before = [
+        lambda: rnd.choice(("Share this article", "Share on Facebook Share on Twitter Email",
+                            "Facebook Twitter LinkedIn WhatsApp Email Print Copy link", "Share")),
+        lambda: f"By {rnd.choice(NAMES)} | {name}",
+        lambda: f"Photo: {rnd.choice(NAMES)}/{rnd.choice(AGENCIES)}",
+        teaser,
+    ]
+    lines_after = [
+        lambda: (f"Sign up for the {name} {rnd.choice(('Morning', 'Evening', 'Weekend', 'Daily'))} "
+                 f"newsletter and get the top stories in your inbox."),
+        lambda: f"© {rnd.randint(2019, 2024)} {name}. All rights reserved.",
+        lambda: f"This article was originally published by {rnd.choice(AGENCIES)}.",
+        lambda: rnd.choice(("Advertisement", "Comments", "Follow us on social media",
+                            "Support independent journalism. Donate today.")),
+        teaser, teaser,
+    ]
+    before = [rnd.choice(lines_before)() for _ in range(rnd.randint(1, 3))]
+    after = [rnd.choice(lines_after)() for _ in range(rnd.randint(2, 5))]
+    middle = list(body.paras)
+    if len(middle) >= 4 and rnd.random() < 0.5:
+        at = rnd.randint(1, len(middle) - 1)
+        middle.insert(at, rnd.choice(("Advertisement", teaser())))
+    text = "\n\n".join(before + middle + after)
+    return text, nwords(text) - body.words
+
+
+class Markov:
+    """Word bigram chain over all bodies; paragraphs start at sentence starts, end at sentence ends."""
+
+    def __init__(self, bodies: list[Body]):
+        self.next: dict[str, list[str]] = defaultdict(list)
+        self.starts: list[str] = []
+        for b in bodies:
+            for p in b.paras:
+                toks = p.split()
+                if not toks:
+                    continue
+                self.starts.append(toks[0])
+                for a, c in zip(toks, toks[1:]):
+                    self.next[a].append(c)
+                    if _SENT_END.search(a) and c[:1].isupper():
+                        self.starts.append(c)
+        self.ends = frozenset(t for t in self.next if _SENT_END.search(t))
+
+    def paragraph(self, n_words: int, rnd: random.Random) -> str:
+        rand, starts, nxt, ends = rnd.random, self.starts, self.next, self.ends
+        cur = starts[int(rand() * len(starts))]
+        toks = [cur]
+        cap = n_words * 1.25 + 5
+        while True:
+            if len(toks) >= n_words and cur in ends:
+                break
+            if len(toks) >= cap:
+                toks[-1] = cur.rstrip(",;:") + "."
+                break
+            succ = nxt.get(cur) or starts
+            cur = succ[int(rand() * len(succ))]
+            toks.append(cur)
+        return " ".join(toks)
+
+
+class OverlapIndex:
+    """Checks a new synthetic article against the originals (exact 5-gram containment) and
+    against every earlier synthetic article (Jaccard of 1-in-8 sampled 5-grams)."""
+
+    def __init__(self, bodies: list[Body]):
+        self.orig: dict[str, list[int]] = defaultdict(list)
+        for i, b in enumerate(bodies):
+            for s in b.shingles:
+                self.orig[s].append(i)
+        self.synth: dict[int, list[int]] = defaultdict(list)
+        self.sizes: list[int] = []
+        self.full: dict[str, list[int]] = defaultdict(list)
+        self.full_sizes: list[int] = []
+
+    def overlaps(self, text: str, max_orig: float, max_jaccard: float, exact: bool = False) -> bool:
+        """True when the text shares more than ``max_orig`` of its 5-grams with one original or
+        has a Jaccard above ``max_jaccard`` with an earlier synthetic article (sampled 5-grams;
+        ``exact``: also all 5-grams against the earlier ``exact`` ones); else remember it."""
+        sh = shingle_set(text)
+        if not sh:
+            return True
+        per: dict[int, int] = defaultdict(int)
+        for s in sh:
+            for i in self.orig.get(s, ()):
+                per[i] += 1
+        if any(c / len(sh) > max_orig for c in per.values()):
+            return True
+        smp = sampled(sh)
+        per = defaultdict(int)
+        for h in smp:
+            for j in self.synth.get(h, ()):
+                per[j] += 1
+        if any(c / (len(smp) + self.sizes[j] - c) > max_jaccard for j, c in per.items()):
+            return True
+        if exact:
+            per = defaultdict(int)
+            for x in sh:
+                for j in self.full.get(x, ()):
+                    per[j] += 1
+            if any(c / (len(sh) + self.full_sizes[j] - c) > max_jaccard for j, c in per.items()):
+                return True
+            for x in sh:
+                self.full[x].append(len(self.full_sizes))
+            self.full_sizes.append(len(sh))
+        for h in smp:
+            self.synth[h].append(len(self.sizes))
+        self.sizes.append(len(smp))
+        return False
+
+
+def mix(bodies: list[Body], used: dict[int, set], rnd: random.Random) -> Optional[tuple[str, list[int]]]:
+    """3-5 paragraphs from different bodies: never a lead paragraph, never one an excerpt
+    of the corpus used (so no excerpt is also inside a mix), at most 30% of its body."""
+    eligible = [i for i, b in enumerate(bodies) if len(b.paras) >= 4]
+    if len(eligible) < 3:
+        return None
+    picks = rnd.sample(eligible, min(len(eligible), rnd.randint(3, 5)))
+    parts = []
+    for i in picks:
+        b = bodies[i]
+        free = [j for j in range(1, len(b.paras)) if j not in used.get(i, ())
+                and nwords(b.paras[j]) >= 15]
+        if not free:
+            continue
+        sents = sentences(b.paras[rnd.choice(free)])
+        start = rnd.randrange(len(sents))
+        run = []
+        for sent in sents[start:]:
+            run.append(sent)
+            if nwords(" ".join(run)) >= rnd.randint(15, 80):
+                break
+        part = " ".join(run)
+        if 15 <= nwords(part) <= 0.3 * b.words:
+            parts.append(part)
+    if len(parts) < 3:
+        return None
+    rnd.shuffle(parts)
+    return "\n\n".join(parts), picks
+
+
+# --------------------------------------------------------------------------- corpus
+
+
+def build(bodies: list[Body], n: int, seed: int) -> tuple[list[dict], list[dict], dict]:
+    rnd = random.Random(seed)
+    if len(bodies) < 3:
+        raise SystemExit("need at least 3 ground-truth bodies")
+    n_orig = min(len(bodies), n)
+    originals = bodies[:n_orig]
+    n_copies = min(n - n_orig, round(COPY_FRACTION * n))
+    n_mix = min(n - n_orig - n_copies, round(MIX_FRACTION * n))
+    n_distinct = n - n_orig - n_copies - n_mix
+
+    vocab = sorted({t for b in bodies for t in _WORD.findall(b.text) if t.isalpha() and len(t) > 2})
+    base = datetime(2019, 1, 1, tzinfo=timezone.utc)
+    orig_dates = [base + timedelta(minutes=rnd.randrange(0, 5 * 365 * 24 * 60)) for _ in originals]
+
+    articles: list[dict] = []
+    truth: list[dict] = []
+    used_urls: set[str] = set()
+    used: dict[int, set] = defaultdict(set)  # paragraphs of a body that an excerpt used
+
+    def new_url(site: str, title: str, when: datetime) -> str:
+        while True:
+            url = (f"https://www.{site}/{when:%Y/%m/%d}/{slug(title)}-"
+                   f"{rnd.randrange(16 ** 6):06x}")
+            if url not in used_urls:
+                used_urls.add(url)
+                return url
+
+    def add(url, title, text, when, kind, group, family, **extra):
+        articles.append({"url": url, "title": title, "text": text, "published": iso(when),
+                         "source": domain(url)})
+        t = {"id": article_id(url), "url": url, "kind": kind, "group": group, "family": family,
+             "k": None, "pct": None, "chrome_words": None}
+        t.update(extra)
+        truth.append(t)
+
+    for b, when in zip(originals, orig_dates):
+        used_urls.add(b.url)
+        add(b.url, b.title, b.text, when, "original", "original", b.url)
+
+    # copies: the FAMILY schedule repeated, each slot on the next original (round robin)
+    order = list(range(n_orig))
+    rnd.shuffle(order)
+    for slot in range(n_copies):
+        kind = FAMILY[slot % len(FAMILY)]
+        oi = order[slot % n_orig]
+        for attempt in range(n_orig):
+            b = originals[order[(slot + attempt) % n_orig]]
+            when = orig_dates[order[(slot + attempt) % n_orig]]
+            site = rnd.choice([s for s in SITES if s != domain(b.url)])
+            if rnd.random() < 0.05:
+                date = when - timedelta(minutes=rnd.randint(5, 600))
+            else:
+                date = when + timedelta(minutes=rnd.randint(10, 3 * 24 * 60))
+            title = b.title if rnd.random() < 0.5 else f"{b.title} | {site.split('.')[0].title()}"
+            if kind == "exact":
+                text = b.text
+                if rnd.random() < 0.5:
+                    text = (text.replace("\n\n", "\n").replace("“", '"').replace("”", '"')
+                            .replace("’", "'"))
+                add(new_url(site, title, date), title, text, date, "exact", "exact", b.url)
+            elif kind.startswith("edit_"):
+                k = int(kind.split("_")[1])
+                text = edit(b, k, vocab, rnd)
+                group = "edit<=10" if k <= 10 else "edit>=20"
+                add(new_url(site, title, date), title, text, date, kind, group, b.url, k=k)
+            elif kind.startswith("excerpt"):
+                got = excerpt(b, kind == "excerpt>=50", rnd)
+                if got is None:
+                    continue  # this body cannot give that excerpt: try the next original
+                text, pct, units = got
+                if b.units is b.paras:
+                    used[order[(slot + attempt) % n_orig]].update(units)
+                group = "excerpt>=50" if pct >= 50 else "excerpt<50"
+                add(new_url(site, title, date), title, text, date, f"excerpt_{pct}", group, b.url,
+                    pct=pct)
+            else:
+                others = [o for o in originals if o is not b]
+                text, extra = chrome(b, site, others, rnd)
+                add(new_url(site, title, date), title, text, date, "chrome", "chrome", b.url,
+                    chrome_words=extra)
+            break
+        del oi
+
+    index = OverlapIndex(bodies)
+    made = attempts = 0
+    while made < n_mix and attempts < 20 * n_mix:
+        attempts += 1
+        got = mix(bodies, used, rnd)
+        if got is None:
+            continue
+        text, _picks = got
+        if nwords(text) < 60 or index.overlaps(text, max_orig=0.5, max_jaccard=0.15, exact=True):
+            continue
+        when = base + timedelta(minutes=rnd.randrange(0, 5 * 365 * 24 * 60))
+        title = title_of(text)
+        add(new_url(rnd.choice(SITES), title, when), title, text, when, "mix", "mix", None)
+        made += 1
+    n_distinct += n_mix - made  # bodies too short for round-ups: distinct articles instead
+    n_mix = made
+
+    english = [b for b in bodies if is_english(b.text)] or bodies
+    chain = Markov(english)
+    made = attempts = 0
+    while made < n_distinct:
+        attempts += 1
+        if attempts > 50 * n_distinct + 1000:
+            raise SystemExit(f"only {made} of {n_distinct} distinct articles could be generated "
+                             "without overlapping earlier ones: too few or too repetitive bodies")
+        template = rnd.choice(english)
+        text = "\n\n".join(chain.paragraph(max(8, nwords(p)), rnd) for p in template.paras)
+        if index.overlaps(text, max_orig=0.2, max_jaccard=0.15):
+            continue
+        when = base + timedelta(minutes=rnd.randrange(0, 5 * 365 * 24 * 60))
+        title = title_of(text)
+        add(new_url(rnd.choice(SITES), title, when), title, text, when, "distinct", "distinct", None)
+        made += 1
+
+    perm = list(range(len(articles)))
+    rnd.shuffle(perm)
+    articles = [articles[i] for i in perm]
+    truth = [truth[i] for i in perm]
+    counts: dict[str, int] = defaultdict(int)
+    for t in truth:
+        counts[t["group"]] += 1
+    meta = {"n": len(articles), "seed": seed, "originals": n_orig, "copies": n_copies,
+            "mix": n_mix, "distinct": n_distinct, "groups": dict(sorted(counts.items()))}
+    return articles, truth, meta
+
+
+def write(out: Path, articles: list[dict], truth: list[dict], meta: dict) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+
+    def dump(path: Path, rows: list[dict]) -> None:
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            for row in rows:
+                f.write(json.dumps(row, ensure_ascii=False, sort_keys=True) + "\n")
+
+    dump(out / "articles.jsonl", articles)
+    dump(out / "truth.jsonl", truth)
+    (out / "corpus.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--n", type=int, default=20000, help="number of articles")
+    ap.add_argument("--out", required=True, type=Path, help="output directory")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
+                    help="directory with ground-truth.json")
+    args = ap.parse_args(argv)
+    bodies = load_bodies(args.corpus)
+    articles, truth, meta = build(bodies, args.n, args.seed)
+    write(args.out, articles, truth, meta)
+    print(json.dumps(meta, sort_keys=True), file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
