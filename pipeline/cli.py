@@ -2,7 +2,13 @@
 
 ``newsbeam run --input GLOB --output DIR [Beam options such as --runner]`` builds the graph of
 ``pipeline/graph.py``, runs it, checks conservation (every input item is exactly one article,
-duplicate, reject or skip), publishes the datasets and writes ``_manifest.json``.
+duplicate, reject or skip), publishes the datasets, runs the data quality checks
+(``pipeline/quality``: results and report in ``_quality/``) and writes ``_manifest.json``.
+``newsbeam validate DIR`` runs the same checks on an existing output; ``newsbeam inspect DIR``
+summarises one.
+
+Exit codes: 0 ok, 1 a check failed (validate), 2 usage, 3 conservation failure (nothing published),
+4 data quality failure (published, manifest status 'degraded').
 
 Beam and the stages are imported only when a command needs them, so ``--help`` is instant.
 """
@@ -15,7 +21,7 @@ import sys
 import tempfile
 import time
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONSERVATION = 0, 1, 2, 3
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONSERVATION, EXIT_QUALITY = 0, 1, 2, 3, 4
 
 
 class ConservationError(RuntimeError):
@@ -108,8 +114,9 @@ def run(argv: list[str]) -> int:
 
             merge_states(FeedStateStore(state_dir), staging)
         counts, files = sinks.dataset_counts(output)
+        quality, failed = _quality_step(output, options.quality)
         manifest = {
-            "status": "ok",
+            "status": "degraded" if failed else "ok",
             "counts": counts_row,
             "datasets": {name: {"rows": counts[name]} for name in sinks.DATASETS},
             "skipped_by_reason": skipped,
@@ -118,10 +125,14 @@ def run(argv: list[str]) -> int:
             "options": _manifest_options(options),
             "versions": sinks.library_versions(_model_name(options)),
             "schema_version": _schema_version(),
+            "quality": quality,
         }
         sinks.write_manifest(output, manifest)
         _print_summary(output, counts_row, counts, skipped, metrics, time.monotonic() - started)
         shutil.rmtree(staging, ignore_errors=True)
+        if failed:
+            _print_quality_failures(output, failed)
+            return EXIT_QUALITY
         return EXIT_OK
     except ConservationError as e:
         print(f"newsbeam: {e}", file=sys.stderr)
@@ -129,6 +140,118 @@ def run(argv: list[str]) -> int:
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+
+
+def _quality_step(output: str, enabled: bool) -> tuple[dict, list[str]]:
+    """GE suites and row checks over every published partition; results and report in _quality/."""
+    from pipeline.quality import runner
+
+    directory = os.path.join(output, runner.QUALITY_DIR)
+    if not enabled:
+        shutil.rmtree(directory, ignore_errors=True)  # no stale results from an earlier run
+        return {"status": "skipped"}, []
+    from pipeline.quality import inspect, report
+
+    results = runner.check_output(output)
+    runner.write_results(output, results)
+    report.write_report(output, results, inspect.dataset_stats(output))
+    failed = runner.failures(results)
+    return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
+            "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",
+            "report": f"{runner.QUALITY_DIR}/{runner.REPORT_FILE}"}, failed
+
+
+def _print_quality_failures(output: str, failed: list[str]) -> None:
+    print(f"newsbeam: {len(failed)} data quality check(s) failed; the datasets are published but "
+          "_manifest.json says status 'degraded':", file=sys.stderr)
+    for line in failed[:20]:
+        print(f"  - {line}", file=sys.stderr)
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more", file=sys.stderr)
+    print(f"  see {os.path.join(output, '_quality', 'report.html')}; fix the input or the stage named, "
+          "or rerun with --no-quality to skip the checks", file=sys.stderr)
+
+
+def _output_dir(prog: str, description: str, argv: list[str]):
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser.add_argument("directory", metavar="DIR", help="An output directory written by 'newsbeam run'.")
+    parser.add_argument("--json", metavar="FILE", default=None,
+                        help="Also write the full results as JSON to FILE ('-' for standard output).")
+    return parser
+
+
+def _check_dir(directory: str) -> str | None:
+    """None when DIR looks like a newsbeam output, else what to tell the person."""
+    if not os.path.isdir(directory):
+        return f"{directory} is not a directory; give the --output directory of a 'newsbeam run'"
+    if not any(os.path.isdir(os.path.join(directory, d))
+               for d in ("articles", "duplicates", "entities", "rejects")):
+        return (f"{directory} has no articles/, duplicates/, entities/ or rejects/ folder; "
+                "give the --output directory of a 'newsbeam run'")
+    return None
+
+
+def _write_json(target: str, data) -> None:
+    import json
+
+    text = json.dumps(data, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+    if target == "-":
+        print(text)
+    else:
+        with open(target, "w", encoding="utf-8") as f:
+            f.write(text + "\n")
+
+
+def validate(argv: list[str]) -> int:
+    """The quality checks of 'run' over an existing output, plus the manifest and checksums."""
+    parser = _output_dir("newsbeam validate", "Check an output directory: every row against its JSON "
+                         "Schema, the Great Expectations suites of schemas/expectations over every "
+                         "partition, the manifest and file checksums. Exit 0 when all pass, 1 otherwise.",
+                         argv)
+    parser.add_argument("--report", metavar="FILE", default=None,
+                        help="Also write the HTML report (charts and results) to FILE.")
+    args = parser.parse_args(argv)
+    problem = _check_dir(args.directory)
+    if problem:
+        print(f"newsbeam validate: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from pipeline.quality import runner
+
+    results = runner.check_output(args.directory, with_manifest=True)
+    print(runner.format_table(results, width=shutil.get_terminal_size((120, 24)).columns))
+    if args.json:
+        _write_json(args.json, results)
+    if args.report:
+        from pipeline.quality import inspect, report
+
+        with open(args.report, "w", encoding="utf-8") as f:
+            f.write(report.render(results, inspect.dataset_stats(args.directory)))
+    failed = runner.failures(results)
+    checks = len(runner.summary(results))
+    if failed:
+        print(f"\nFAILED: {len(failed)} check(s) in {len(results['partitions'])} partitions:", file=sys.stderr)
+        for line in failed:
+            print(f"  - {line}", file=sys.stderr)
+        return EXIT_FAILED
+    print(f"\nOK: {checks} checks passed over {len(results['partitions'])} partitions")
+    return EXIT_OK
+
+
+def inspect(argv: list[str]) -> int:
+    """A terminal summary of an output directory."""
+    args = _output_dir("newsbeam inspect", "Summarise an output directory: partitions, row counts, "
+                       "top sources, entities and reject reasons.", argv).parse_args(argv)
+    problem = _check_dir(args.directory)
+    if problem:
+        print(f"newsbeam inspect: {problem}", file=sys.stderr)
+        return EXIT_USAGE
+    from pipeline.quality.inspect import dataset_stats, format_stats
+
+    stats = dataset_stats(args.directory)
+    print(format_stats(args.directory, stats))
+    if args.json:
+        _write_json(args.json, stats)
+    return EXIT_OK
 
 
 def _schema_version() -> str:
@@ -155,7 +278,7 @@ def _manifest_options(options) -> dict:
     mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
     keep = ("input", "feeds", "fetch_articles", "allow_private_hosts", "format", "entities", "ner_model",
             "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "story_threshold",
-            "story_window_days", "story_max_bucket", "runner")
+            "story_window_days", "story_max_bucket", "quality", "runner")
     return {k: mine.get(k) for k in keep}
 
 
@@ -189,15 +312,18 @@ def main(argv: list[str] | None = None) -> int:
         prog="newsbeam",
         description="Streaming ingestion pipeline for news articles on Apache Beam: clean, "
                     "deduplicate, group stories, extract entities, validate, write partitioned datasets.")
-    parser.add_argument("command", choices=["run"], help="run: process input files into datasets "
-                        "(see 'newsbeam run --help')")
+    commands = {"run": run, "validate": validate, "inspect": inspect}
+    parser.add_argument("command", choices=list(commands),
+                        help="run: process input files into datasets; validate DIR: check an output "
+                             "(exit 1 on a failed check); inspect DIR: summarise an output "
+                             "(see 'newsbeam COMMAND --help')")
     if not argv or argv[0] in ("-h", "--help"):
         parser.print_help()
         return EXIT_OK if argv else EXIT_USAGE
-    if argv[0] not in ("run",):
-        parser.error(f"unknown command {argv[0]!r}; try 'newsbeam run --help'")
+    if argv[0] not in commands:
+        parser.error(f"unknown command {argv[0]!r}; try 'newsbeam --help'")
     try:
-        return run(argv[1:])
+        return commands[argv[0]](argv[1:])
     except SystemExit as e:  # argparse errors
         return int(e.code or 0)
 

@@ -32,6 +32,8 @@ class NewsbeamOptions(PipelineOptions):
                            help="Output directory: datasets, _manifest.json. Re-running replaces them.")
         group.add_argument("--format", default="parquet", choices=FORMATS,
                            help="Dataset file format (rejects are always gzip JSON lines). Default: parquet.")
+        group.add_argument("--no-quality", dest="quality", action="store_false", default=True,
+                           help="Skip the data quality checks (Great Expectations suites) after the run.")
         group.add_argument("--no-entities", dest="entities", action="store_false", default=True,
                            help="Skip named-entity recognition (much faster).")
         group.add_argument("--ner-model", default=None,

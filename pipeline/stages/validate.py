@@ -28,6 +28,8 @@ SCHEMA_FILES = {
 #: keys records carry between stages that are not part of any dataset's contents
 INTERNAL_KEYS = frozenset({"dt"})
 
+MANIFEST_SCHEMA = "manifest.schema.json"
+
 
 def schema_dir() -> Path:
     return Path(str(resources.files("pipeline") / "schemas"))
@@ -47,18 +49,44 @@ def validator(dataset: str):
     return jsonschema_rs.validator_for(load_schema(SCHEMA_FILES[dataset]), registry=registry)
 
 
+@functools.lru_cache(maxsize=None)
+def manifest_validator():
+    import jsonschema_rs
+
+    return jsonschema_rs.validator_for(load_schema(MANIFEST_SCHEMA))
+
+
+def readable_versions() -> tuple[str, ...]:
+    """Schema versions this newsbeam reads: what the article schema's schema_version accepts."""
+    node = load_schema(SCHEMA_FILES["articles"])["$defs"]["fields"]["properties"]["schema_version"]
+    return tuple(node["enum"]) if "enum" in node else (node["const"],)
+
+
 def public_view(record: dict) -> dict:
     """The record as the dataset stores it (without internal keys)."""
+    if not INTERNAL_KEYS.intersection(record):
+        return record
     return {k: v for k, v in record.items() if k not in INTERNAL_KEYS}
+
+
+def _errors(compiled, instance) -> list[str]:
+    if compiled.is_valid(instance):  # the common case; collecting errors costs more
+        return []
+    errors = []
+    for error in compiled.iter_errors(instance):
+        pointer = "/" + "/".join(str(p) for p in error.instance_path)
+        errors.append(f"{pointer}: {error.message}")
+    return sorted(errors)
 
 
 def validation_errors(record: dict, dataset: str) -> list[str]:
     """Every schema violation as 'JSON pointer: message' (empty when valid)."""
-    errors = []
-    for error in validator(dataset).iter_errors(public_view(record)):
-        pointer = "/" + "/".join(str(p) for p in error.instance_path)
-        errors.append(f"{pointer}: {error.message}")
-    return sorted(errors)
+    return _errors(validator(dataset), public_view(record))
+
+
+def manifest_errors(manifest: dict) -> list[str]:
+    """Violations of ``manifest.schema.json`` as 'JSON pointer: message'."""
+    return _errors(manifest_validator(), manifest)
 
 
 def check(record: dict, dataset: str) -> dict:

@@ -42,3 +42,28 @@ def test_duplicates_need_their_target_and_kind(article):
     assert validation_errors(no_target, "duplicates")
     # a duplicate field on an article is not allowed
     assert validation_errors(dup, "articles")
+
+
+def test_internal_keys_are_not_part_of_the_contract(article):
+    assert "dt" in article and validation_errors(article, "articles") == []
+    assert validation_errors(dict(article, dt="2024-03-12", surprise=1), "articles") == [
+        "/: Unevaluated properties are not allowed ('surprise' was unexpected)"]
+
+
+def test_every_error_is_reported_not_only_the_first(article):
+    errors = validation_errors(dict(article, word_count=0, lang="english"), "articles")
+    assert [e.split(":")[0] for e in errors] == ["/lang", "/word_count"]
+
+
+def test_manifest_schema_names_what_is_wrong():
+    from pipeline.stages.validate import manifest_errors
+
+    assert any(e.startswith("/:") and "status" in e for e in manifest_errors({}))
+    assert any(e.startswith("/status") for e in manifest_errors({"status": "fine"}))
+
+
+def test_readable_versions_include_the_version_written():
+    from pipeline.records import SCHEMA_VERSION
+    from pipeline.stages.validate import readable_versions
+
+    assert SCHEMA_VERSION in readable_versions()

@@ -1,0 +1,363 @@
+"""Run every check over an output directory, one partition at a time.
+
+Checks per partition: the dataset's GE suite, and every row against the dataset's JSON Schema
+(the same compiled validator the pipeline uses, so a file edited or written by another tool
+is held to the same contract). Checks of the output as a whole (``newsbeam validate`` only,
+since the run writes the manifest after them): the manifest against ``manifest.schema.json``,
+and every file against the sha256 the manifest lists.
+
+Memory stays bounded by the largest partition: the cross-dataset references (``$ids``) come
+from a first pass that reads only the id columns.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from pipeline.records import NULL_PARTITION, loads
+from pipeline.quality import suites
+
+DATASETS = ("articles", "duplicates", "entities", "rejects")
+QUALITY_DIR = "_quality"
+RESULTS_FILE = "results.json"
+REPORT_FILE = "report.html"
+
+#: the column each dataset's ids live in (for ``{"$ids": dataset}``)
+ID_COLUMNS = {"articles": "id", "duplicates": "id"}
+
+#: schema errors kept per partition
+ERROR_EXAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Partition:
+    dataset: str
+    path: str  # relative to the output root, e.g. "articles/dt=2024-03-12/lang=en"
+    files: tuple[str, ...]  # relative paths
+
+    @property
+    def values(self) -> dict:
+        """Partition column -> value (None for Hive's NULL partition)."""
+        out = {}
+        for part in self.path.split("/")[1:]:
+            key, _, value = part.partition("=")
+            out[key] = None if value == NULL_PARTITION else value
+        return out
+
+
+def discover(root: str, datasets: Iterable[str] = DATASETS) -> list[Partition]:
+    """Every partition directory with data files; Parquet is read when both formats exist."""
+    found = []
+    for dataset in datasets:
+        base = os.path.join(root, dataset)
+        for dirpath, dirs, files in os.walk(base):
+            dirs.sort()
+            parquet = sorted(f for f in files if f.endswith(".parquet"))
+            jsonl = sorted(f for f in files if f.endswith(".jsonl.gz"))
+            chosen = parquet or jsonl
+            if not chosen:
+                continue
+            rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
+            found.append(Partition(dataset, rel, tuple(f"{rel}/{f}" for f in chosen)))
+    return sorted(found, key=lambda p: (DATASETS.index(p.dataset), p.path))
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def conform(table, schema):
+    """A table in the current schema: columns an older writer did not have come back as nulls.
+
+    This is what makes adding an optional field backward compatible for readers; columns the
+    current schema does not know (a newer writer) are kept at the end."""
+    import pyarrow as pa
+
+    columns, fields = [], []
+    for f in schema:
+        if f.name in table.column_names:
+            column = table.column(f.name)
+            try:
+                column = column.cast(f.type)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, TypeError):
+                pass  # nested types that gained a field: keep as written, the row check decides
+            columns.append(column)
+            fields.append(pa.field(f.name, column.type, nullable=True))
+        else:
+            columns.append(pa.nulls(table.num_rows, type=f.type))
+            fields.append(pa.field(f.name, f.type, nullable=True))
+    for name in table.column_names:
+        if name not in schema.names:
+            columns.append(table.column(name))
+            fields.append(pa.field(name, table.column(name).type))
+    return pa.Table.from_arrays(columns, schema=pa.schema(fields))
+
+
+def read_partition(root: str, part: Partition, columns: Optional[list[str]] = None):
+    """One partition as an Arrow table in the current schema, with its partition columns."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from pipeline.io.sinks import arrow_schema
+
+    schema = arrow_schema(part.dataset)
+    tables = []
+    for rel in part.files:
+        path = os.path.join(root, rel)
+        if rel.endswith(".parquet"):
+            tables.append(conform(pq.read_table(path), schema))
+        else:
+            with gzip.open(path, "rb") as f:
+                rows = [loads(line) for line in f if line.strip()]
+            names = list(dict.fromkeys(schema.names + [k for r in rows for k in r]))
+            table = pa.Table.from_pylist([{k: r.get(k) for k in names} for r in rows]) if rows else \
+                schema.empty_table()
+            tables.append(conform(table, schema) if rows else table)
+    table = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    for key, value in part.values.items():
+        if key not in table.column_names:
+            table = table.append_column(key, pa.array([value] * table.num_rows, type=pa.string()))
+    if columns is not None:
+        table = table.select([c for c in columns if c in table.column_names])
+    return table
+
+
+# --------------------------------------------------------------------------- row checks
+
+
+def _json_row(value, node: dict, root: dict):
+    """An Arrow row (to_pylist) back to the JSON record the schema describes.
+
+    Maps come back as lists of pairs; optional fields that cannot be null come back as None
+    when absent, so they are dropped again."""
+    from pipeline.io.sinks import _resolve
+
+    node = _resolve(node, root)
+    if value is None:
+        return None
+    if isinstance(value, dict) and "properties" in node:
+        props, required = node["properties"], set(node.get("required", ()))
+        out = {}
+        for key, v in value.items():
+            child = props.get(key)
+            if child is None:
+                out[key] = v
+                continue
+            converted = _json_row(v, child, root)
+            if converted is None and key not in required and not _allows_null(child, root):
+                continue
+            out[key] = converted
+        return out
+    if isinstance(value, list) and isinstance(node.get("additionalProperties"), dict) \
+            and "properties" not in node:
+        return {k: _json_row(v, node["additionalProperties"], root) for k, v in value}
+    if isinstance(value, list) and "items" in node:
+        return [_json_row(v, node["items"], root) for v in value]
+    return value
+
+
+def _allows_null(node: dict, root: dict) -> bool:
+    from pipeline.io.sinks import _resolve
+
+    node = _resolve(node, root)
+    types = node.get("type")
+    return types == "null" or (isinstance(types, list) and "null" in types) or None in node.get("enum", [1])
+
+
+def _dataset_node(dataset: str) -> tuple[dict, dict]:
+    """A single object node (properties, required) for a dataset's rows, and its $ref root."""
+    from pipeline.io.sinks import _top_level_properties
+    from pipeline.stages.validate import SCHEMA_FILES, load_schema
+
+    schema = load_schema(SCHEMA_FILES[dataset])
+    props, required = _top_level_properties(schema)
+    external = "$ref" in schema and not schema["$ref"].startswith("#")
+    root = load_schema("article.schema.json") if external else schema
+    return {"type": "object", "properties": props, "required": sorted(required)}, root
+
+
+def row_check(table, dataset: str, partition_columns: Iterable[str]) -> dict:
+    """Every row against the dataset's JSON Schema, as one result entry."""
+    from pipeline.stages.validate import SCHEMA_FILES, validation_errors
+
+    node, root = _dataset_node(dataset)
+    keep = set(node["properties"])
+    drop = [c for c in partition_columns if c not in keep]
+    rows = table.drop_columns([c for c in drop if c in table.column_names]).to_pylist()
+    bad, examples = 0, []
+    for i, row in enumerate(rows):
+        errors = validation_errors(_json_row(row, node, root), dataset)
+        if errors:
+            bad += 1
+            if len(examples) < ERROR_EXAMPLES:
+                examples.append(f"row {i}: {errors[0]}")
+    return {"expectation": f"rows match {SCHEMA_FILES[dataset]}", "type": "newsbeam:json_schema",
+            "kwargs": {"schema": SCHEMA_FILES[dataset]}, "success": bad == 0,
+            "element_count": len(rows), "unexpected_count": bad, "examples": examples}
+
+
+# --------------------------------------------------------------------------- output checks
+
+
+def manifest_checks(root: str) -> list[dict]:
+    """The manifest against its schema, and every data file against the sha256 it lists."""
+    from pipeline.io import sinks
+    from pipeline.stages.validate import manifest_errors
+
+    path = os.path.join(root, sinks.MANIFEST)
+    if not os.path.exists(path):
+        return [{"expectation": "manifest present", "type": "newsbeam:manifest", "kwargs": {},
+                 "success": False, "element_count": 0, "unexpected_count": 1,
+                 "examples": [f"no {sinks.MANIFEST}: was the output written by 'newsbeam run'?"]}]
+    with open(path, encoding="utf-8") as f:
+        manifest = json.load(f)
+    errors = manifest_errors(manifest)
+    results = [{"expectation": "manifest matches manifest.schema.json", "type": "newsbeam:json_schema",
+                "kwargs": {"schema": "manifest.schema.json"}, "success": not errors,
+                "element_count": 1, "unexpected_count": len(errors), "examples": errors[:ERROR_EXAMPLES]}]
+    listed = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict) and "path" in f}
+    present = set()
+    for dataset in DATASETS:
+        present.update(sinks.list_dataset_files(root, dataset))
+    problems = []
+    for rel in sorted(present | set(listed)):
+        if rel not in listed:
+            problems.append(f"{rel}: not in the manifest")
+        elif rel not in present:
+            problems.append(f"{rel}: listed but missing")
+        elif sinks.sha256_file(os.path.join(root, rel)) != listed[rel].get("sha256"):
+            problems.append(f"{rel}: sha256 differs from the manifest (file changed after the run)")
+    results.append({"expectation": "files match the manifest (sha256)", "type": "newsbeam:files",
+                    "kwargs": {}, "success": not problems, "element_count": len(present | set(listed)),
+                    "unexpected_count": len(problems), "examples": problems[:ERROR_EXAMPLES]})
+    return results
+
+
+# --------------------------------------------------------------------------- the whole run
+
+
+def collect_refs(root: str, parts: list[Partition], now=None) -> suites.Refs:
+    from pipeline.stages.validate import readable_versions
+
+    ids: dict[str, dict[str, set]] = {}
+    for part in parts:
+        column = ID_COLUMNS.get(part.dataset)
+        if column:
+            table = read_partition(root, part, columns=[column])
+            ids.setdefault(part.dataset, {})[part.path] = {v for v in table.column(column).to_pylist()
+                                                           if v is not None}
+    return suites.Refs(ids=ids, now=now, schema_versions=readable_versions())
+
+
+def check_output(root: str, *, with_manifest: bool = False, now=None,
+                 partitions: Optional[list[Partition]] = None, validate=None) -> dict:
+    """Every check over ``root`` (or only ``partitions``, e.g. one streaming window's).
+
+    ``now`` fixes the clock for ``not in the future``; ``validate`` replaces GE (tests)."""
+    parts = partitions if partitions is not None else discover(root)
+    all_parts = discover(root) if partitions is not None else parts
+    refs = collect_refs(root, all_parts, now=now)
+    checked = []
+    for part in parts:
+        table = read_partition(root, part)
+        results = [row_check(table, part.dataset, part.values)]
+        results += suites.run_suite(part.dataset, table.to_pandas(), refs, part.path, validate)
+        checked.append({"dataset": part.dataset, "partition": part.path, "rows": table.num_rows,
+                        "success": all(r["success"] for r in results), "results": results})
+    output = manifest_checks(root) if with_manifest else []
+    return {
+        "success": all(p["success"] for p in checked) and all(r["success"] for r in output),
+        "partitions": checked,
+        "output": output,
+        "suites": {name: [e["meta"]["name"] for e in suites.load_suite(name)["expectations"]]
+                   for name in suites.SUITES},
+    }
+
+
+def failures(results: dict) -> list[str]:
+    """'dataset partition: expectation (n unexpected, e.g. ...)' for every failed check."""
+    out = []
+    for p in results["partitions"]:
+        for r in p["results"]:
+            if not r["success"]:
+                out.append(f"{p['partition']}: {r['expectation']} ({_detail(r)})")
+    for r in results["output"]:
+        if not r["success"]:
+            out.append(f"output: {r['expectation']} ({_detail(r)})")
+    return out
+
+
+def _shown(r: dict, example) -> str:
+    """GE examples are values (shown as JSON, so an empty text reads ""); ours are messages."""
+    if r["type"].startswith("expect_") or not isinstance(example, str):
+        return json.dumps(example, ensure_ascii=False)
+    return example
+
+
+def _detail(r: dict) -> str:
+    if r.get("error"):
+        return f"error: {r['error']}"
+    text = f"{r.get('unexpected_count')} unexpected"
+    if r.get("examples"):
+        text += ", e.g. " + ", ".join(_shown(r, x) for x in r["examples"][:2])
+    return text
+
+
+def summary(results: dict) -> list[dict]:
+    """One line per (dataset, expectation) over all partitions: what a person reads first."""
+    lines: dict[tuple, dict] = {}
+    for p in results["partitions"]:
+        for r in p["results"]:
+            key = (p["dataset"], r["expectation"])
+            line = lines.setdefault(key, {"dataset": p["dataset"], "expectation": r["expectation"],
+                                          "partitions": 0, "failed": [], "unexpected": 0, "examples": []})
+            line["partitions"] += 1
+            if not r["success"]:
+                line["failed"].append(p["partition"])
+                line["unexpected"] += r.get("unexpected_count") or 0
+                if r.get("error"):
+                    line["examples"].append(f"error: {r['error']}")
+                line["examples"].extend(_shown(r, x) for x in r.get("examples") or [])
+    for r in results["output"]:
+        lines[("output", r["expectation"])] = {
+            "dataset": "output", "expectation": r["expectation"], "partitions": 1,
+            "failed": [] if r["success"] else ["output"], "unexpected": r.get("unexpected_count") or 0,
+            "examples": list(r.get("examples") or [])}
+    order = {d: i for i, d in enumerate(DATASETS + ("output",))}
+    return sorted(lines.values(), key=lambda l: (order[l["dataset"]], bool(not l["failed"]), l["expectation"]))
+
+
+def format_table(results: dict, width: int = 100) -> str:
+    """The summary as a fixed-width terminal table, failures first within each dataset."""
+    rows = [("", "dataset", "expectation", "partitions", "unexpected", "example")]
+    for line in summary(results):
+        ok = not line["failed"]
+        checked = line["partitions"]
+        parts = f"{checked}" if ok else f"{len(line['failed'])}/{checked} failed"
+        example = "" if ok or not line["examples"] else line["examples"][0]
+        rows.append(("PASS" if ok else "FAIL", line["dataset"], line["expectation"], parts,
+                     "" if ok else str(line["unexpected"]), example))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    room = max(20, width - sum(widths) - 10)
+    out = []
+    for i, r in enumerate(rows):
+        example = r[5] if len(r[5]) <= room else r[5][:room - 1] + "…"
+        out.append("  ".join(c.ljust(w) for c, w in zip(r[:5], widths)) + "  " + example)
+        if i == 0:
+            out.append("  ".join("-" * w for w in widths) + "  " + "-" * min(room, 20))
+    return "\n".join(line.rstrip() for line in out)
+
+
+def write_results(root: str, results: dict) -> str:
+    """``OUT/_quality/results.json`` (sorted keys, no timestamps: same output, same bytes)."""
+    directory = os.path.join(root, QUALITY_DIR)
+    os.makedirs(directory, exist_ok=True)
+    path = os.path.join(directory, RESULTS_FILE)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(results, f, indent=2, sort_keys=True, ensure_ascii=False, default=str)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path

@@ -1,0 +1,78 @@
+"""`newsbeam validate` and `newsbeam inspect` on outputs, and the end-of-run quality step."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.cli import main
+from tests.conftest import REPO
+from tests.quality.conftest import read_json
+
+
+def test_validate_passes_a_fresh_output(output, capsys):
+    assert main(["validate", output]) == 0
+    out = capsys.readouterr().out
+    assert "FAIL" not in out and "OK: " in out and "article ids unique" in out
+
+
+def test_validate_fails_a_corrupted_copy_naming_both_expectations(output, tmp_path, capsys):
+    bad = str(tmp_path / "bad")
+    shutil.copytree(output, bad)
+    path = os.path.join(bad, "articles/dt=2024-03-12/lang=en/part-00000.parquet")
+    table = pq.read_table(path)
+    rows = table.to_pylist()
+    rows.append(dict(rows[0], text=""))  # an empty text under an id that is already there
+    pq.write_table(pa.Table.from_pylist(rows, schema=table.schema), path)
+    assert main(["validate", bad]) == 1
+    captured = capsys.readouterr()
+    assert "FAIL  articles    article ids unique" in captured.out
+    assert "FAIL  articles    text non-empty" in captured.out
+    assert "articles/dt=2024-03-12/lang=en: article ids unique (2 unexpected" in captured.err
+    assert "articles/dt=2024-03-12/lang=en: text non-empty (1 unexpected" in captured.err
+
+
+def test_validate_and_inspect_explain_a_wrong_directory(tmp_path, capsys):
+    assert main(["validate", str(tmp_path / "nope")]) == 2
+    assert main(["inspect", str(tmp_path)]) == 2
+    assert "--output directory of a 'newsbeam run'" in capsys.readouterr().err
+
+
+def test_inspect_summarises_partitions_counts_and_top_names(output, capsys):
+    assert main(["inspect", output]) == 0
+    out = capsys.readouterr().out
+    assert "articles        2           2" in out
+    assert "example.com" in out and "Maria Lopez (PERSON)" in out and "read: empty input file" in out
+    assert "articles/dt=2024-03-13/lang=fr" in out
+
+
+def test_run_checks_quality_and_a_future_date_marks_the_manifest_degraded(tmp_path):
+    good = tmp_path / "good.jsonl"
+    good.write_text('{"url": "https://example.com/a", "text": "The council voted to build the bridge.", '
+                    '"published_at": "2024-03-12T10:00:00Z"}\n')
+    future = tmp_path / "future.jsonl"
+    future.write_text('{"url": "https://example.com/b", "text": "The council will vote on the bridge.", '
+                      '"published_at": "2099-05-01T10:00:00Z"}\n')
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+
+    def run(inp, out):
+        return subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", str(inp), "--output",
+                               str(out), "--no-entities", "--runner=FnApiRunner"], capture_output=True,
+                              text=True, env=env, timeout=300)
+
+    ok = run(good, tmp_path / "ok")
+    assert ok.returncode == 0, ok.stderr
+    manifest = read_json(tmp_path / "ok/_manifest.json")
+    assert manifest["status"] == "ok" and manifest["quality"]["status"] == "passed"
+    assert (tmp_path / "ok/_quality/report.html").exists() and (tmp_path / "ok/_quality/results.json").exists()
+    assert main(["validate", str(tmp_path / "ok")]) == 0  # the manifest written matches its schema
+
+    degraded = run(future, tmp_path / "degraded")
+    assert degraded.returncode == 4
+    assert "published_at not in the future" in degraded.stderr
+    manifest = read_json(tmp_path / "degraded/_manifest.json")
+    assert manifest["status"] == "degraded"
+    assert manifest["quality"]["failed"] == [
+        'articles/dt=2099-05-01/lang=en: published_at not in the future (1 unexpected, e.g. "2099-05-01T10:00:00Z")']
