@@ -5,7 +5,7 @@ Usage (from the repository root, virtualenv active)::
     python bench/make_corpus.py --n 20000 --out /tmp/nd20k
     python bench/dedup.py --corpus /tmp/nd20k [--runs 3] [--json OUT] [--no-beam]
                           [--near-threshold T] [--excerpt-threshold T] [--bands B] [--rows R]
-                          [--anchors A] [--max-bucket M] [--sketch-size K]
+                          [--anchors A] [--sample-every S] [--max-bucket M] [--sketch-size K]
 
 What runs (no cleaning, no language detection, no NER):
 
@@ -204,7 +204,7 @@ def run_pure(records: list[dict], params: dict) -> tuple[Outcome, dict, list]:
         identified = [dedup.identify(r) for r in records]
     with Clock() as t_features:
         feats = [dedup.near_features(a, params["bands"], params["rows"], params["anchors"],
-                                     params["sketch_size"]) for a in identified]
+                                     params["sketch_size"], params["sample_every"]) for a in identified]
     with Clock() as t_all:
         kept, dups = dedup.dedup_in_memory(identified, **params)
     timings = {"identify": (t_identify.wall, t_identify.cpu),
@@ -230,7 +230,8 @@ def _beam_pipeline(corpus: Path, out: str, params: dict, dedup_stage: bool):
             kept, dups = (unique, exact) | "NearDedup" >> NearDedup(
                 near_threshold=params["near_threshold"], excerpt_threshold=params["excerpt_threshold"],
                 bands=params["bands"], rows=params["rows"], anchors=params["anchors"],
-                max_bucket=params["max_bucket"], sketch_size=params["sketch_size"])
+                max_bucket=params["max_bucket"], sketch_size=params["sketch_size"],
+                sample_every=params["sample_every"])
             rows = ((kept | "KeptRows" >> beam.Map(lambda a: json.dumps(["k", a["id"]])),
                      dups | "DupRows" >> beam.Map(lambda d: json.dumps(
                          ["d", d["id"], d["duplicate_of"], d["kind"], d["similarity"]])))
@@ -269,9 +270,16 @@ def state_sizes(feats: list, records: list[dict], sample: int = 2000) -> dict:
     step = max(1, len(records) // sample)
     old_sets = [len(pickle.dumps(dedup.shingle_hashes(r["text"]), protocol=pickle.HIGHEST_PROTOCOL))
                 for r in records[::step]]
-    # streaming: one record per article (8-byte id, 4-byte word count, 4-byte publication time,
-    # the sketch) and one 8-byte id per candidate key in that key's bucket state
-    stream = [8 + 4 + 4 + s + 8 * k for s, k in zip(sketch, keys)]
+    # what the streaming dedup (dedup_stream.py) keeps: one entry per bucket the article joins
+    from pipeline.stages import dedup_stream
+
+    stream = []
+    for r in records[::step]:
+        _key, buckets, entry = dedup_stream.sketch(dedup.identify(r))
+        stream.append(len(buckets) * len(entry.encode()))
+    # if the streaming dedup used the batch features: one record per article (8-byte id, 4-byte
+    # word count, 4-byte publication time, the sketch) and one 8-byte id per key in its bucket
+    batch_as_stream = [8 + 4 + 4 + s + 8 * k for s, k in zip(sketch, keys)]
 
     def stats(v):
         v = sorted(v)
@@ -282,6 +290,7 @@ def state_sizes(feats: list, records: list[dict], sample: int = 2000) -> dict:
             "keys_per_article": stats(keys), "key_bytes": stats([8 * k for k in keys]),
             "previous_design_shingle_set_pickled": stats(old_sets),
             "streaming_state": stats(stream),
+            "batch_features_as_streaming_state": stats(batch_as_stream),
             "streaming_within_budget": sum(s <= STREAM_BUDGET for s in stream) / len(stream)}
 
 
@@ -366,11 +375,12 @@ def main(argv=None) -> int:
     ap.add_argument("--bands", type=int, default=dedup.NEAR_BANDS)
     ap.add_argument("--rows", type=int, default=dedup.NEAR_ROWS)
     ap.add_argument("--anchors", type=int, default=dedup.ANCHORS)
+    ap.add_argument("--sample-every", type=int, default=dedup.SAMPLE_EVERY)
     ap.add_argument("--max-bucket", type=int, default=dedup.MAX_BUCKET)
     ap.add_argument("--sketch-size", type=int, default=dedup.SKETCH_SIZE)
     args = ap.parse_args(argv)
     params = {"near_threshold": args.near_threshold, "excerpt_threshold": args.excerpt_threshold,
-              "bands": args.bands, "rows": args.rows, "anchors": args.anchors, "max_bucket": args.max_bucket,
+              "bands": args.bands, "rows": args.rows, "anchors": args.anchors, "sample_every": args.sample_every, "max_bucket": args.max_bucket,
               "sketch_size": args.sketch_size}
 
     records, truth = load(args.corpus, args.limit)

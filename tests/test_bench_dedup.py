@@ -185,7 +185,7 @@ def test_dedup_meets_the_acceptance_thresholds_on_2000_benchmark_articles(tmp_pa
     assert q["recall_by_group"]["excerpt>=50"]["rate"] >= 0.95
     # the Beam transforms decide exactly the same, whatever the order the file is read in
     params = {"near_threshold": dedup.NEAR_THRESHOLD, "excerpt_threshold": dedup.EXCERPT_THRESHOLD,
-              "bands": dedup.NEAR_BANDS, "rows": dedup.NEAR_ROWS, "anchors": dedup.ANCHORS,
+              "bands": dedup.NEAR_BANDS, "rows": dedup.NEAR_ROWS, "anchors": dedup.ANCHORS, "sample_every": dedup.SAMPLE_EVERY,
               "max_bucket": dedup.MAX_BUCKET, "sketch_size": dedup.SKETCH_SIZE}
     beam_outcome, _clock = bench.run_beam(tmp_path, params)
     assert beam_outcome.kept == outcome.kept and beam_outcome.duplicates == outcome.duplicates

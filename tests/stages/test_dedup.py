@@ -33,6 +33,7 @@ from pipeline.stages.dedup import (
     near_features,
     normalise_for_hash,
     pair_codes,
+    sample_keys,
     resolve_edges,
     shingle_hash_array,
     shingle_hashes,
@@ -301,6 +302,30 @@ def test_anchor_keys_pair_the_smallest_shingles():
     keys = anchor_keys(sk, 6)
     assert len(keys) == 15 and len(set(keys)) == 15
     assert Sketch(sk.n, sk.hashes).array[:6].tolist() == sorted(sk.array[:6].tolist())
+
+
+def test_short_excerpts_of_a_long_article_are_candidates_by_sample_keys_alone():
+    """250-word passages of a 1,200-word article (Jaccard 0.2): with LSH bands and anchors off,
+    the consecutive-sample keys alone make every passage a candidate, wherever it sits; the
+    whole stage then calls each one an excerpt."""
+    full = story(17, 1200)
+    words = full.split()
+    a = article(full, url="https://wire.example/long")
+    for start in range(0, 950, 125):
+        b = article(" ".join(words[start:start + 250]), url=f"https://blog.example/{start}")
+        only_samples = [near_features(x, bands=0, anchors=0) for x in (a, b)]
+        assert candidate_pairs(only_samples) == [tuple(sorted((a["id"], b["id"])))]
+        kept, dups = dedup_in_memory([b, a])
+        assert [(d["id"], d["duplicate_of"], d["kind"]) for d in dups] == [(b["id"], a["id"], "excerpt")]
+
+
+def test_one_stock_phrase_in_common_is_not_a_sample_key():
+    phrase = "the mayor said in a statement on Tuesday evening that the council would meet again"
+    a, b = story(18, 400) + " " + phrase, phrase + " " + story(19, 400)
+    assert not set(sample_keys(shingle_hash_array(a), every=1)) & set(sample_keys(shingle_hash_array(b), every=1)) - \
+        set(sample_keys(shingle_hash_array(phrase), every=1))
+    assert candidate_pairs([near_features(article(a, url="https://a.example/")),
+                            near_features(article(b, url="https://b.example/"))]) == []
 
 
 def test_pair_codes_are_unique_sorted_and_skip_oversized_buckets():

@@ -57,7 +57,7 @@ def test_entry_round_trips_in_56_bytes():
     _key, buckets, entry = sketch(art(story(3), "https://a.example/1"))
     entry = entry._replace(micros=123)
     assert Entry.decode(entry.encode()) == entry and len(entry.encode()) == 56
-    assert len(buckets) == 17 and len(buckets) * len(entry.encode()) <= 1024
+    assert len(buckets) == 18 and len(buckets) * len(entry.encode()) <= 1024
 
 
 def test_best_match_respects_the_horizon_and_prefers_exact():
