@@ -76,6 +76,7 @@ class Mention(TypedDict):
     text: str
     label: str
     canonical: str
+    country_code: Optional[str]  # ISO 3166-1 alpha-2 of a place (GPE/LOC), else None
 
 
 class EntitySummary(TypedDict):
@@ -84,6 +85,7 @@ class EntitySummary(TypedDict):
     canonical: str
     count: int
     first_offset: int
+    country_code: Optional[str]
 
 
 class Article(TypedDict, total=False):

@@ -10,9 +10,12 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.stages import entities as E
-from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, EntityExtractor, ExtractEntities,
-                                      ModelNotInstalled, canonical_form, entity_rows, ner_exclusions,
-                                      resolve_document, resolve_model, split_spans, summarise)
+from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, AliasCountsFn, EntityExtractor,
+                                      ExtractEntities, ModelNotInstalled, alias_evidence, apply_aliases,
+                                      build_alias_table, canonical_form, dateline_mentions, entity_rows,
+                                      gazetteer, name_bounds, ner_exclusions, place_codes, propagate_surnames,
+                                      resolve_document, resolve_model, split_spans, summarise, tidy_mentions)
+from tests.conftest import SEEDS, needs_seeds
 
 PARAGRAPH = (
     "Russian President Vladimir Putin arrived in Beijing on Tuesday for a two-day visit. "
@@ -131,7 +134,7 @@ def test_paragraph_mentions(extractor):
     for m in mentions:
         assert PARAGRAPH[m["start"]:m["end"]] == m["text"]
         assert m["label"] in DEFAULT_LABELS
-    assert set(m.keys()) == {"start", "end", "text", "label", "canonical"}
+    assert set(m.keys()) == {"start", "end", "text", "label", "canonical", "country_code"}
 
     full, bare = by_text(mentions, "Vladimir Putin"), by_text(mentions, "Putin")
     assert [(m["start"], m["label"], m["canonical"]) for m in full] == [(18, "PERSON", "Vladimir Putin")]
@@ -152,8 +155,11 @@ def test_paragraph_mentions(extractor):
 
     carnegie = [m for m in mentions if "Carnegie" in m["text"]]
     assert [(m["label"], m["canonical"]) for m in carnegie] == [("ORG", "Carnegie Russia Eurasia Center")]
-    ap = by_text(mentions, "The Associated Press")
-    assert [(m["label"], m["canonical"]) for m in ap] == [("ORG", "Associated Press")]
+    ap = by_text(mentions, "Associated Press")  # the span is the name, without "The"
+    assert [(m["label"], m["canonical"], PARAGRAPH[m["start"] - 4:m["start"]]) for m in ap] == [
+        ("ORG", "Associated Press", "The ")]
+    assert [(m["text"], m["country_code"]) for m in by_text(mentions, "Beijing")] == [("Beijing", "CN")] * 2
+    assert [m["country_code"] for m in by_text(mentions, "Vladimir Putin")] == [None]
 
     assert not [m for m in mentions if m["label"] in E.NUMERIC_LABELS]  # "Tuesday", "two-day"
 
@@ -320,11 +326,13 @@ def test_summarise_counts_and_order(extractor):
     summary = summarise(extractor.extract(PARAGRAPH))
     keyed = {(e["canonical"], e["label"]): e for e in summary}
     assert keyed[("Vladimir Putin", "PERSON")] == {
-        "text": "Vladimir Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 2, "first_offset": 18}
+        "text": "Vladimir Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 2, "first_offset": 18,
+        "country_code": None}
     assert keyed[("Xi Jinping", "PERSON")]["count"] == 2
     assert keyed[("Alexander Gabuev", "PERSON")]["count"] == 2
     assert keyed[("Beijing", "GPE")]["count"] == 2
-    assert keyed[("Associated Press", "ORG")]["text"] == "The Associated Press"
+    assert keyed[("Associated Press", "ORG")]["text"] == "Associated Press"
+    assert keyed[("Beijing", "GPE")]["country_code"] == "CN"
     assert summary == sorted(summary, key=lambda e: (e["first_offset"], e["canonical"], e["label"]))
     assert len(summary) == len(keyed)
 
@@ -334,7 +342,8 @@ def test_summarise_first_surface_form_and_ties():
                                  M(0, "Putin", "ORG")])
     summary = summarise(mentions)
     assert summary == [
-        {"text": "Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 4, "first_offset": 0}]
+        {"text": "Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 4, "first_offset": 0,
+         "country_code": None}]
     same_offset = summarise([{**M(5, "B", "ORG"), "canonical": "B"}, {**M(5, "A", "GPE"), "canonical": "A"},
                              {**M(5, "A", "ORG"), "canonical": "A"}])
     assert [(e["canonical"], e["label"]) for e in same_offset] == [("A", "GPE"), ("A", "ORG"), ("B", "ORG")]
@@ -344,10 +353,14 @@ def test_summarise_first_surface_form_and_ties():
 def test_entity_rows():
     article = {"id": "a1", "lang": "en", "source": "apnews.com", "dt": "2023-10-17",
                "entities": [{"text": "Putin", "label": "PERSON", "canonical": "Vladimir Putin", "count": 3,
-                             "first_offset": 0}]}
+                             "first_offset": 0, "country_code": None},
+                            {"text": "Beijing", "label": "GPE", "canonical": "Beijing", "count": 1,
+                             "first_offset": 9, "country_code": "CN"}]}
     assert entity_rows(article) == [{
         "article_id": "a1", "canonical": "Vladimir Putin", "label": "PERSON", "count": 3, "first_offset": 0,
-        "text": "Putin", "dt": "2023-10-17", "lang": "en", "source": "apnews.com"}]
+        "text": "Putin", "country_code": None, "dt": "2023-10-17", "lang": "en", "source": "apnews.com"}, {
+        "article_id": "a1", "canonical": "Beijing", "label": "GPE", "count": 1, "first_offset": 9,
+        "text": "Beijing", "country_code": "CN", "dt": "2023-10-17", "lang": "en", "source": "apnews.com"}]
     del article["dt"]
     assert entity_rows(article)[0]["dt"] is None
     assert entity_rows({"id": "a2", "lang": "en", "entities": []}) == []
@@ -407,6 +420,11 @@ def test_extract_entities_beam(extractor):
         ms = extractor.extract(a["text"])
         expected.append(_article_view({"id": a["id"], "entities": summarise(ms), "mentions": ms,
                                        "provenance": {"entities": None}}))
+    # the run's alias table: article b never says "Vladimir Putin", article a does
+    b_view = expected[1]
+    expected[1] = (b_view[0], tuple(("Vladimir Putin", lab, n) if (name, lab) == ("Putin", "PERSON") else (name, lab, n)
+                                    for name, lab, n in b_view[1]), *b_view[2:])
+    assert expected[1] != b_view
     expected += [("c", (), "skipped:", 0), ("d", (), None, 0), ("e", (), "failed:", 0)]
 
     p = beam.Pipeline(runner="FnApiRunner")
@@ -424,6 +442,7 @@ def test_extract_entities_beam(extractor):
     assert counters["mentions"] == n_mentions
     assert counters["skipped_language"] == 1
     assert counters["failed"] == 1
+    assert counters["aliased_mentions"] == 1
 
 
 def test_extract_entities_checks_model_and_args_at_graph_build():
@@ -432,3 +451,200 @@ def test_extract_entities_checks_model_and_args_at_graph_build():
     with pytest.raises(ValueError):
         ExtractEntities(batch_size=0)
     assert ExtractEntities(languages="en").languages == ("en",)
+
+
+def test_extract_entities_without_aliases_keeps_per_article_names():
+    articles = [{"id": "a", "lang": "en", "text": PARAGRAPH}, {"id": "b", "lang": "en", "text": SECOND}]
+    p = beam.Pipeline(runner="FnApiRunner")
+    good, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(aliases=False))
+    names = good | beam.Map(lambda a: (a["id"], sorted(e["canonical"] for e in a["entities"] if e["label"] == "PERSON")))
+    assert_that(names, equal_to([("a", ["Alexander Gabuev", "Vladimir Putin", "Xi Jinping"]),
+                                 ("b", ["John Kirby", "Putin"])]))
+    p.run().wait_until_finish()
+
+
+def _run_entities(articles, path):
+    """The articles' (id, mentions, entities) after ExtractEntities, as JSON text (byte-comparable)."""
+    import json
+
+    def store(rows, path=str(path)):  # the matcher is pickled: write to a file, not to a variable
+        with open(path, "w") as f:
+            json.dump(sorted(rows, key=lambda r: r[0]), f, sort_keys=True)
+
+    p = beam.Pipeline(runner="FnApiRunner")
+    good, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(batch_size=2))
+    assert_that(good | beam.Map(lambda a: (a["id"], a["mentions"], a["entities"])), store)
+    p.run().wait_until_finish()
+    return path.read_text()
+
+
+def test_alias_table_does_not_depend_on_input_order(tmp_path):
+    import json
+
+    third = "Putin and Xi spoke by phone. Xi said trade would grow. Gabuev was not reached for comment."
+    articles = [{"id": i, "lang": "en", "text": t} for i, t in
+                (("a", PARAGRAPH), ("b", SECOND), ("c", third), ("d", SECOND + " " + PARAGRAPH))]
+    forward = _run_entities(articles, tmp_path / "1.json")
+    assert forward == _run_entities(articles[::-1], tmp_path / "2.json") == \
+        _run_entities(articles[2:] + articles[:2], tmp_path / "3.json")
+    c = {i: ms for i, ms, _ in json.loads(forward)}["c"]
+    assert {(m["text"], m["canonical"]) for m in c if m["label"] == "PERSON"} >= {
+        ("Putin", "Vladimir Putin"), ("Xi", "Xi Jinping")}
+
+
+# --------------------------------------------------------------------------- post-processing units
+
+@pytest.mark.parametrize("surface,label,name", [
+    ("the United States", "GPE", "United States"),
+    ("The Hague", "GPE", "The Hague"),
+    ("Xi Jinping\u2019s", "PERSON", "Xi Jinping"),
+    ("Xi Jinping\u2019s Belt", "PERSON", "Xi Jinping"),
+    ("President Joe Biden", "PERSON", "Joe Biden"),
+    ("Stanford University\u2019s", "ORG", "Stanford University"),
+    ("\u201cNATO\u201d", "ORG", "NATO"),
+    ("Reuters'", "ORG", "Reuters"),
+    ("The Godfather", "WORK_OF_ART", "The Godfather"),
+    ("the", "ORG", "the"),  # nothing would be left: unchanged
+])
+def test_name_bounds(surface, label, name):
+    lo, hi = name_bounds(surface, label)
+    assert surface[lo:hi] == name
+
+
+def test_tidy_mentions_title_makes_a_person():
+    text = "German Chancellor Olaf Scholz met the Chancellor of Austria."
+    start = text.index("Olaf")
+    out = tidy_mentions([M(start, "Olaf Scholz", "ORG"), M(text.index("Austria"), "Austria", "GPE")], text,
+                        gazetteer())
+    assert [(m["text"], m["label"]) for m in out] == [("Olaf Scholz", "PERSON"), ("Austria", "GPE")]
+
+
+def test_dateline_places_replace_model_guesses():
+    text = "Some headline\nTAIPEI, Taiwan (AP) \u2014 Russian President Vladimir Putin arrived."
+    out = dateline_mentions([M(text.index("TAIPEI"), "TAIPEI, Taiwan", "ORG")], text, gazetteer())
+    assert [(m["text"], m["label"]) for m in out] == [("TAIPEI", "GPE"), ("Taiwan", "GPE")]
+    resolved = resolve_document(out, gazetteer())
+    assert [(m["canonical"], m["country_code"]) for m in resolved] == [("Taipei", "TW"), ("Taiwan", "TW")]
+    assert dateline_mentions([], "NOT A DATELINE (AP) \u2014 x", gazetteer()) == []
+
+
+def test_propagate_surnames_adds_untagged_mentions():
+    text = "Volodymyr Zelenskyy spoke. Later Zelenskyy urged allies. Rose Smith agreed; prices rose."
+    ms = [{**M(0, "Volodymyr Zelenskyy", "PERSON"), "country_code": None},
+          {**M(text.index("Rose Smith"), "Rose Smith", "PERSON"), "country_code": None}]
+    out = propagate_surnames(ms, text)
+    assert [(m["start"], m["text"], m["canonical"]) for m in out if m not in ms] == [
+        (text.index("Zelenskyy urged"), "Zelenskyy", "Volodymyr Zelenskyy")]
+    text2 = "Rose Smith and Tom Smith. Smith said no."  # two full names share the surname
+    ms2 = [{**M(0, "Rose Smith", "PERSON"), "country_code": None},
+           {**M(15, "Tom Smith", "PERSON"), "country_code": None}]
+    assert propagate_surnames(ms2, text2) == ms2
+
+
+def _placed(*mentions):
+    return [(m["canonical"], m["label"], m["country_code"]) for m in place_codes(
+        [{**m, "canonical": canonical_form(m["text"], m["label"])} for m in mentions], gazetteer())]
+
+
+def test_place_codes_countries_and_cities():
+    assert _placed(M(0, "U.S.", "GPE"), M(10, "Britain", "GPE"), M(20, "the Russian Federation", "GPE"),
+                   M(50, "Beijing", "GPE"), M(60, "Asia", "LOC")) == [
+        ("United States", "GPE", "US"), ("United Kingdom", "GPE", "GB"), ("Russia", "GPE", "RU"),
+        ("Beijing", "GPE", "CN"), ("Asia", "LOC", None)]
+    # mislabelled places; a country that is also a given name stays a PERSON
+    assert _placed(M(0, "Hungary", "ORG"), M(10, "Odesa", "NORP"), M(20, "Moscow", "ORG"), M(30, "Jordan", "PERSON"),
+                   M(40, "Smallville", "ORG")) == [
+        ("Hungary", "GPE", "HU"), ("Odesa", "GPE", "UA"), ("Moscow", "GPE", "RU"), ("Jordan", "PERSON", None),
+        ("Smallville", "ORG", None)]
+    # a city takes the country the article talks about
+    assert _placed(M(0, "Paris", "GPE"))[0][2] == "FR"
+    assert _placed(M(0, "Texas", "GPE"), M(10, "Paris", "GPE"))[1] == ("Paris", "GPE", "US")
+
+
+def test_resolve_document_with_gazetteer():
+    out = resolve_document([M(0, "PARIS", "ORG"), M(20, "Narendra Modi", "PERSON"), M(40, "Modi", "GPE"),
+                            M(60, "Leaving Beijing", "PERSON"), M(90, "Hagia Sophia Cathedral", "PERSON"),
+                            M(120, "Visit", "GPE")], gazetteer())
+    assert [(m["text"], m["canonical"], m["label"], m["country_code"]) for m in out] == [
+        ("PARIS", "Paris", "GPE", "FR"), ("Narendra Modi", "Narendra Modi", "PERSON", None),
+        ("Modi", "Narendra Modi", "PERSON", None), ("Beijing", "Beijing", "GPE", "CN"),
+        ("Hagia Sophia Cathedral", "Hagia Sophia Cathedral", "FAC", None)]
+    assert out[3]["start"] == 68
+
+
+# --------------------------------------------------------------------------- cross-article aliases
+
+def _resolved(*mentions):
+    return resolve_document(list(mentions))
+
+
+def test_alias_evidence():
+    ms = _resolved(M(0, "Vladimir Putin", "PERSON"), M(20, "Xi", "PERSON"), M(30, "Xi Jinping", "PERSON"),
+                   M(50, "Beijing", "GPE"))
+    assert alias_evidence(ms) == [
+        ("case", "beijing", "Beijing"), ("case", "vladimir putin", "Vladimir Putin"),
+        ("case", "xi jinping", "Xi Jinping"), ("person", "Jinping", "Xi Jinping"),
+        ("person", "Putin", "Vladimir Putin"), ("person", "Xi", "Xi Jinping")]
+
+
+def _table(evidence_lists):
+    fn = AliasCountsFn()
+    accs = []
+    for ev in evidence_lists:  # one accumulator per article, merged like a runner would
+        accs.append(fn.add_input(fn.create_accumulator(), ev))
+    return fn.extract_output(fn.merge_accumulators(accs))
+
+
+def test_alias_table_majority_and_order():
+    articles = [[("person", "Johnson", "Boris Johnson")], [("person", "Johnson", "Dustin Johnson")],
+                [("person", "Putin", "Vladimir Putin")], [("person", "Putin", "Vladimir Putin")],
+                [("person", "Biden", "Joe Biden")], [("person", "Biden", "Joe Biden")],
+                [("person", "Biden", "Jill Biden")], [("case", "taipei", "Taipei")]]
+    table = _table(articles)
+    assert table == {"person": {"Putin": "Vladimir Putin", "Biden": "Joe Biden"}, "case": {"taipei": "Taipei"}}
+    assert _table(articles[::-1]) == table
+    assert build_alias_table({}) == {"person": {}, "case": {}}
+
+
+def test_apply_aliases_respects_the_article():
+    table = {"person": {"Putin": "Vladimir Putin", "Kim": "Kim Jong Un"}, "case": {"taipei": "Taipei"}}
+    bare = _resolved(M(0, "Putin", "PERSON"), M(10, "TAIPEI", "GPE"))
+    assert [m["canonical"] for m in apply_aliases(bare, table)] == ["Vladimir Putin", "Taipei"]
+    # the article has its own longer name for "Kim": the table does not override it
+    own = _resolved(M(0, "Kim", "PERSON"), M(10, "Kim Yo Jong", "PERSON"), M(30, "Kim Jong Il", "PERSON"))
+    assert [m["canonical"] for m in apply_aliases(own, table)] == ["Kim", "Kim Yo Jong", "Kim Jong Il"]
+
+
+# --------------------------------------------------------------------------- seeds (acceptance)
+
+@needs_seeds
+def test_seeds_entities_dataset(tmp_path):
+    """Issue 6, acceptance 1, on what `newsbeam run` writes for the five seed copies."""
+    import duckdb
+
+    out = tmp_path / "out"
+    result = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", f"{SEEDS}/*.txt",
+                             "--output", str(out)], capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = duckdb.sql(f"select * from read_parquet('{out}/entities/**/*.parquet', hive_partitioning=true)"
+                      ).to_arrow_table().to_pylist()
+    assert rows
+    by_article: dict = {}
+    for r in rows:
+        by_article.setdefault(r["article_id"], []).append(r)
+    persons = {(r["canonical"], r["label"]) for r in rows if r["label"] == "PERSON"}
+    assert {("Vladimir Putin", "PERSON"), ("Xi Jinping", "PERSON"), ("Alexander Gabuev", "PERSON"),
+            ("John Kirby", "PERSON")} <= persons
+    for bare in ("Putin", "Xi", "Gabuev", "Kirby"):  # every surface form resolved, in every article
+        assert not [r for r in rows if r["canonical"] == bare], bare
+    assert {r["label"] for r in rows if r["canonical"] == "Carnegie Russia Eurasia Center"} == {"ORG"}
+    for place in ("Beijing", "Harbin"):
+        assert {(r["label"], r["country_code"]) for r in rows if r["canonical"] == place} == {("GPE", "CN")}
+    # no bare surname left where the full name occurs in the run
+    full_names = {c for c, _ in persons if " " in c}
+    surnames = {c.rsplit(" ", 1)[1] for c in full_names}
+    assert not [c for c, _ in persons if c in surnames]
+    # one row per (article, canonical, label)
+    keys = [(r["article_id"], r["canonical"], r["label"]) for r in rows]
+    assert len(keys) == len(set(keys))
+    assert all(r["count"] >= 1 and r["first_offset"] >= 0 for r in rows)
