@@ -64,10 +64,25 @@ def conservation(inputs: int, counts: dict) -> dict:
 def run(argv: list[str]) -> int:
     parser = _run_parser()
     known, _beam_flags = parser.parse_known_args(argv)
-    if not known.input and not known.feeds:
+    streaming = "--streaming" in argv
+    if streaming:
+        if known.input:
+            parser.error("--streaming reads unbounded sources: use --watch GLOB for folders "
+                         "(--input is for batch runs)")
+        if not (known.feeds or known.watch or known.pubsub_subscription):
+            parser.error("--streaming needs a source: --feeds FILE, --watch GLOB and/or "
+                         "--pubsub-subscription SUBSCRIPTION")
+    elif known.watch or known.pubsub_subscription:
+        parser.error("--watch and --pubsub-subscription are unbounded sources: add --streaming")
+    elif not known.input and not known.feeds:
         parser.error("give --input GLOB (files such as 'data/**/*.jsonl') and/or --feeds FILE (feed URLs)")
     if not known.output:
         parser.error("--output is required: the directory the datasets are written to")
+    if streaming:
+        from pipeline.options import NewsbeamOptions
+        from pipeline.streaming import run_streaming
+
+        return run_streaming(NewsbeamOptions(argv), argv)
 
     from pipeline.io.feedstate import FeedStateError
     from pipeline.io.sources import NoInputError

@@ -1,7 +1,19 @@
 """The whole newsbeam DAG in one place. Nothing else knows the order of the stages.
 
+Batch (:func:`build`)::
+
     Read files / poll feeds -> Clean -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities -> Stories
          -> Validate -> Write(articles, duplicates, entities, rejects)
+
+Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
+
+    Poll feeds every --poll-interval / watch folders / Pub/Sub -> Clean -> Language -> Identify -> EventTime
+         -> StreamingDedup (state per bucket, --dedup-horizon) -> Entities (no run-wide alias table)
+         -> Validate -> FixedWindows(--window) -> WriteLive(articles, duplicates, entities, rejects)
+
+What streaming leaves out, and why: the cross-document site boilerplate and the run-wide entity
+alias table need the whole input (a global combine); story grouping needs pairs across the whole
+input (each article's story_id is its own id, a duplicate's the id of its canonical).
 
 Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
 """
@@ -102,3 +114,90 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     duplicates | "WriteDuplicates" >> WriteDataset("duplicates", staging, formats)
     entity_rows | "WriteEntities" >> WriteDataset("entities", staging, formats)
     rejects | "WriteRejects" >> WriteDataset("rejects", staging, formats)
+
+
+def _local_runner(options) -> bool:
+    """True for the in-process runners, whose watermark timers fire at once in streaming mode."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = options.view_as(StandardOptions).runner
+    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
+    return name in (None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner")
+
+
+def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
+                      start: float, stop):
+    """Every unbounded source the options name, as (items, rejects, skipped)."""
+    from pipeline.io.live_sinks import CountLive
+    from pipeline.io.unbounded import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
+
+    sources = []
+    if options.feeds:
+        from pipeline.io.feedstate import FeedStateStore
+        from pipeline.io.http import FetchSettings
+        from pipeline.io.live import read_feed_list
+
+        settings = FetchSettings(timeout=options.fetch_timeout, min_delay=options.host_delay,
+                                 allow_private_hosts=options.allow_private_hosts)
+        feeds = pipeline | "PollFeeds" >> PollFeedsForever(
+            read_feed_list(options.feeds), FeedStateStore(state_dir).load(), settings,
+            interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles)
+        feeds["states"] | "SaveFeedState" >> SaveFeedStates(state_dir)
+        feeds["states"] | "CountPolls" >> CountLive("polls", output)
+        sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
+    if options.watch:
+        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop))
+    if options.pubsub_subscription:
+        sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
+    if len(sources) == 1:
+        return sources[0]
+    return tuple(parts | f"All{name}" >> beam.Flatten()
+                 for name, parts in zip(("Items", "ReadRejects", "Skipped"), zip(*sources)))
+
+
+def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
+                    start: float, stop=None) -> None:
+    """Wire the streaming graph; files land under ``output`` while it runs."""
+    from pipeline.io.live_sinks import CountLive, WriteLive
+    from pipeline.io.unbounded import AssignEventTime
+    from pipeline.stages.dedup_stream import StreamingDedup
+
+    formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
+    items, read_rejects, skipped = _unbounded_inputs(pipeline, options, output, state_dir, start, stop)
+    # No Flatten on the way to the writers: the FnApiRunner (local streaming) drains a Flatten of
+    # several steps only when the job ends, so each branch is counted and written on its own.
+    for name, part in (("Items", items), ("ReadRejects", read_rejects), ("Skipped", skipped)):
+        part | f"CountInputs{name}" >> CountLive("inputs", output)
+    skipped | "CountSkipped" >> CountLive("skipped", output)
+
+    cleaned, clean_rejects = items | "Clean" >> Clean()
+    with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
+    identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+    timed = identified | "EventTime" >> AssignEventTime(options.event_time_tolerance)
+    articles, duplicates = timed | "StreamingDedup" >> StreamingDedup(
+        horizon_seconds=options.dedup_horizon, timers=not _local_runner(options))
+
+    stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
+    if options.entities:
+        from pipeline.stages.entities import ExtractEntities
+
+        articles, entity_rejects = articles | "Entities" >> ExtractEntities(
+            model=options.ner_model, batch_size=options.ner_batch_size, aliases=False)
+        stage_rejects.append(entity_rejects)
+    else:
+        articles = articles | "NoEntities" >> beam.Map(_without_entities)
+
+    articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
+    duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
+    entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
+    stage_rejects += [article_rejects, duplicate_rejects]
+
+    window = beam.window.FixedWindows(options.window)
+    lateness = options.allowed_lateness
+    outputs = [("articles", "Articles", articles), ("duplicates", "Duplicates", duplicates),
+               ("entities", "Entities", entity_rows)]
+    outputs += [("rejects", f"Rejects{i}", part) for i, part in enumerate(stage_rejects)]
+    for dataset, label, records in outputs:
+        (records
+         | f"Window{label}" >> beam.WindowInto(window, allowed_lateness=lateness)
+         | f"Write{label}" >> WriteLive(dataset, output, formats))

@@ -28,6 +28,26 @@ class NewsbeamOptions(PipelineOptions):
                            help="HTTP connect/read timeout per request.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
+        group.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS",
+                           help="Streaming: seconds between two polls of the --feeds list (conditional "
+                                "requests: unchanged feeds cost a 304).")
+        group.add_argument("--watch", action="append", default=None, metavar="GLOB",
+                           help="Streaming: watch GLOB for new or changed files (checked every --poll-interval). "
+                                "Repeatable.")
+        group.add_argument("--pubsub-subscription", default=None, metavar="projects/P/subscriptions/S",
+                           help="Streaming: read articles (one JSON object per message) from Pub/Sub (Dataflow).")
+        group.add_argument("--window", type=float, default=3600.0, metavar="SECONDS",
+                           help="Streaming: fixed event-time window that output files are cut by.")
+        group.add_argument("--allowed-lateness", type=float, default=7 * 24 * 3600.0, metavar="SECONDS",
+                           help="Streaming: how late (in event time) a record may arrive for its window; "
+                                "late records are still written.")
+        group.add_argument("--event-time-tolerance", type=float, default=600.0, metavar="SECONDS",
+                           help="Streaming: a publication time up to this far after the fetch time is clamped "
+                                "to the fetch time; further in the future it is not believed.")
+        group.add_argument("--dedup-horizon", type=float, default=7 * 24 * 3600.0, metavar="SECONDS",
+                           help="Streaming: how long (event time) an article is remembered for dedup.")
+        group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
+                           help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",
                            help="Output directory: datasets, _manifest.json. Re-running replaces them.")
         group.add_argument("--format", default="parquet", choices=FORMATS,

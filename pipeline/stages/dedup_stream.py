@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import NamedTuple, Optional
+from typing import Any, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
@@ -134,6 +134,16 @@ def prune(entries: list[Entry], now_micros: int, horizon_micros: int) -> list[En
     return [e for e in entries if e.micros + horizon_micros > now_micros]
 
 
+def _parts(key: str, verdict: "Verdict", element):
+    """What a bucket sends the article's decision: its verdict, and the article itself from the
+    one bucket that carries it (so the decision step has a single input: no Flatten, which the
+    FnApiRunner only drains when the job ends)."""
+    article = element[1][2]
+    if article is not None:
+        yield key, ("article", article)
+    yield key, ("verdict", verdict)
+
+
 class BucketFn(beam.DoFn):
     """Per LSH bucket: compare with the bucket's recent canonical articles.
 
@@ -152,7 +162,7 @@ class BucketFn(beam.DoFn):
         self.expired = Metrics.counter(STAGE, "expired_entries")
 
     def _compare(self, element, timestamp, entries) -> tuple:
-        _bucket, (key, entry) = element
+        _bucket, (key, entry, _article) = element
         entry = entry._replace(micros=timestamp.micros)
         known = [Entry.decode(e) for e in entries.read()]
         newest = max([entry.micros] + [e.micros for e in known])
@@ -171,7 +181,7 @@ class BucketFn(beam.DoFn):
     def process(self, element, timestamp=beam.DoFn.TimestampParam,
                 entries=beam.DoFn.StateParam(ENTRIES)):
         key, _entry, verdict = self._compare(element, timestamp, entries)
-        yield key, ("verdict", verdict)
+        yield from _parts(key, verdict, element)
 
 
 class BucketWithTtlFn(BucketFn):
@@ -194,7 +204,7 @@ class BucketWithTtlFn(BucketFn):
             if until > (expiry.read() or 0):
                 expiry.write(until)
                 ttl.set(Timestamp(micros=until))
-        yield key, ("verdict", verdict)
+        yield from _parts(key, verdict, element)
 
     @on_timer(TTL)
     def expire(self, fire=beam.DoFn.TimestampParam, entries=beam.DoFn.StateParam(BucketFn.ENTRIES),
@@ -244,12 +254,9 @@ class DecideFn(beam.DoFn):
 
 
 def _buckets(article: dict, bands: int):
+    """One element per bucket; the content-hash bucket also carries the article."""
     key, buckets, entry = sketch(article, bands)
-    return [(bucket, (key, entry)) for bucket in buckets]
-
-
-def _keyed_article(article: dict):
-    return article_key(article), ("article", article)
+    return [(bucket, (key, entry, article if bucket.startswith("h:") else None)) for bucket in buckets]
 
 
 class StreamingDedup(beam.PTransform):
@@ -264,14 +271,12 @@ class StreamingDedup(beam.PTransform):
         self.timers = timers  # False: expiry on access only (runners without reliable timers)
 
     def expand(self, articles):
-        articles = articles | "GlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
-        verdicts = (articles
-                    | "Buckets" >> beam.FlatMap(_buckets, self.bands)
-                    | "CompareInBucket" >> beam.ParDo(
-                        (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold)))
-        keyed = articles | "KeyArticle" >> beam.Map(_keyed_article)
-        decided = ((keyed, verdicts)
-                   | "Parts" >> beam.Flatten()
+        decided = (articles
+                   | "GlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
+                   | "Buckets" >> beam.FlatMap(_buckets, self.bands).with_output_types(Tuple[str, Any])
+                   | "CompareInBucket" >> beam.ParDo(
+                       (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold)
+                   ).with_output_types(Tuple[str, Any])
                    | "Decide" >> beam.ParDo(DecideFn(self.bands + 2)).with_outputs("duplicates", main="canonical"))
         return decided.canonical, decided.duplicates
 

@@ -1,0 +1,194 @@
+"""``newsbeam run --streaming``: run the streaming graph, keep the manifest fresh, show a status line.
+
+The job itself is :func:`pipeline.graph.build_streaming`; this module is the driver around it:
+
+* the output is a live Hive tree (files land while the job runs, see ``pipeline/io/live_sinks``);
+  like a batch run, a new run replaces what an earlier run left in ``--output``;
+* a background thread rewrites ``_manifest.json`` (``status: running``) every few seconds from
+  the files that have landed, and prints a status line (polls, inputs, articles, duplicates,
+  rejects, time since the last file);
+* ``--stop-after SECONDS`` stops the sources (feed ticks, folder matches) at that time; the job
+  then drains and the final manifest is written (``status: complete``) with conservation checked.
+  A Pub/Sub job has no end of its own: it is cancelled after ``--stop-after`` (Dataflow: drain it
+  from the console or with ``gcloud dataflow jobs drain`` instead for a clean stop).
+
+Local runs use the FnApiRunner in streaming mode: elements flow through as they arrive (measured:
+a stateful step sees each poll's items at once), but its watermark timers fire immediately, so
+the dedup state expires on access instead (``StreamingDedup(timers=False)``); on Dataflow/Flink
+the TTL timers are used as well.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import threading
+import time
+
+REFRESH_SECONDS = 2.0
+STATUS_EVERY = 5.0
+
+
+def _clear_output(output: str) -> None:
+    from pipeline.io.live_sinks import DATASETS, STREAM_DIR
+
+    for name in list(DATASETS) + [STREAM_DIR, "_quality"]:
+        path = os.path.join(output, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+    manifest = os.path.join(output, "_manifest.json")
+    if os.path.exists(manifest):
+        os.remove(manifest)
+
+
+def live_manifest(output: str, status: str, options_row: dict, versions: dict, schema_version: str,
+                  started: float) -> tuple[dict, dict]:
+    """The manifest of a streaming output as it is now, and its counts row."""
+    from pipeline.cli import conservation
+    from pipeline.io.live_sinks import live_counts
+
+    row, counts, skipped, files = live_counts(output)
+    base = {k: row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
+    check = conservation(row["inputs"], base)
+    if status == "running":
+        check["in_flight"] = row["inputs"] - check["accounted"]
+    manifest = {
+        "status": status,
+        "mode": "streaming",
+        "counts": base,
+        "polls": row["polls"],
+        "datasets": {name: {"rows": counts[name]} for name in counts},
+        "skipped_by_reason": skipped,
+        "conservation": check,
+        "files": files,
+        "options": options_row,
+        "versions": versions,
+        "schema_version": schema_version,
+        "elapsed_seconds": round(time.time() - started, 1),
+    }
+    return manifest, row
+
+
+def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
+    from pipeline.io.live import SKIP_NOT_MODIFIED
+
+    not_modified = skipped.get(SKIP_NOT_MODIFIED, 0)
+    age = "no file yet" if last_file_age is None else f"last file {last_file_age:.0f}s ago"
+    return (f"newsbeam [{elapsed:5.0f}s] polls {row['polls']} (304: {not_modified})  inputs {row['inputs']}  "
+            f"articles {row['articles']}  duplicates {row['duplicates']}  rejects {row['rejects']}  "
+            f"skipped {row['skipped']}  {age}")
+
+
+class _Refresher(threading.Thread):
+    def __init__(self, output: str, make_manifest, started: float, quiet: bool = False):
+        super().__init__(name="newsbeam-manifest", daemon=True)
+        self.output = output
+        self.make_manifest = make_manifest
+        self.started = started
+        self.quiet = quiet
+        self.stopped = threading.Event()
+
+    def run(self):
+        from pipeline.io import sinks
+        from pipeline.io.live_sinks import newest_file_age
+
+        last_status = 0.0
+        while not self.stopped.wait(REFRESH_SECONDS):
+            try:
+                manifest, row = self.make_manifest("running")
+                sinks.write_manifest(self.output, manifest)
+            except Exception as exc:  # a file replaced under us: try again next time
+                print(f"newsbeam: manifest refresh skipped ({exc!r})", file=sys.stderr)
+                continue
+            now = time.time()
+            if not self.quiet and now - last_status >= STATUS_EVERY:
+                last_status = now
+                age = newest_file_age(manifest["files"], self.output, now)
+                print(status_line(row, manifest["skipped_by_reason"], now - self.started, age),
+                      file=sys.stderr, flush=True)
+
+
+def run_streaming(options, argv: list[str]) -> int:
+    """Run until the sources end (``--stop-after``) or forever; exit code as for batch."""
+    import apache_beam as beam
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    from pipeline import graph
+    from pipeline.cli import (EXIT_CONSERVATION, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, _manifest_options,
+                              _model_name, _print_quality_failures, _quality_step, _schema_version, counters)
+    from pipeline.io import sinks
+    from pipeline.io.feedstate import FeedStateError
+    from pipeline.io.sources import NoInputError
+
+    standard = options.view_as(StandardOptions)
+    standard.streaming = True
+    if standard.runner in (None, "DirectRunner"):
+        standard.runner = "FnApiRunner"  # see the module docstring (and NOTES.md)
+    output = os.path.abspath(options.output)
+    os.makedirs(output, exist_ok=True)
+    _clear_output(output)
+    state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
+    started = time.time()
+    stop = started + options.stop_after if options.stop_after else None
+
+    options_row = dict(_manifest_options(options), streaming=True, poll_interval=options.poll_interval,
+                       watch=options.watch, pubsub_subscription=options.pubsub_subscription,
+                       window=options.window, dedup_horizon=options.dedup_horizon, stop_after=options.stop_after)
+    versions = sinks.library_versions(_model_name(options))
+    schema_version = _schema_version()
+
+    def make_manifest(status):
+        return live_manifest(output, status, options_row, versions, schema_version, started)
+
+    pipeline = beam.Pipeline(options=options)
+    try:
+        graph.build_streaming(pipeline, options, output, state_dir, start=started, stop=stop)
+    except (NoInputError, FeedStateError) as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    refresher = _Refresher(output, make_manifest, started)
+    refresher.start()
+    print(f"newsbeam: streaming into {output}"
+          + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
+          file=sys.stderr, flush=True)
+    try:
+        result = pipeline.run()
+        if options.pubsub_subscription and options.stop_after:
+            result.wait_until_finish(duration=int(options.stop_after * 1000))
+            try:
+                result.cancel()
+            except Exception:  # already done, or the runner cannot cancel
+                pass
+        else:
+            result.wait_until_finish()
+        metrics = counters(result)
+    except KeyboardInterrupt:
+        print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
+        metrics = {}
+    finally:
+        refresher.stopped.set()
+        refresher.join()
+
+    manifest, row = make_manifest("complete")
+    quality, failed = _quality_step(output, options.quality)
+    manifest["quality"] = quality
+    if failed:
+        manifest["status"] = "degraded"
+    sinks.write_manifest(output, manifest)
+    check = manifest["conservation"]
+    print(f"newsbeam: wrote {output} (streaming, {time.time() - started:.0f} s)")
+    print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']})")
+    for reason, n in manifest["skipped_by_reason"].items():
+        print(f"    skipped {n}: {reason}")
+    for key, value in metrics.items():
+        if key.startswith(("stream/", "dedup_stream/", "fetch/")):
+            print(f"    {key}  {value}")
+    if not check["holds"]:
+        print(f"newsbeam: conservation violated: {check}; this is a newsbeam bug, please report it",
+              file=sys.stderr)
+        return EXIT_CONSERVATION
+    if failed:
+        _print_quality_failures(output, failed)
+        return EXIT_QUALITY
+    return EXIT_OK
