@@ -97,7 +97,12 @@ def run(argv: list[str]) -> int:
     output = os.path.abspath(options.output)
     os.makedirs(output, exist_ok=True)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
-    staging = tempfile.mkdtemp(prefix=".staging-", dir=output)
+    for name in sinks.clean_leftovers(output):
+        print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
+    if sinks.interrupted_publish(output):
+        print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
+              "replaces every dataset", file=sys.stderr)
+    staging = sinks.staging_dir(output)
     started = time.monotonic()
     try:
         pipeline = beam.Pipeline(options=options)
@@ -230,6 +235,13 @@ def validate(argv: list[str]) -> int:
     if problem:
         print(f"newsbeam validate: {problem}", file=sys.stderr)
         return EXIT_USAGE
+    from pipeline.io.sinks import interrupted_publish
+
+    if interrupted_publish(args.directory):
+        print(f"newsbeam validate: FAILED: a run was killed while publishing to {args.directory} "
+              "(_publishing.json is there, _manifest.json is not): its datasets may mix two runs; "
+              "rerun 'newsbeam run' to replace them", file=sys.stderr)
+        return EXIT_FAILED
     from pipeline.quality import runner
 
     results = runner.check_output(args.directory, with_manifest=True)

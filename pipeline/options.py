@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
+from pipeline import limits
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
 
 FORMATS = ("parquet", "jsonl", "both")
@@ -76,3 +77,14 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--lsh-bands", type=int, default=NEAR_BANDS,
                            help=f"MinHash LSH bands of {NEAR_ROWS} values each (more bands: more candidates, "
                                 "higher recall at low similarity, more work).")
+        # Limits for hostile input (pipeline/limits.py): an item over one is a reject naming it.
+        group.add_argument("--max-file-bytes", type=int, default=limits.MAX_FILE_BYTES, metavar="BYTES",
+                           help="Largest input file, decompressed (a gzip bomb stops here).")
+        group.add_argument("--max-item-bytes", type=int, default=limits.MAX_ITEM_BYTES, metavar="BYTES",
+                           help="Largest single item (a JSON line, a WARC record).")
+        group.add_argument("--max-page-bytes", type=int, default=limits.MAX_PAGE_BYTES, metavar="BYTES",
+                           help="Largest HTML/text page handed to the extractor.")
+        group.add_argument("--extract-timeout", type=float, default=limits.EXTRACT_TIMEOUT, metavar="SECONDS",
+                           help="Time limit for cleaning one item (0: none).")
+        group.add_argument("--max-feed-entries", type=int, default=limits.MAX_FEED_ENTRIES, metavar="N",
+                           help="Entries read from one feed document; the rest is one reject.")

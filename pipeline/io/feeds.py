@@ -158,20 +158,46 @@ def _headers(headers: Optional[dict], feed_url: str) -> dict:
     return out
 
 
+_DOCTYPE_RE = re.compile(rb"<!DOCTYPE\b", re.IGNORECASE)
+_ENTITY_DECL_RE = re.compile(rb"<!ENTITY\b", re.IGNORECASE)
+REASON_ENTITIES = ("feed declares XML entities in its DOCTYPE (<!ENTITY ...>): refused, because "
+                   "entity expansion is how XML bombs (billion laughs) exhaust memory; real feeds "
+                   "do not need them, ask the publisher to remove the declarations")
+
+
+def declares_entities(data: bytes) -> bool:
+    """Whether the document's DOCTYPE declares entities (what defusedxml refuses, checked on
+    the bytes before any parser sees them: feedparser falls back to a loose parser that
+    defusedxml cannot guard)."""
+    sample = data[:65536]
+    if b"\x00" in sample[:64]:
+        sample = sample.replace(b"\x00", b"")
+    doctype = _DOCTYPE_RE.search(sample)
+    return bool(doctype) and _ENTITY_DECL_RE.search(sample, doctype.end()) is not None
+
+
 def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
-               fetched_at: Optional[str] = None) -> list[dict]:
+               fetched_at: Optional[str] = None, max_entries: Optional[int] = None) -> list[dict]:
     """Every entry of a feed document as an Item, Reject or Skip (see ``pipeline.records``).
 
     * entries -> one Item each (``format`` "feed", ``offset`` = 1-based entry index), or a
       Reject for an entry with neither content nor summary; a parser warning (bozo) is kept in
       every item's ``warnings``;
     * no entries and a parser error -> one Reject with the document;
-    * no entries, well-formed -> one Skip ("feed has no entries").
+    * no entries, well-formed -> one Skip ("feed has no entries");
+    * entity declarations (an XML bomb) -> one Reject, nothing parsed;
+    * more than ``max_entries`` entries (--max-feed-entries) -> the first ``max_entries`` and
+      one Reject for the rest, naming the limit.
     """
     import feedparser
 
+    from pipeline import limits as _limits
+
     if isinstance(data, str):
         data = data.encode("utf-8")
+    if declares_entities(data):
+        return [make_reject(STAGE, REASON_ENTITIES, data[:_limits.RAW_PREVIEW_BYTES], feed_url)]
+    max_entries = _limits.MAX_FEED_ENTRIES if max_entries is None else max_entries
     try:
         # A file object, never the bytes themselves: feedparser.parse() takes a bytes
         # argument for a file name first and would read that file from the local disk.
@@ -189,7 +215,13 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
         return [make_skip(REASON_NO_ENTRIES, feed_url)]
 
     out = []
-    for index, entry in enumerate(parsed.entries, start=1):
+    entries = parsed.entries
+    if len(entries) > max_entries:
+        out.append(make_reject(
+            STAGE, _limits.over("feed", len(entries), "max_feed_entries", max_entries, unit="entries")
+            + f"; entries {max_entries + 1:,} to {len(entries):,} were not read", b"", feed_url, max_entries + 1))
+        entries = entries[:max_entries]
+    for index, entry in enumerate(entries, start=1):
         text, html, summary_only = _body(entry)
         title = _title(entry)
         link = entry.get("link") or None

@@ -13,6 +13,16 @@ before writing, Parquet is written with fixed settings and gzip with ``mtime=0``
 input gives byte-identical files. The pipeline writes into a staging directory; ``publish``
 moves the datasets into place after the job succeeded (replacing, never appending) and writes
 the manifest last.
+
+Atomic output, and what a reader may rely on (issue 11).  Each dataset directory is swapped
+by one ``rename``, so no partition is ever half-written.  Four renames are not one atomic
+step, so the manifest is the commit point: ``publish`` first writes ``_publishing.json`` (a
+journal) and removes the old ``_manifest.json``; :func:`write_manifest` removes the journal.
+A run killed at any moment therefore leaves either the previous output with its manifest, or
+no manifest (and a journal): "nothing complete", which ``newsbeam validate`` reports.  Readers
+(DuckDB, pyarrow on ``OUT/articles/**``) should read only while ``_manifest.json`` exists,
+like Hadoop's ``_SUCCESS``.  The next run removes what a killed run left (its ``.staging-*``
+directory, see :func:`clean_leftovers`) and replaces every dataset.
 """
 from __future__ import annotations
 
@@ -50,6 +60,9 @@ SORT_FIELDS = {
 
 PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)
 MANIFEST = "_manifest.json"
+#: Written before the first dataset is swapped, removed once the manifest is written.
+JOURNAL = "_publishing.json"
+STAGING_PREFIX = ".staging-"
 INPUTS_FILE = "_inputs.json"
 SKIPPED_FILE = "_skipped.json"
 
@@ -228,6 +241,7 @@ class _WritePartitionFn(beam.DoFn):
                 continue
             path = _join(self.root, f"{rel}/{name}")
             _write_bytes(path, encode(rows))
+            _test_pause("write")
             self.files.inc()
             yield path
 
@@ -340,21 +354,84 @@ def dataset_counts(root: str) -> tuple[dict, list[dict]]:
     return counts, files
 
 
-def publish(staging: str, output: str) -> None:
-    """Replace the datasets in ``output`` by the staged ones (old ones are removed, never merged)."""
+def _test_pause(point: str) -> None:
+    """Test-only hook: ``NEWSBEAM_TEST_PAUSE=point:seconds`` sleeps at ``point`` ("write": after
+    each staged partition file, "publish": between two dataset swaps), so tests/test_kill.py
+    can SIGKILL a run at a known moment.  Unset (always, outside that test) it costs one lookup."""
+    value = os.environ.get("NEWSBEAM_TEST_PAUSE")
+    if value and value.partition(":")[0] == point:
+        import time
+
+        time.sleep(float(value.partition(":")[2] or 1))
+
+
+def staging_dir(output: str) -> str:
+    """A new staging directory for this run, named after its process id (so a later run can
+    tell a dead run's leftovers from a live concurrent run's)."""
+    import tempfile
+
     os.makedirs(output, exist_ok=True)
-    for dataset in DATASETS:
+    return tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=output)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_leftovers(output: str) -> list[str]:
+    """Remove what killed runs left in ``output``: staging directories of processes that are
+    gone (and unnamed ones from older versions), ``.old-*`` datasets.  Returns what was removed."""
+    removed = []
+    if not os.path.isdir(output):
+        return removed
+    for name in sorted(os.listdir(output)):
+        path = os.path.join(output, name)
+        if name.startswith(STAGING_PREFIX) and os.path.isdir(path):
+            pid = name[len(STAGING_PREFIX):].split("-", 1)[0]
+            if pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
+                continue  # a run in progress (ours, or a concurrent one)
+        elif not (name.startswith(".old-") and os.path.isdir(path)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(name)
+    return removed
+
+
+def interrupted_publish(output: str) -> bool:
+    """True when a run was killed while publishing: some datasets may be new, some old."""
+    return os.path.exists(os.path.join(output, JOURNAL))
+
+
+def publish(staging: str, output: str) -> None:
+    """Replace the datasets in ``output`` by the staged ones (old ones are removed, never merged).
+
+    Writes the journal and removes the old manifest first (see the module docstring); each
+    dataset is then swapped by renames, the old one moved into ``staging`` (removed with it)."""
+    os.makedirs(output, exist_ok=True)
+    _write_bytes(os.path.join(output, JOURNAL),
+                 json.dumps({"staging": os.path.basename(staging), "pid": os.getpid()}).encode())
+    manifest = os.path.join(output, MANIFEST)
+    if os.path.exists(manifest):
+        os.remove(manifest)
+    for i, dataset in enumerate(DATASETS):
+        if i:
+            _test_pause("publish")
         staged = os.path.join(staging, dataset)
         target = os.path.join(output, dataset)
-        old = os.path.join(output, f".old-{dataset}")
+        old = os.path.join(staging, f".old-{dataset}")
         if os.path.exists(old):
             shutil.rmtree(old)
+        if not os.path.exists(staged):
+            os.makedirs(staged)  # an empty dataset is an empty directory, not a stale one
         if os.path.exists(target):
             os.replace(target, old)
-        if os.path.exists(staged):
-            os.replace(staged, target)
-        else:
-            os.makedirs(target)  # an empty dataset is an empty directory, not a stale one
+        os.replace(staged, target)
         if os.path.exists(old):
             shutil.rmtree(old)
 
@@ -382,6 +459,9 @@ def write_manifest(output: str, manifest: dict) -> str:
         json.dump(manifest, f, indent=2, sort_keys=True)
         f.write("\n")
     os.replace(tmp, path)
+    journal = os.path.join(output, JOURNAL)
+    if os.path.exists(journal):  # the manifest is the commit point: the publish is complete
+        os.remove(journal)
     return path
 
 

@@ -41,7 +41,9 @@ from apache_beam.io.filesystem import CompressionTypes
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
 
+from pipeline import limits as _limits
 from pipeline.io import feeds, warc
+from pipeline.limits import Limits
 from pipeline.records import Item, is_skip, make_reject
 
 __all__ = [
@@ -62,7 +64,7 @@ STAGE = "read"
 #: Largest decompressed size accepted from one gzip file (and from one WARC record's
 #: payload).  Guards workers against gzip bombs and runaway dumps; a bigger input should be
 #: split into several files.
-MAX_DECOMPRESSED_BYTES = 256 * 1024 * 1024
+MAX_DECOMPRESSED_BYTES = _limits.MAX_FILE_BYTES  # the default of --max-file-bytes
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _COMPRESSED_SUFFIXES = (".gz", ".gzip")
@@ -95,6 +97,8 @@ SOURCE_FIELDS = ("source", "source_domain", "site_name", "publisher")
 REASON_EMPTY = "empty input file"
 REASON_NOT_TEXT = "not text: could not decode as UTF-8 or detect a charset"
 REASON_TOO_BIG = f"decompressed size exceeds {MAX_DECOMPRESSED_BYTES // (1024 * 1024)} MiB limit"
+REASON_TRUNCATED_GZIP = ("gzip stream truncated: the file ends before the end-of-stream marker "
+                         "(an interrupted download or copy); fetch the file again")
 REASON_NO_TEXT = "no article text: expected one of the fields text, content, body, html"
 REASON_NOT_FEED = ("not a feed: a feed file name, but the content has no rss, feed, RDF or "
                    "channel root element and is not a web page")
@@ -167,20 +171,39 @@ def _reject(path: str, reason: str, raw: bytes | str, offset: int = 0) -> dict:
     return dict(make_reject(stage=STAGE, reason=reason, raw=raw, input_uri=path, offset=offset))
 
 
-def read_file(path: str, data: bytes) -> Iterator[dict]:
+def read_file(path: str, data: bytes, limits: Optional[Limits] = None) -> Iterator[dict]:
     """Yield one Item dict per article found in ``data`` and one Reject dict per unusable part.
 
     ``path`` only names the input (``input_uri``) and hints at the format; nothing is read from
-    disk.  Every failure is a reject; this generator does not raise.
+    disk.  Every failure is a reject; this generator does not raise.  ``limits`` (default
+    :data:`pipeline.limits.DEFAULT`): an item whose page is over ``max_page_bytes`` or whose
+    raw line is over ``max_item_bytes`` is a reject naming the limit.
     """
+    limits = limits or _limits.DEFAULT
     try:
-        yield from _read_file(path, data)
+        for record in _read_file(path, data, limits):
+            yield _check_page_size(record, limits)
     except Exception as exc:  # pragma: no cover - a bug; keep the record, do not kill the worker
         yield _reject(path, f"unexpected error {exc!r}; this is a newsbeam bug, please report "
                             f"it with this file", data)
 
 
-def _read_file(path: str, data: bytes) -> Iterator[dict]:
+def _check_page_size(record: dict, limits: Limits) -> dict:
+    """An item whose html/text is over --max-page-bytes becomes a reject (checked here, before
+    the page crosses a worker boundary, so a giant page costs one read and no copies)."""
+    if is_reject(record) or is_skip(record):
+        return record
+    for field in ("html", "text"):
+        value = record.get(field)
+        if isinstance(value, str) and _limits.utf8_size(value, limits.max_page_bytes) > limits.max_page_bytes:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            reason = _limits.over("page", size, "max_page_bytes", limits.max_page_bytes) + _limits.PREVIEW_NOTE
+            return _reject(record.get("input_uri") or "", reason, _limits.preview(value),
+                           record.get("offset") or 0)
+    return record
+
+
+def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iterator[dict]:
     name = path
     lowered = path.lower()
     for suffix in _COMPRESSED_SUFFIXES:
@@ -191,12 +214,18 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
     if warc.is_warc_name(path) or warc.looks_like_warc(data):
         yield from warc.read_warc(path, data)
         return
+    truncated = False
     if data[:2] == _GZIP_MAGIC:
-        payload, error = _gunzip(data)
-        if error is not None:
-            yield _reject(path, error, data)
+        payload, error = _gunzip(data, limits.max_file_bytes)
+        if error == REASON_TRUNCATED_GZIP and _EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower()) == "jsonl":
+            truncated = True  # JSON lines: keep every complete line, reject the cut one
+        elif error is not None:
+            yield _reject(path, error, _limits.preview(data) if "--max-file-bytes" in error else data)
             return
         data = payload
+    if truncated:
+        yield from _read_truncated_jsonl(path, data, limits)
+        return
     if not data.strip():
         yield _reject(path, REASON_EMPTY, data)
         return
@@ -206,10 +235,14 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
     # Feeds go to feedparser as bytes (it honours the XML declaration and BOM), but only when
     # the content is a feed: feedparser reads almost anything and would find no entries.
     if feeds.looks_like_feed(data) if feed_named else feeds.feed_root(data) in feeds.FEED_ROOTS:
-        yield from feeds.parse_feed(data, feed_url=path)
+        yield from feeds.parse_feed(data, feed_url=path, max_entries=limits.max_feed_entries)
         return
 
     text = decode_text(data)
+    if text is None and _EXTENSION_FORMATS.get(ext) == "jsonl" and not feed_named:
+        # one binary or mis-encoded line must not cost the file's good lines
+        yield from _read_jsonl_bytes(path, data, limits)
+        return
     if text is None:
         yield _reject(path, REASON_NOT_TEXT, data)
         return
@@ -225,7 +258,7 @@ def _read_file(path: str, data: bytes) -> Iterator[dict]:
     elif fmt == "json":
         yield from _read_json(path, text)
     elif fmt == "jsonl":
-        yield from _read_jsonl(path, text)
+        yield from _read_jsonl(path, text, limits)
     else:
         title, body = split_headline(text)
         yield _item(path, 0, "txt", title=title, text=body)
@@ -246,16 +279,45 @@ def _feed_named_format(data: bytes, text: str) -> Optional[str]:
     return fmt if fmt in ("json", "jsonl") else None
 
 
-def _gunzip(data: bytes) -> tuple[bytes, Optional[str]]:
-    """Decompress every gzip member, at most MAX_DECOMPRESSED_BYTES.  Returns (bytes, error)."""
+def _gunzip(data: bytes, limit: Optional[int] = None) -> tuple[bytes, Optional[str]]:
+    """Decompress every gzip member, at most ``limit`` bytes (--max-file-bytes: a gzip bomb
+    stops there).  Returns (bytes, error); a truncated stream returns what it holds and
+    REASON_TRUNCATED_GZIP."""
+    limit = MAX_DECOMPRESSED_BYTES if limit is None else limit
     try:
         with gzip.GzipFile(fileobj=io.BytesIO(data)) as stream:
-            out = stream.read(MAX_DECOMPRESSED_BYTES + 1)
-    except (OSError, EOFError, zlib.error) as exc:
+            out = stream.read(limit + 1)
+    except EOFError:
+        decomp = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            partial = decomp.decompress(data, limit + 1)
+        except zlib.error as exc:
+            return b"", f"corrupt gzip stream: {exc}"
+        return partial[:limit], REASON_TRUNCATED_GZIP
+    except (OSError, zlib.error) as exc:
         return b"", f"corrupt gzip stream: {exc}"
-    if len(out) > MAX_DECOMPRESSED_BYTES:
-        return b"", REASON_TOO_BIG
+    if len(out) > limit:
+        return b"", too_big_reason(limit)
     return out, None
+
+
+def too_big_reason(limit: int) -> str:
+    return (f"decompressed size is over --max-file-bytes {limit:,} (a gzip bomb, or a dump to split "
+            f"into smaller files); raise the limit to process it{_limits.PREVIEW_NOTE}")
+
+
+def _read_truncated_jsonl(path: str, data: bytes, limits: Limits) -> Iterator[dict]:
+    """A cut .jsonl.gz: its complete lines are read as usual, the cut last line is a reject."""
+    head, _, tail = data.rpartition(b"\n")
+    if head:
+        text = decode_text(head + b"\n")
+        if text is None:
+            yield _reject(path, REASON_NOT_TEXT + " (in a truncated gzip stream)", _limits.preview(data))
+            return
+        yield from _read_jsonl(path, text, limits)
+    line = head.count(b"\n") + 2 if head else 1
+    yield _reject(path, f"{REASON_TRUNCATED_GZIP}; line {line} is incomplete and was not read, "
+                        f"the lines before it were", tail, line)
 
 
 def _item(path: str, offset: int, fmt: str, *, url=None, title=None, text=None, html=None,
@@ -478,13 +540,37 @@ def _read_json(path: str, text: str) -> Iterator[dict]:
         yield _reject(path, "JSON document is not an object or an array of objects", text)
 
 
-def _read_jsonl(path: str, text: str) -> Iterator[dict]:
+def _read_jsonl_bytes(path: str, data: bytes, limits: Limits) -> Iterator[dict]:
+    """JSON lines whose file does not decode as a whole: each line is decoded on its own and a
+    line that is not text is a reject (offset = its 1-based line number)."""
+    for number, raw in enumerate(data.split(b"\n"), start=1):
+        if not raw.strip():
+            continue
+        try:
+            line = raw.decode("utf-8")
+            if not _looks_like_text(line):
+                line = None
+        except UnicodeDecodeError:
+            line = decode_text(raw)
+        if line is None:
+            yield _reject(path, f"line {number} is not text (binary or undecodable bytes)",
+                          _limits.preview(raw), number)
+            continue
+        yield from _read_jsonl(path, line, limits, first_line=number)
+
+
+def _read_jsonl(path: str, text: str, limits: Limits = _limits.DEFAULT, first_line: int = 1) -> Iterator[dict]:
     """One object per line, offset = 1-based line number.  Blank lines are skipped; a bad line
     is rejected on its own and reading goes on.  Splits on ``\\n`` only, because JSON strings
     may hold raw U+2028 characters that ``str.splitlines`` would cut."""
-    for number, line in enumerate(text.split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=first_line):
         line = line.removesuffix("\r")  # CRLF files: the CR is part of the line end
         if not line.strip():
+            continue
+        if _limits.utf8_size(line, limits.max_item_bytes) > limits.max_item_bytes:
+            size = len(line.encode("utf-8", "surrogatepass"))
+            yield _reject(path, _limits.over(f"line {number}", size, "max_item_bytes", limits.max_item_bytes)
+                          + _limits.PREVIEW_NOTE, _limits.preview(line), number)
             continue
         try:
             obj = orjson.loads(line)
@@ -718,8 +804,9 @@ class ReadFileFn(beam.DoFn):
     ``inputs = items + rejected + skipped``.
     """
 
-    def __init__(self):
+    def __init__(self, limits: Optional[Limits] = None):
         super().__init__()
+        self.limits = limits or _limits.DEFAULT
         self.inputs = Metrics.counter(STAGE, "inputs")
         self.files = Metrics.counter(STAGE, "files")
         self.rejected = Metrics.counter(STAGE, "rejected")
@@ -729,11 +816,16 @@ class ReadFileFn(beam.DoFn):
         self.files.inc()
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-                data = f.read()
+                data = f.read(self.limits.max_file_bytes + 1)  # never more than the limit in memory
         except Exception as exc:  # IOError, permission, BeamIOError, object gone since the glob
             records: Iterable[dict] = [_reject(path, f"cannot read file: {exc}", b"")]
         else:
-            records = read_file(path, data)
+            if len(data) > self.limits.max_file_bytes:
+                reason = _limits.over("file", _file_size(path, len(data)), "max_file_bytes",
+                                      self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
+                records = [_reject(path, reason, _limits.preview(data))]
+            else:
+                records = read_file(path, data, self.limits)
         for record in records:
             self.inputs.inc()
             if is_reject(record):
@@ -744,6 +836,13 @@ class ReadFileFn(beam.DoFn):
                 yield beam.pvalue.TaggedOutput("skipped", record)
             else:
                 yield record
+
+
+def _file_size(path: str, at_least: int) -> int:
+    try:
+        return max(at_least, os.path.getsize(path)) if "://" not in path else at_least
+    except OSError:
+        return at_least
 
 
 class ReadArticles(beam.PTransform):
@@ -758,18 +857,21 @@ class ReadArticles(beam.PTransform):
     is negligible).
     """
 
-    def __init__(self, patterns: list[str], label: Optional[str] = None):
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
         super().__init__(label)
         if isinstance(patterns, str):
             patterns = [patterns]
         self.patterns = list(patterns)
         self.paths = expand_inputs(self.patterns)
+        self.limits = limits
 
     def expand(self, pbegin):
+        # Limits come from the pipeline's options (--max-file-bytes ...) unless given here.
+        limits = self.limits or Limits.from_options(pbegin.pipeline.options)
         outputs = (
             pbegin
             | "ListFiles" >> beam.Create(self.paths)
             | "Distribute" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", "skipped", main="items")
+            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits)).with_outputs("rejects", "skipped", main="items")
         )
         return outputs.items, outputs.rejects, outputs.skipped

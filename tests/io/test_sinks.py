@@ -82,6 +82,34 @@ def test_publish_replaces_instead_of_appending(tmp_path):
                 for i in range(n)]
         _write(staging, {"articles": rows})
         sinks.publish(str(staging), str(out))
+        if run == 1:
+            sinks.write_manifest(str(out), {"run": 1})
     counts, files = sinks.dataset_counts(str(out))
     assert counts["articles"] == 1 and len(files) == 1
-    assert sorted(os.listdir(out)) == ["articles", "duplicates", "entities", "rejects"]
+    # the old manifest is gone and the journal says a publish is under way ...
+    assert sorted(os.listdir(out)) == ["_publishing.json", "articles", "duplicates", "entities", "rejects"]
+    assert sinks.interrupted_publish(str(out))
+    # ... until the new manifest, the commit point, is written
+    sinks.write_manifest(str(out), {"run": 2})
+    assert sorted(os.listdir(out)) == ["_manifest.json", "articles", "duplicates", "entities", "rejects"]
+    assert not sinks.interrupted_publish(str(out))
+
+
+def test_clean_leftovers_removes_dead_runs_staging_but_not_live_ones(tmp_path):
+    import subprocess
+
+    dead = subprocess.Popen(["true"])
+    dead.wait()
+    (tmp_path / f".staging-{dead.pid}-abc" / "articles").mkdir(parents=True)
+    (tmp_path / ".staging-legacy").mkdir()
+    (tmp_path / ".old-articles").mkdir()
+    live = tmp_path / f".staging-{os.getppid()}-xyz"
+    live.mkdir()
+    (tmp_path / "articles").mkdir()
+    removed = sinks.clean_leftovers(str(tmp_path))
+    assert sorted(removed) == sorted([f".staging-{dead.pid}-abc", ".staging-legacy", ".old-articles"])
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, "articles"])
+    mine = sinks.staging_dir(str(tmp_path))
+    assert os.path.basename(mine).startswith(f".staging-{os.getpid()}-")
+    assert mine not in [os.path.join(str(tmp_path), r) for r in sinks.clean_leftovers(str(tmp_path))]
+    assert os.path.isdir(mine)

@@ -120,22 +120,43 @@ def test_gz_name_on_plain_bytes_is_read_as_is():
     assert one("story.txt.gz", ARTICLE)["text"] == ARTICLE
 
 
-def test_corrupt_gzip_is_one_reject_with_the_file_bytes():
+def test_truncated_gzip_is_one_reject_with_the_file_bytes():
     data = gzip.compress(b'{"text": "x"}\n' * 1000)[:40]
-    record = one("dump.jsonl.gz", data)
+    record = one("dump.txt.gz", data)
     assert is_reject(record)
     assert record["stage"] == "read"
-    assert record["reason"].startswith("corrupt gzip stream: ")
+    assert record["reason"].startswith("gzip stream truncated: ")
     assert record["raw_encoding"] == "base64"
     assert raw_bytes(record) == data
 
 
-def test_gzip_over_the_size_cap_is_rejected(monkeypatch):
-    import pipeline.io.sources as sources
+def test_corrupt_gzip_is_one_reject_with_the_file_bytes():
+    data = gzip.compress(b'{"text": "x"}\n' * 1000)
+    data = data[:20] + bytes(b ^ 0xFF for b in data[20:40]) + data[40:]
+    record = one("dump.jsonl.gz", data)
+    assert is_reject(record)
+    assert record["reason"].startswith("corrupt gzip stream: ")
+    assert raw_bytes(record) == data
 
-    monkeypatch.setattr(sources, "MAX_DECOMPRESSED_BYTES", 1000)
-    record = one("big.txt.gz", gzip.compress(b"a" * 1001))
-    assert record["reason"] == "decompressed size exceeds 256 MiB limit"
+
+def test_truncated_jsonl_gz_keeps_complete_lines_and_rejects_the_cut_one():
+    lines = [b'{"text": "Article number %d has words in it."}' % i for i in range(2000)]
+    data = gzip.compress(b"\n".join(lines) + b"\n", mtime=0)
+    records = read("dump.jsonl.gz", data[: len(data) // 2])
+    items = [r for r in records if not is_reject(r)]
+    [cut] = [r for r in records if is_reject(r)]
+    assert 100 < len(items) < 2000
+    assert [i["offset"] for i in items] == list(range(1, len(items) + 1))
+    assert cut["offset"] == len(items) + 1
+    assert "gzip stream truncated" in cut["reason"] and f"line {len(items) + 1} is incomplete" in cut["reason"]
+
+
+def test_gzip_over_the_size_cap_is_rejected_naming_the_flag():
+    from pipeline.limits import Limits
+
+    records = list(read_file("big.txt.gz", gzip.compress(b"a" * 1001), Limits(max_file_bytes=1000)))
+    [record] = records
+    assert record["reason"].startswith("decompressed size is over --max-file-bytes 1,000 (a gzip bomb")
     assert MAX_DECOMPRESSED_BYTES == 256 * 1024 * 1024
 
 

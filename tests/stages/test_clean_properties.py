@@ -1,0 +1,76 @@
+"""Properties of cleaning (issue 11), checked on generated input with hypothesis.
+
+clean_text is idempotent, never raises, and never returns text absent from its input: every
+output paragraph is one input line, whitespace-tidied.  normalise_unicode and the whole clean
+stage never raise anything but Rejected, whatever the bytes.
+"""
+from __future__ import annotations
+
+import re
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pipeline.stages.base import Rejected
+from pipeline.stages.clean import clean_text, normalise_unicode, to_clean_article
+
+SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+#: boilerplate-like lines mixed with prose, so the rules actually fire
+LINES = st.sampled_from([
+    "Share this article", "Read more »", "Advertisement", "Related posts", "© 2024 The Example Times",
+    "Sign up for our newsletter to get the news every morning.", "Photo: Reuters", "Tweet", "",
+    "The council approved the new budget on Monday after a long debate.",
+    "Officials said the bridge would reopen in June, weeks ahead of schedule.",
+    "   spaced\tout  line  ", "By Jane Doe", "Follow us on Facebook", "See also: Earlier story",
+])
+TEXTS = st.one_of(
+    st.text(max_size=400),
+    st.lists(st.one_of(LINES, st.text(max_size=80)), max_size=25).map("\n".join),
+)
+_SPACE = re.compile(r"[ \t\u00a0\u1680\u2000-\u200a\u202f\u205f\u3000]+")
+
+
+@SETTINGS
+@given(TEXTS)
+def test_clean_text_is_idempotent(text):
+    once = clean_text(text).text
+    assert clean_text(once).text == once
+
+
+@SETTINGS
+@given(TEXTS)
+def test_clean_text_returns_only_lines_of_its_input(text):
+    tidied = {_SPACE.sub(" ", line).strip() for line in text.split("\n")}
+    out = clean_text(text).text
+    for paragraph in out.split("\n\n") if out else []:
+        assert paragraph in tidied, paragraph
+
+
+@SETTINGS
+@given(TEXTS)
+def test_clean_text_counts_what_it_removed(text):
+    result = clean_text(text)
+    kept = len(result.text.split("\n\n")) if result.text else 0
+    nonblank = sum(1 for line in text.split("\n") if _SPACE.sub(" ", line).strip())
+    assert kept + sum(result.removed.values()) == nonblank
+
+
+@SETTINGS
+@given(st.text(max_size=300))
+def test_normalise_unicode_never_raises_and_is_idempotent(text):
+    once = normalise_unicode(text)
+    assert normalise_unicode(once) == once
+
+
+@SETTINGS
+@given(st.binary(max_size=600), st.sampled_from(["html", "txt", "feed", "json"]))
+def test_clean_stage_never_raises_anything_but_rejected_on_junk(data, fmt):
+    text = data.decode("utf-8", "surrogateescape")
+    for item in ({"html": text, "format": fmt}, {"text": text, "format": fmt},
+                 {"html": "<html><body><p>" + text + "</p></body></html>", "format": "html"}):
+        try:
+            article = to_clean_article(dict(item, input_uri="junk"))
+        except Rejected:
+            continue
+        assert article["text"].strip()

@@ -1,0 +1,246 @@
+"""Hostile input (issue 11): one batch run over every kind of bad input we know, plus good
+articles, in a subprocess whose peak RSS is measured.
+
+Every input is generated here in tmp_path at test time (nothing big is committed).  The run
+must exit 0, conservation must hold, every hostile item must be a reject whose reason names
+the problem (or the limit and its flag), the good articles must be kept, and the child's peak
+RSS must stay under 2 GB.  ``HOSTILE_REPORT=path`` writes the measurements as JSON.
+"""
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import random
+import subprocess
+import sys
+import time
+import zlib
+
+import pytest
+
+#: The acceptance bound for the whole run (issue 11).
+MAX_RSS_BYTES = 2 * 1024 ** 3
+
+GOOD = {
+    "ferry": ("Harbour authority approves new ferry terminal",
+              "The harbour authority approved a new ferry terminal on Monday after three years of planning, "
+              "officials said. Construction of the terminal, which will serve two new electric ferries, is "
+              "expected to begin in June and to take eighteen months. The project was opposed by residents "
+              "of the old quarter, who feared more traffic on the narrow streets leading to the quay. "
+              "The authority said a new bus line would carry most passengers to the terminal instead."),
+    "library": ("City libraries will open on Sunday afternoons",
+                "City libraries will open on Sunday afternoons from next month, the culture office announced, "
+                "after a survey of more than four thousand residents. The pilot will run for a year before the "
+                "council decides whether to keep it. Librarians said the extra hours would be staffed by "
+                "volunteers and two new part-time employees. Students had asked for weekend opening hours "
+                "for years, according to the union that represents them."),
+    "orchard": ("Drought cuts apple harvest by a third",
+                "Apple growers in the valley expect a harvest a third smaller than last year after the driest "
+                "summer on record, their association said on Thursday. Many orchards could not irrigate after "
+                "the river fell below the level at which pumping is allowed. Prices at the regional market have "
+                "already risen by twenty percent, and some growers plan to replace old trees with varieties "
+                "that need less water."),
+    "bridge": ("Old railway bridge to become a cycle path",
+               "The disused railway bridge over the river will be turned into a cycle and footpath, the regional "
+               "council decided on Tuesday. Repairs to the steel structure will cost about four million euros and "
+               "should be finished within two years. Cycling groups welcomed the decision, which closes the last "
+               "gap in the path that runs along the valley from the coast to the mountains."),
+}
+
+#: Latin-1 text with bytes that are invalid in Windows-1252 (0x81, 0x8d, 0x90): readable, so kept.
+LATIN1 = ("Le conseil municipal a approuvé jeudi la rénovation de la halle du marché, fermée depuis "
+          "l'été dernier après la chute d'une partie du toit. Les travaux coûteront près de deux millions "
+          "d'euros et dureront quatorze mois, a précisé la maire. Les commerçants seront installés "
+          "provisoirement sur la place de l'église, où un parking a été réservé aux clients.")
+
+
+def write_gzip_bomb(path, decompressed: int) -> None:
+    """``decompressed`` zero bytes in a gzip stream of about decompressed/1000 bytes."""
+    comp = zlib.compressobj(9, zlib.DEFLATED, 31)
+    chunk = bytes(1 << 20)
+    with open(path, "wb") as f:
+        for _ in range(decompressed // len(chunk)):
+            f.write(comp.compress(chunk))
+        f.write(comp.flush())
+
+
+def entity_bomb_feed() -> bytes:
+    decls = ['<!ENTITY lol0 "lol">'] + [f'<!ENTITY lol{i} "{("&lol%d;" % (i - 1)) * 10}">' for i in range(1, 10)]
+    return ('<?xml version="1.0"?>\n<!DOCTYPE rss [\n' + "\n".join(decls) + "\n]>\n"
+            '<rss version="2.0"><channel><title>Bomb</title><item><title>&lol9;</title>'
+            "<description>&lol9;</description></item></channel></rss>").encode()
+
+
+def make_inputs(root) -> dict:
+    """Write the hostile suite under ``root``; returns {file name: expected reason fragment}
+    for every hostile file that must be exactly one reject."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, (title, text) in list(GOOD.items())[:2]:
+        (root / f"good-{name}.txt").write_text(f"{title}\n\n{text}\n")
+    rng = random.Random(11)
+    hostile = {}
+
+    write_gzip_bomb(root / "bomb.html.gz", 300 * 1024 * 1024)
+    hostile["bomb.html.gz"] = "over --max-file-bytes 268,435,456 (a gzip bomb"
+    (root / "entity-bomb.xml").write_bytes(entity_bomb_feed())
+    hostile["entity-bomb.xml"] = "declares XML entities"
+    (root / "random.html").write_bytes(rng.randbytes(3 * 1024 * 1024))
+    hostile["random.html"] = "not text"
+    (root / "empty.txt").write_bytes(b"")
+    hostile["empty.txt"] = "empty input file"
+    (root / "empty.jsonl.gz").write_bytes(gzip.compress(b"", mtime=0))
+    hostile["empty.jsonl.gz"] = "empty input file"
+    # 60 MB of real-looking markup: the page limit must stop it before the extractor
+    para = "<p>" + " ".join(GOOD["bridge"][1].split()[:40]) + "</p>\n"
+    with open(root / "huge.html", "w") as f:
+        f.write("<html><body>")
+        f.write(para * (60 * 1024 * 1024 // len(para) + 1))
+        f.write("</body></html>")
+    hostile["huge.html"] = "over --max-page-bytes 10,485,760; raise the limit"
+    with open(root / "nested.html", "w") as f:
+        f.write("<html><body>" + "<div>" * 200_000 + "<p>" + GOOD["library"][1] + "</p>"
+                + "</div>" * 200_000 + "</body></html>")
+    hostile["nested.html"] = "nests elements more than 256 deep"
+
+    # JSONL: good lines between garbage lines (each garbage line is its own reject)
+    lines = [json.dumps({"title": GOOD["orchard"][0], "text": GOOD["orchard"][1],
+                         "url": "https://news.example/orchard"}),
+             "{not json at all",
+             rng.randbytes(200).replace(b"\n", b" ").decode("latin-1"),
+             "[1, 2, 3]",
+             json.dumps({"title": "no body"}),
+             json.dumps({"title": GOOD["bridge"][0], "text": GOOD["bridge"][1],
+                         "url": "https://news.example/bridge"})]
+    (root / "mixed.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    # a truncated .jsonl.gz: the complete lines are kept, the cut one is a reject
+    many = "".join(json.dumps({"title": f"Item {i}", "text": f"Short note number {i}."}) + "\n"
+                   for i in range(3000))
+    whole = gzip.compress(many.encode(), mtime=0)
+    (root / "truncated.jsonl.gz").write_bytes(whole[: len(whole) * 2 // 3])
+    (root / "latin1.txt").write_bytes(("Halle du marché rénovée\n\n" + LATIN1).encode("latin-1")
+                                      .replace(b"deux", b"deux\x81").replace(b"place", b"pl\x8dace\x90"))
+    return hostile
+
+
+FEEDS = ["file:///etc/passwd", "ftp://ftp.example.com/feed.xml",
+         "http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/feed.xml"]
+
+
+def read_rejects(out) -> list[dict]:
+    rows = []
+    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
+        with gzip.open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows
+
+
+def run_measured(args: list[str], workdir, timeout: float) -> tuple[subprocess.CompletedProcess, int, float]:
+    """Run the CLI in a child; its peak RSS in bytes (``wait4``'s rusage: this child and the
+    children it waited for, nothing else) and its wall time."""
+    start = time.monotonic()
+    with open(workdir / "stdout.txt", "w") as out, open(workdir / "stderr.txt", "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", *args], stdout=out, stderr=err)
+    while True:
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        if pid:
+            break
+        if time.monotonic() - start > timeout:
+            proc.kill()
+            os.wait4(proc.pid, 0)
+            proc.returncode = -9
+            pytest.fail(f"run still going after {timeout} s\n{(workdir / 'stderr.txt').read_text()[-3000:]}")
+        time.sleep(0.2)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
+    result = subprocess.CompletedProcess(proc.args, proc.returncode, (workdir / "stdout.txt").read_text(),
+                                         (workdir / "stderr.txt").read_text())
+    return result, usage.ru_maxrss * 1024, seconds  # ru_maxrss is KiB on Linux
+
+
+@pytest.fixture(scope="module")
+def hostile_run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("hostile")
+    inputs = root / "in"
+    hostile = make_inputs(inputs)
+    feeds = root / "feeds.txt"
+    feeds.write_text("\n".join(FEEDS) + "\n")
+    out = root / "out"
+    result, peak, seconds = run_measured(
+        ["run", "--input", str(inputs / "*"), "--feeds", str(feeds), "--output", str(out),
+         "--no-entities", "--no-quality", "--runner=FnApiRunner", "--fetch-timeout", "2", "--host-delay", "0"],
+        root, timeout=900)
+    report = {"peak_rss_bytes": peak, "seconds": round(seconds, 1), "exit": result.returncode}
+    if os.environ.get("HOSTILE_REPORT"):
+        with open(os.environ["HOSTILE_REPORT"], "w") as f:
+            json.dump(report, f, indent=2)
+    print(f"hostile run: exit {result.returncode}, {seconds:.1f} s, peak RSS {peak / 2**20:.0f} MiB")
+    return result, out, hostile, peak
+
+
+def test_hostile_run_exits_0_and_conserves_every_item(hostile_run):
+    result, out, _, _ = hostile_run
+    assert result.returncode == 0, result.stderr[-5000:]
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["conservation"]["holds"], manifest["counts"]
+    counts = manifest["counts"]
+    assert counts["inputs"] == counts["articles"] + counts["duplicates"] + counts["rejects"] + counts["skipped"]
+
+
+def test_every_hostile_file_is_one_reject_naming_the_problem(hostile_run):
+    _, out, hostile, _ = hostile_run
+    by_file: dict[str, list[dict]] = {}
+    for row in read_rejects(out):
+        by_file.setdefault(os.path.basename(row["input_uri"]), []).append(row)
+    for name, fragment in hostile.items():
+        rows = by_file.get(name, [])
+        assert len(rows) == 1, (name, [r["reason"] for r in rows])
+        assert fragment in rows[0]["reason"], (name, rows[0]["reason"])
+    # rejects over a size limit keep a preview, not the 60 MB page / 300 MB bomb
+    for name in ("huge.html", "bomb.html.gz"):
+        assert len(by_file[name][0]["raw"]) <= 2 * 64 * 1024, name
+
+
+def test_garbage_lines_and_the_truncated_tail_are_rejected_one_by_one(hostile_run):
+    _, out, _, _ = hostile_run
+    rows = read_rejects(out)
+    mixed = sorted((r["offset"], r["reason"]) for r in rows if r["input_uri"].endswith("mixed.jsonl"))
+    assert [o for o, _ in mixed] == [2, 3, 4, 5]
+    assert mixed[0][1].startswith("invalid JSON on line 2")
+    assert "expected an object" in mixed[2][1]
+    assert mixed[3][1].startswith("no article text")
+    [cut] = [r for r in rows if r["input_uri"].endswith("truncated.jsonl.gz") and r["stage"] == "read"]
+    assert "gzip stream truncated" in cut["reason"] and "is incomplete" in cut["reason"]
+
+
+def test_unsafe_feed_urls_are_refused(hostile_run):
+    _, out, _, _ = hostile_run
+    rows = {r["input_uri"]: r["reason"] for r in read_rejects(out) if r["input_uri"] in FEEDS}
+    assert sorted(rows) == sorted(FEEDS), rows
+    for url in FEEDS[:2]:
+        assert "http" in rows[url], rows[url]
+    for url in FEEDS[2:]:
+        assert "link-local" in rows[url] and "--allow-private-hosts" in rows[url], rows[url]
+
+
+def test_good_articles_in_the_same_run_are_kept(hostile_run):
+    import duckdb
+
+    _, out, _, _ = hostile_run
+    titles = {r[0] for r in duckdb.sql(
+        f"select title from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true)").fetchall()}
+    for name in ("ferry", "library", "orchard", "bridge"):
+        assert GOOD[name][0] in titles, (name, titles)
+    # Latin-1 with invalid bytes is decoded (accents intact), not rejected and not a crash
+    [text] = [r[0] for r in duckdb.sql(
+        f"select text from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true) "
+        "where text like '%halle du march%'").fetchall()]
+    assert "approuvé jeudi la rénovation" in text
+    # the truncated .jsonl.gz kept its complete lines (short notes: read, then rejected or kept by clean)
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["counts"]["inputs"] > 1000
+
+
+def test_peak_rss_is_under_2_gb(hostile_run):
+    _, _, _, peak = hostile_run
+    assert 0 < peak < MAX_RSS_BYTES, f"peak RSS {peak / 2**20:.0f} MiB"
