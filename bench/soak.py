@@ -135,6 +135,16 @@ def main(argv=None) -> int:
     published = feed.count()
     httpd.shutdown()
     manifest = json.loads((work / "out" / "_manifest.json").read_text()) if proc.returncode == 0 else {}
+    published_by_stop = int(seconds) + 1  # items the feed had published when the sources stopped
+    seen = set()
+    if proc.returncode == 0:
+        import duckdb
+
+        for dataset in ("articles", "duplicates"):
+            if list((work / "out" / dataset).glob("**/*.parquet")):
+                seen |= {int(u.rsplit("/", 1)[1]) for (u,) in duckdb.sql(
+                    f"select url from read_parquet('{work}/out/{dataset}/**/*.parquet')").fetchall()}
+    missed = sorted(set(range(max(seen) + 1 if seen else 0)) - seen)
     warm = [kib for t, kib in samples if 60 <= t <= 90]
     tail = [kib for t, kib in samples if t >= seconds - 30 and t <= seconds]
     after = [(t, kib) for t, kib in samples if t >= 60]
@@ -145,7 +155,10 @@ def main(argv=None) -> int:
         slope = sum((t - mt) * (k - mk) for t, k in after) / max(1e-9, sum((t - mt) ** 2 for t in ts))
     result = {
         "minutes": args.minutes, "poll_interval": args.poll_interval, "entities": args.entities,
-        "exit_code": proc.returncode, "items_published": published,
+        "exit_code": proc.returncode, "items_published_by_stop": published_by_stop,
+        "items_published_by_exit": published, "items_ingested": len(seen),
+        "items_missed_before_the_last_one_ingested": len(missed), "missed_examples": missed[:20],
+        "jobs": manifest.get("jobs"),
         "counts": manifest.get("counts"), "conservation": manifest.get("conservation"),
         "polls": manifest.get("polls"), "skipped_by_reason": manifest.get("skipped_by_reason"),
         "rss_mib_after_warmup": round(statistics.median(warm) / 1024, 1) if warm else None,

@@ -146,7 +146,8 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
         feeds["states"] | "CountPolls" >> CountLive("polls", output)
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
-        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop))
+        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop,
+                                                        state_dir))
     if options.pubsub_subscription:
         sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
     if len(sources) == 1:
@@ -156,8 +157,9 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
 
 
 def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
-                    start: float, stop=None) -> None:
-    """Wire the streaming graph; files land under ``output`` while it runs."""
+                    start: float, stop=None, dedup_seed=None) -> None:
+    """Wire the streaming graph; files land under ``output`` while it runs. ``dedup_seed``: what
+    the dedup state starts from (:func:`pipeline.stages.dedup_stream.seed_entries`)."""
     from pipeline.io.live_sinks import CountLive, WriteLive
     from pipeline.io.unbounded import AssignEventTime
     from pipeline.stages.dedup_stream import StreamingDedup
@@ -175,7 +177,7 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
     identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
     timed = identified | "EventTime" >> AssignEventTime(options.event_time_tolerance)
     articles, duplicates = timed | "StreamingDedup" >> StreamingDedup(
-        horizon_seconds=options.dedup_horizon, timers=not _local_runner(options))
+        horizon_seconds=options.dedup_horizon, timers=not _local_runner(options), seed=dedup_seed)
 
     stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
     if options.entities:

@@ -47,6 +47,10 @@ class NewsbeamOptions(PipelineOptions):
                                 "to the fetch time; further in the future it is not believed.")
         group.add_argument("--dedup-horizon", type=float, default=7 * 24 * 3600.0, metavar="SECONDS",
                            help="Streaming: how long (event time) an article is remembered for dedup.")
+        group.add_argument("--segment-seconds", type=float, default=120.0, metavar="SECONDS",
+                           help="Streaming on the local runner: run the stream as a series of jobs this long, "
+                                "each starting from the state the last one left (feed state, files seen, "
+                                "dedup entries), because the local runner's memory grows with every poll.")
         group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
                            help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",

@@ -108,6 +108,48 @@ class _Refresher(threading.Thread):
                       file=sys.stderr, flush=True)
 
 
+def segment_bounds(now: float, stop, segment_seconds: float, local: bool) -> tuple[float, object, bool]:
+    """``(start, stop, is_last)`` of the next job of a stream.
+
+    The local runner's memory grows with every poll (measured: ~16 MB per poll of newsbeam's
+    graph; a bare PeriodicImpulse leaks too, and all of it is freed when the job ends), so a local
+    stream runs as jobs of ``segment_seconds``; each starts from the feed state, the files seen
+    and the dedup entries the previous ones left. Other runners run one job.
+    """
+    if not local or segment_seconds <= 0:
+        return now, stop, True
+    end = now + segment_seconds
+    if stop is not None and stop <= end:
+        return now, stop, True
+    return now, end, False
+
+
+def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) -> dict:
+    """The dedup entries of the canonical articles already written: those within the horizon of
+    the newest event time among them (event time, as the dedup state itself expires)."""
+    import datetime as _dt
+
+    import pyarrow.parquet as pq
+
+    from pipeline.io.sinks import list_dataset_files
+    from pipeline.io.unbounded import event_time
+    from pipeline.stages.dedup_stream import seed_entries
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    columns = ["id", "text", "content_hash", "published_at", "fetched_at", "url", "provenance"]
+    timed = []
+    for rel in list_dataset_files(output, "articles"):
+        if rel.endswith(".parquet"):
+            for row in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist():
+                moment, _source = event_time(row, now, tolerance_seconds)
+                timed.append((row, int(moment.timestamp() * 1_000_000)))
+    if not timed:
+        return {}
+    newest = max(micros for _row, micros in timed)
+    oldest = newest - int(horizon_seconds * 1_000_000)
+    return seed_entries([(row, micros) for row, micros in timed if micros > oldest])
+
+
 def run_streaming(options, argv: list[str]) -> int:
     """Run until the sources end (``--stop-after``) or forever; exit code as for batch."""
     import apache_beam as beam
@@ -137,34 +179,53 @@ def run_streaming(options, argv: list[str]) -> int:
     versions = sinks.library_versions(_model_name(options))
     schema_version = _schema_version()
 
-    def make_manifest(status):
-        return live_manifest(output, status, options_row, versions, schema_version, started)
+    progress = {"jobs": 0}  # local runs: how many segment jobs have started
 
-    pipeline = beam.Pipeline(options=options)
-    try:
-        graph.build_streaming(pipeline, options, output, state_dir, start=started, stop=stop)
-    except (NoInputError, FeedStateError) as e:
-        print(f"newsbeam: {e}", file=sys.stderr)
-        return EXIT_USAGE
+    def make_manifest(status):
+        manifest, row = live_manifest(output, status, options_row, versions, schema_version, started)
+        manifest["jobs"] = progress["jobs"]
+        return manifest, row
+
+    local = graph._local_runner(options)
     refresher = _Refresher(output, make_manifest, started)
     refresher.start()
     print(f"newsbeam: streaming into {output}"
           + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
           file=sys.stderr, flush=True)
+    metrics: dict = {}
+    segment = 0
     try:
-        result = pipeline.run()
-        if options.pubsub_subscription and options.stop_after:
-            result.wait_until_finish(duration=int(options.stop_after * 1000))
+        while True:
+            # Locally the stream runs as a series of jobs (see segment_bounds); elsewhere as one.
+            now = time.time()
+            if segment and stop is not None and now >= stop:
+                break  # the last segment's job ran past the end: nothing left to run
+            seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local)
+            seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if segment else None
+            progress["jobs"] = segment + 1
+            pipeline = beam.Pipeline(options=options)
             try:
-                result.cancel()
-            except Exception:  # already done, or the runner cannot cancel
-                pass
-        else:
-            result.wait_until_finish()
-        metrics = counters(result)
+                graph.build_streaming(pipeline, options, output, state_dir, start=seg_start, stop=seg_stop,
+                                      dedup_seed=seed)
+            except (NoInputError, FeedStateError) as e:
+                print(f"newsbeam: {e}", file=sys.stderr)
+                return EXIT_USAGE
+            result = pipeline.run()
+            if options.pubsub_subscription and options.stop_after:
+                result.wait_until_finish(duration=int(options.stop_after * 1000))
+                try:
+                    result.cancel()
+                except Exception:  # already done, or the runner cannot cancel
+                    pass
+            else:
+                result.wait_until_finish()
+            for key, value in counters(result).items():
+                metrics[key] = metrics.get(key, 0) + value
+            segment += 1
+            if last:
+                break
     except KeyboardInterrupt:
         print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
-        metrics = {}
     finally:
         refresher.stopped.set()
         refresher.join()

@@ -123,6 +123,8 @@ def test_streaming_needs_an_unbounded_source(tmp_path):
 
 
 def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
+    """Also across the local runner's job segments (--segment-seconds 10): the second segment
+    neither re-reads a.json nor forgets it for dedup."""
     inbox = tmp_path / "inbox"
     inbox.mkdir()
     out = tmp_path / "out"
@@ -131,13 +133,17 @@ def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
     (inbox / "a.json").write_text(json.dumps(first))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", "--streaming", "--watch", str(inbox / "*.json"),
-         "--poll-interval", "1", "--stop-after", "25", "--output", str(out), "--no-entities", "--no-quality"],
+         "--poll-interval", "1", "--stop-after", "45", "--segment-seconds", "10", "--output", str(out),
+         "--no-entities", "--no-quality"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 20
+        deadline = time.monotonic() + 40
         while time.monotonic() < deadline and not rows(out, "articles"):
             time.sleep(0.5)
         assert [r["url"] for r in rows(out, "articles")] == [first["url"]]
+        while proc.poll() is None and live_jobs(out) < 2:  # into the second segment
+            time.sleep(0.5)
+        assert live_jobs(out) >= 2, "the run ended before its second segment"
         # a new file, and an exact copy of the first under another name
         second = dict(first, url="https://wire.example/library", title="Libraries",
                       text=LIBRARY.replace("<p>", "").replace("</p>", "\n\n"))
@@ -153,6 +159,13 @@ def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
     assert dup["url"] == "https://copy.example/ferry" and dup["kind"] == "exact"
     m = json.loads((out / "_manifest.json").read_text())
     assert m["counts"]["inputs"] == 3 and m["conservation"]["holds"]
+
+
+def live_jobs(out) -> int:
+    try:
+        return json.loads((out / "_manifest.json").read_text()).get("jobs", 0)
+    except (OSError, ValueError):
+        return 0
 
 
 def test_pubsub_source_is_built_into_the_streaming_graph(tmp_path):

@@ -31,6 +31,7 @@ from pipeline.io.live import (_FetchDoFn, _utcnow, fetch_article, host_of, needs
 from pipeline.records import is_skip
 
 NAMESPACE = "stream"
+_STORE_LOCK = __import__("threading").Lock()  # state files written from several bundles at once
 #: Publication times before this are not believed (a parser that read "0001-01-01" or a unix 0).
 EARLIEST_PLAUSIBLE = _dt.datetime(1990, 1, 1, tzinfo=_dt.timezone.utc)
 
@@ -184,21 +185,64 @@ class PollFeedsForever(beam.PTransform):
 # --------------------------------------------------------------------------- watched folders
 
 
+WATCHED_FILE = "watched.json"
+
+
+def load_watched(state_dir: Optional[str]) -> dict[str, str]:
+    """``path -> "size:mtime"`` of the files earlier runs read (``<state dir>/watched.json``)."""
+    import json
+    import os
+
+    if not state_dir:
+        return {}
+    try:
+        with open(os.path.join(state_dir, WATCHED_FILE), encoding="utf-8") as f:
+            return {str(k): str(v) for k, v in json.load(f).items()}
+    except (OSError, ValueError):
+        return {}
+
+
 class _NewOrChangedFn(beam.DoFn):
-    """``(path, (size, mtime))`` -> the path, when the file is new or changed since last seen."""
+    """``(path, "size:mtime")`` -> the path, when the file is new or changed since last seen.
+
+    What was seen is kept in Beam state and, bundle by bundle, in ``<state dir>/watched.json``,
+    which the next run (or the next segment of a local run) starts from.
+    """
 
     SEEN = ReadModifyWriteStateSpec("seen", StrUtf8Coder())
 
-    def __init__(self):
+    def __init__(self, seed: Optional[dict] = None, state_dir: Optional[str] = None):
+        self.seed = seed or {}
+        self.state_dir = state_dir
         self.changed = Metrics.counter(NAMESPACE, "watched_files")
+
+    def start_bundle(self):
+        self._new: dict = {}
 
     def process(self, element, seen=beam.DoFn.StateParam(SEEN)):
         path, version = element
-        if seen.read() == version:
+        if (seen.read() or self.seed.get(path)) == version:
             return
         seen.write(version)
+        self._new[path] = version
         self.changed.inc()
         yield path
+
+    def finish_bundle(self):
+        if not self._new or not self.state_dir:
+            return
+        import json
+        import os
+
+        from pipeline.io.feedstate import atomic_write
+
+        with _STORE_LOCK:
+            known = load_watched(self.state_dir)
+            known.update(self._new)
+            os.makedirs(self.state_dir, exist_ok=True)
+            atomic_write(os.path.join(self.state_dir, WATCHED_FILE),
+                         json.dumps(dict(sorted(known.items())), indent=0).encode())
+        self._new = {}
 
 
 def _path_and_version(metadata):
@@ -210,12 +254,13 @@ class WatchFiles(beam.PTransform):
     inputs: ``(items, rejects, skipped)``."""
 
     def __init__(self, patterns: list[str], interval: float, start: Optional[float] = None,
-                 stop: Optional[float] = None):
+                 stop: Optional[float] = None, state_dir: Optional[str] = None):
         super().__init__()
         self.patterns = list(patterns)
         self.interval = interval
         self.start = start
         self.stop = stop
+        self.state_dir = state_dir
 
     def expand(self, pbegin):
         from apache_beam.io import fileio
@@ -231,7 +276,7 @@ class WatchFiles(beam.PTransform):
         files = matches[0] if len(matches) == 1 else matches | "AllMatches" >> beam.Flatten()
         read = (files
                 | "Version" >> beam.Map(_path_and_version).with_output_types(Tuple[str, str])
-                | "NewOrChanged" >> beam.ParDo(_NewOrChangedFn())
+                | "NewOrChanged" >> beam.ParDo(_NewOrChangedFn(load_watched(self.state_dir), self.state_dir))
                 | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", "skipped", main="items"))
         return read.items, read.rejects, read.skipped
 
@@ -274,9 +319,6 @@ class ReadPubSub(beam.PTransform):
 
 
 # --------------------------------------------------------------------------- feed state on disk
-
-_STORE_LOCK = __import__("threading").Lock()
-
 
 class _SaveFeedStateFn(beam.DoFn):
     """Fold each bundle's new feed states into the state directory (``feeds.json``), so a later

@@ -95,6 +95,19 @@ def sketch(article: dict, bands: int = LSH_BANDS, num_perm: int = NUM_PERM):
     return article_key(article), buckets, entry
 
 
+def seed_entries(canonical: list[tuple[dict, int]], bands: int = LSH_BANDS) -> dict[str, list[bytes]]:
+    """``bucket -> [encoded Entry]`` for canonical articles an earlier run kept, with their event
+    times in microseconds: what :class:`BucketFn` starts from when a job is restarted (the local
+    runner runs a long stream as a series of jobs; see ``pipeline/streaming.py``)."""
+    seed: dict[str, list[bytes]] = {}
+    for article, micros in sorted(canonical, key=lambda am: (am[1], am[0]["id"])):
+        _key, buckets, entry = sketch(article, bands)
+        encoded = entry._replace(micros=micros).encode()
+        for bucket in buckets:
+            seed.setdefault(bucket, []).append(encoded)
+    return seed
+
+
 class Verdict(NamedTuple):
     duplicate_of: Optional[str]
     kind: Optional[str]
@@ -154,15 +167,21 @@ class BucketFn(beam.DoFn):
     """
 
     ENTRIES = BagStateSpec("entries", BytesCoder())
+    SEEDED = ReadModifyWriteStateSpec("seeded", VarIntCoder())
 
-    def __init__(self, horizon_seconds: float, threshold: float):
+    def __init__(self, horizon_seconds: float, threshold: float, seed: Optional[dict] = None):
         self.horizon_micros = int(horizon_seconds * 1_000_000)
         self.threshold = threshold
+        self.seed = seed or {}  # bucket -> [encoded Entry]: what an earlier run remembered
         self.remembered = Metrics.counter(STAGE, "bucket_entries")
         self.expired = Metrics.counter(STAGE, "expired_entries")
 
-    def _compare(self, element, timestamp, entries) -> tuple:
-        _bucket, (key, entry, _article) = element
+    def _compare(self, element, timestamp, entries, seeded=None) -> tuple:
+        bucket, (key, entry, _article) = element
+        if seeded is not None and not seeded.read():
+            seeded.write(1)
+            for e in self.seed.get(bucket, ()):
+                entries.add(e)
         entry = entry._replace(micros=timestamp.micros)
         known = [Entry.decode(e) for e in entries.read()]
         newest = max([entry.micros] + [e.micros for e in known])
@@ -179,8 +198,8 @@ class BucketFn(beam.DoFn):
         return key, entry, verdict
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam,
-                entries=beam.DoFn.StateParam(ENTRIES)):
-        key, _entry, verdict = self._compare(element, timestamp, entries)
+                entries=beam.DoFn.StateParam(ENTRIES), seeded=beam.DoFn.StateParam(SEEDED)):
+        key, _entry, verdict = self._compare(element, timestamp, entries, seeded)
         yield from _parts(key, verdict, element)
 
 
@@ -197,8 +216,8 @@ class BucketWithTtlFn(BucketFn):
 
     def process(self, element, timestamp=beam.DoFn.TimestampParam,
                 entries=beam.DoFn.StateParam(BucketFn.ENTRIES), expiry=beam.DoFn.StateParam(EXPIRY),
-                ttl=beam.DoFn.TimerParam(TTL)):
-        key, entry, verdict = self._compare(element, timestamp, entries)
+                ttl=beam.DoFn.TimerParam(TTL), seeded=beam.DoFn.StateParam(BucketFn.SEEDED)):
+        key, entry, verdict = self._compare(element, timestamp, entries, seeded)
         if verdict.duplicate_of is None:
             until = entry.micros + self.horizon_micros
             if until > (expiry.read() or 0):
@@ -263,23 +282,25 @@ class StreamingDedup(beam.PTransform):
     """Timestamped articles -> ``(canonical articles, duplicates)``, decided on arrival."""
 
     def __init__(self, horizon_seconds: float = DEFAULT_HORIZON_SECONDS, threshold: float = 0.8,
-                 bands: int = LSH_BANDS, timers: bool = True):
+                 bands: int = LSH_BANDS, timers: bool = True, seed: Optional[dict] = None):
         super().__init__()
         self.horizon_seconds = horizon_seconds
         self.threshold = threshold
         self.bands = bands
         self.timers = timers  # False: expiry on access only (runners without reliable timers)
+        self.seed = seed  # bucket -> [encoded Entry], from :func:`seed_entries`
 
     def expand(self, articles):
         decided = (articles
                    | "GlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
                    | "Buckets" >> beam.FlatMap(_buckets, self.bands).with_output_types(Tuple[str, Any])
                    | "CompareInBucket" >> beam.ParDo(
-                       (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold)
+                       (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold,
+                                                                       self.seed)
                    ).with_output_types(Tuple[str, Any])
                    | "Decide" >> beam.ParDo(DecideFn(self.bands + 2)).with_outputs("duplicates", main="canonical"))
         return decided.canonical, decided.duplicates
 
 
-__all__ = ["StreamingDedup", "BucketFn", "BucketWithTtlFn", "prune", "best_match", "combine_verdicts", "estimated_jaccard", "pack_signature",
+__all__ = ["StreamingDedup", "seed_entries", "BucketFn", "BucketWithTtlFn", "prune", "best_match", "combine_verdicts", "estimated_jaccard", "pack_signature",
            "Entry", "Verdict", "DEFAULT_HORIZON_SECONDS"]
