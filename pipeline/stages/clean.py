@@ -127,12 +127,26 @@ _BLANK_LINES_RE = re.compile(r"\n{3,}")
 def normalise_unicode(text: str) -> str:
     """Repair mojibake (ftfy, keeping typographic quotes), NFC, tidy whitespace.
 
-    Line endings become ``\\n``; spaces, tabs and NBSP runs inside a line become one space;
+    Line endings become ``\n``; spaces, tabs and NBSP runs inside a line become one space;
     lines are stripped; control characters other than newlines are removed; runs of blank
     lines collapse to one blank line (paragraph breaks are kept).
+
+    Applied to a fixed point (at most 3 passes), so cleaning is idempotent: tidying can expose
+    a mojibake sequence ftfy repairs on the next pass ("\xa0Ü\x98" -> "Ü˜" -> "ܘ", found by
+    hypothesis). Almost every text is stable after one pass; the check costs one more pass.
     """
     if not text:
         return ""
+    out = _normalise_once(text)
+    for _ in range(2):
+        again = _normalise_once(out)
+        if again == out:
+            break
+        out = again
+    return out
+
+
+def _normalise_once(text: str) -> str:
     import ftfy  # lazy: ftfy's import pulls in its tables
 
     text = _LINE_BREAKS_RE.sub("\n", text)
