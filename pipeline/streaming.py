@@ -19,6 +19,7 @@ the TTL timers are used as well.
 """
 from __future__ import annotations
 
+import math
 import os
 import shutil
 import sys
@@ -108,7 +109,8 @@ class _Refresher(threading.Thread):
                       file=sys.stderr, flush=True)
 
 
-def segment_bounds(now: float, stop, segment_seconds: float, local: bool) -> tuple[float, object, bool]:
+def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
+                   poll_interval: float = 0.0) -> tuple[float, object, bool]:
     """``(start, stop, is_last)`` of the next job of a stream.
 
     The local runner's memory grows with every poll (measured: ~16 MB per poll of newsbeam's
@@ -118,6 +120,8 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool) -> tup
     """
     if not local or segment_seconds <= 0:
         return now, stop, True
+    if poll_interval > 0:  # whole poll intervals, so a new job never polls early
+        segment_seconds = math.ceil(segment_seconds / poll_interval) * poll_interval
     end = now + segment_seconds
     if stop is not None and stop <= end:
         return now, stop, True
@@ -200,7 +204,8 @@ def run_streaming(options, argv: list[str]) -> int:
             now = time.time()
             if segment and stop is not None and now >= stop:
                 break  # the last segment's job ran past the end: nothing left to run
-            seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local)
+            seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local,
+                                                       options.poll_interval)
             seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if segment else None
             progress["jobs"] = segment + 1
             pipeline = beam.Pipeline(options=options)

@@ -116,3 +116,11 @@ def test_stream_counts_skip_a_file_being_replaced(tmp_path):
     (tmp_path / "_stream" / "skipped-a.json").write_text(json.dumps({"kind": "skipped", "counts": {"x": 2}}))
     (tmp_path / "_stream" / "skipped-b.json").write_text("{not json")
     assert stream_counts(str(tmp_path)) == {"skipped": {"x": 2}}
+
+
+def test_local_stream_segments_are_whole_poll_intervals():
+    from pipeline.streaming import segment_bounds
+
+    assert segment_bounds(100.0, None, 120, True, 300) == (100.0, 400.0, False)  # never polls early
+    assert segment_bounds(100.0, 150.0, 120, True, 2) == (100.0, 150.0, True)
+    assert segment_bounds(100.0, None, 120, False, 2) == (100.0, None, True)  # other runners: one job
