@@ -346,6 +346,16 @@ def fetch_article(item: dict, fetcher, now: _dt.datetime,
 # Beam
 # --------------------------------------------------------------------------------------
 
+def route(record: dict):
+    """A read or poll output as Beam emits it: rejects and skips to their tagged outputs
+    (``rejects``, ``skipped``), items as they are."""
+    if "stage" in record:
+        return beam.pvalue.TaggedOutput("rejects", record)
+    if is_skip(record):
+        return beam.pvalue.TaggedOutput("skipped", record)
+    return record
+
+
 def host_of(url: Optional[str]) -> str:
     try:
         return (urlsplit(url or "").hostname or "").lower()
@@ -399,14 +409,10 @@ class PollHostFn(_FetchDoFn):
             outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats)
             self._count(stats)
             for record in outputs:
-                if "stage" in record:
-                    yield beam.pvalue.TaggedOutput("rejects", record)
-                elif is_skip(record):
-                    yield beam.pvalue.TaggedOutput("skipped", record)
-                elif self.fetch_articles and needs_article(record):
-                    yield beam.pvalue.TaggedOutput("articles", (host_of(record["url"]), record))
-                else:
-                    yield record
+                routed = route(record)
+                if routed is record and self.fetch_articles and needs_article(record):
+                    routed = beam.pvalue.TaggedOutput("articles", (host_of(record["url"]), record))
+                yield routed
             yield beam.pvalue.TaggedOutput("states", (url, new_state.to_dict()))
 
 

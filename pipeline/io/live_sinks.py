@@ -26,8 +26,8 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 
-from pipeline.io.sinks import (DATASETS, _join, _skip_reason, _write_bytes, dataset_counts, file_rows,
-                               jsonl_gz_bytes, parquet_bytes, partition_path)
+from pipeline.io.sinks import (DATASETS, _join, _skip_reason, _write_bytes, dataset_counts, file_encoders,
+                               file_rows, partition_path)
 from pipeline.records import dumps
 
 STREAM_DIR = "_stream"
@@ -61,13 +61,7 @@ class _WriteLiveFn(beam.DoFn):
         for (rel, label), records in sorted(self._groups.items()):
             rows = file_rows(self.dataset, records)
             self.rows.inc(len(rows))
-            encoders = [("jsonl.gz", jsonl_gz_bytes)]
-            if self.dataset != "rejects":
-                encoders = [(fmt, enc) for fmt, enc in (("parquet", lambda rs: parquet_bytes(self.dataset, rs)),
-                                                        ("jsonl.gz", jsonl_gz_bytes))
-                            if (fmt == "parquet" and "parquet" in self.formats)
-                            or (fmt == "jsonl.gz" and "jsonl" in self.formats)]
-            for ext, encode in encoders:
+            for ext, encode in file_encoders(self.dataset, self.formats):
                 data = encode(rows)
                 name = f"part-{label}-{hashlib.sha256(data).hexdigest()[:16]}.{ext}"
                 _write_bytes(_join(self.root, f"{rel}/{name}"), data)

@@ -26,13 +26,14 @@ directory, see :func:`clean_leftovers`) and replaces every dataset.
 """
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
 import json
 import os
 import shutil
-from typing import Iterable, Optional
+from typing import Callable, Iterable, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -221,6 +222,19 @@ def _join(base: str, rel: str) -> str:
     return base.rstrip("/") + "/" + rel
 
 
+def file_encoders(dataset: str, formats: tuple[str, ...]) -> list[tuple[str, Callable[[list], bytes]]]:
+    """``(extension, encode(rows) -> bytes)`` for each file a partition gets, in a fixed order
+    (rejects are always gzip JSON lines); the batch and the streaming writers share it."""
+    if dataset == "rejects":
+        return [("jsonl.gz", jsonl_gz_bytes)]
+    encoders: list = []
+    if "parquet" in formats:
+        encoders.append(("parquet", functools.partial(parquet_bytes, dataset)))
+    if "jsonl" in formats:
+        encoders.append(("jsonl.gz", jsonl_gz_bytes))
+    return encoders
+
+
 class _WritePartitionFn(beam.DoFn):
     def __init__(self, root: str, formats: tuple[str, ...]):
         self.root = root
@@ -231,15 +245,8 @@ class _WritePartitionFn(beam.DoFn):
         (dataset, rel), records = keyed
         rows = file_rows(dataset, records)
         Metrics.counter("write", f"{dataset}_rows").inc(len(rows))
-        if dataset == "rejects":
-            outputs = {"jsonl": ("part-00000.jsonl.gz", jsonl_gz_bytes)}
-        else:
-            outputs = {"parquet": ("part-00000.parquet", lambda rs: parquet_bytes(dataset, rs)),
-                       "jsonl": ("part-00000.jsonl.gz", jsonl_gz_bytes)}
-        for fmt, (name, encode) in outputs.items():
-            if dataset != "rejects" and fmt not in self.formats:
-                continue
-            path = _join(self.root, f"{rel}/{name}")
+        for ext, encode in file_encoders(dataset, self.formats):
+            path = _join(self.root, f"{rel}/part-00000.{ext}")
             _write_bytes(path, encode(rows))
             _test_pause("write")
             self.files.inc()

@@ -27,8 +27,7 @@ from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 from apache_beam.transforms.window import TimestampedValue
 
 from pipeline.io.feedstate import FeedState
-from pipeline.io.live import (_FetchDoFn, _utcnow, fetch_article, host_of, needs_article, poll_feed)
-from pipeline.records import is_skip
+from pipeline.io.live import (_FetchDoFn, _utcnow, fetch_article, host_of, needs_article, poll_feed, route)
 
 NAMESPACE = "stream"
 _STORE_LOCK = __import__("threading").Lock()  # state files written from several bundles at once
@@ -128,14 +127,10 @@ class PollHostStatefulFn(_FetchDoFn):
             outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats)
             self.polls.inc()
             for record in outputs:
-                if "stage" in record:
-                    yield beam.pvalue.TaggedOutput("rejects", record)
-                elif is_skip(record):
-                    yield beam.pvalue.TaggedOutput("skipped", record)
-                elif self.fetch_articles and needs_article(record):
-                    yield fetch_article(record, self.fetcher, _utcnow(), stats)
-                else:
-                    yield record
+                routed = route(record)
+                if routed is record and self.fetch_articles and needs_article(record):
+                    routed = fetch_article(record, self.fetcher, _utcnow(), stats)
+                yield routed
             self._count(stats)
             known[url] = new_state.to_dict()
             yield beam.pvalue.TaggedOutput("states", (url, known[url]))
@@ -291,15 +286,8 @@ def _message_items(message, subscription: str):
     yield from read_file(f"{subscription}/messages/{message_id or 'message'}.json", message.data)
 
 
-def _split(record: dict):
-    from pipeline.io.sources import is_reject
-
-    if is_reject(record):
-        yield beam.pvalue.TaggedOutput("rejects", record)
-    elif is_skip(record):
-        yield beam.pvalue.TaggedOutput("skipped", record)
-    else:
-        yield record
+def _routed(record: dict):
+    yield route(record)
 
 
 class ReadPubSub(beam.PTransform):
@@ -314,7 +302,7 @@ class ReadPubSub(beam.PTransform):
             subscription=self.subscription, with_attributes=True)
         read = (messages
                 | "Parse" >> beam.FlatMap(_message_items, self.subscription)
-                | "Split" >> beam.FlatMap(_split).with_outputs("rejects", "skipped", main="items"))
+                | "Split" >> beam.FlatMap(_routed).with_outputs("rejects", "skipped", main="items"))
         return read.items, read.rejects, read.skipped
 
 

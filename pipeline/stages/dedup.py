@@ -577,7 +577,7 @@ def anchor_keys(sketch: Sketch, count: int = ANCHORS) -> list[int]:
 
 
 _SAMPLE_KEY_SALT = _U64(0x9E6C63D0676A9A99)
-_SAMPLE_KEY_MASK = _U64((1 << 63) - 2)
+_SAMPLE_KEY_MASK = _U64(_KEY_MASK)
 
 
 def sample_keys(hashes: np.ndarray, every: int = SAMPLE_EVERY) -> list[int]:
