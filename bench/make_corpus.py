@@ -4,6 +4,7 @@ Usage (from the repository root, virtualenv active)::
 
     python bench/make_corpus.py --n 20000 --out DIR [--seed 1]
                                 [--corpus ../shared/corpus/extraction-benchmark]
+                                [--html-fraction F]
 
 ``--corpus`` holds ``ground-truth.json`` = ``{page_id: {"articleBody", "url"}}`` (only the bodies
 and URLs are used).  ``DIR`` receives:
@@ -47,11 +48,27 @@ Every copy has its own URL on another site, a title derived from the original's 
 after the original's (a few minutes to three days; 5% of copies are dated before it).
 Everything comes from ``random.Random(seed)`` and sorted inputs: the same arguments give
 byte-identical files.
+
+``--html-fraction F`` (default 0: the files above, byte for byte as without the option; the
+performance harness ``bench/perf.py`` uses 0.5): the corpus is built exactly as above, then a
+seeded sample of ``round(F x N)`` articles (its own ``random.Random``, so the sample does not
+change the articles) is rendered as full news pages ``html/NNNNN.html`` instead of lines of
+``articles.jsonl``: doctype, ``<head>`` with ``<title>``, ``og:title``, ``og:site_name``,
+``article:published_time``, ``author`` and a canonical link (the article's URL, so newsbeam's id
+is unchanged); a body with a header and section navigation, the article in ``<article>``
+(``<h1>``, byline with ``<time>``, share row, ``<p>`` paragraphs, sometimes a photo with a
+caption), a "Related" list of other articles' titles, a newsletter box, "Most read" and a footer
+with links and a copyright line. Navigation, newsletter and footer are the same on every page of
+a site (site chrome for the pipeline's cross-document rule); the byline, share row and related
+titles vary. ``truth.jsonl`` then also carries ``format`` ("html" or "jsonl") and ``file``
+(the page's path relative to ``DIR``, null for JSON lines); ``corpus.json`` carries
+``html_fraction`` and ``html_pages``.
 """
 from __future__ import annotations
 
 import argparse
 import hashlib
+import html as htmllib
 import json
 import random
 import re
@@ -529,6 +546,128 @@ def build(bodies: list[Body], n: int, seed: int) -> tuple[list[dict], list[dict]
     return articles, truth, meta
 
 
+# --------------------------------------------------------------------------- HTML pages
+
+SECTIONS = ("World", "Politics", "Business", "Technology", "Science", "Health", "Sport",
+            "Culture", "Opinion", "Travel")
+HTML_SALT = 0x5EED_0F_4713  # the page sample and the page chrome: their own random stream
+
+
+def site_name(host: str) -> str:
+    return host.split(".")[0].replace("-", " ").title()
+
+
+def _paras_of(text: str) -> list[str]:
+    paras = paragraphs(text)
+    if len(paras) == 1 and "\n" in paras[0]:  # "exact" copies with single newlines
+        paras = [p.strip() for p in paras[0].split("\n") if p.strip()]
+    return paras
+
+
+def render_html(article: dict, related: list[str], rnd: random.Random) -> str:
+    """A whole news page around one article: the chrome a real page has, for extractors."""
+    e = htmllib.escape
+    url, title, host = article["url"], article["title"], article["source"]
+    name = site_name(host)
+    published = article["published"]
+    author = rnd.choice(NAMES)
+    slug_host = host.replace(".", "-")
+    section = SECTIONS[zlib.crc32(url.encode()) % len(SECTIONS)]
+    nav = "".join(f'<li><a href="https://www.{host}/{s.lower()}/">{s}</a></li>' for s in SECTIONS)
+    share = "".join(f'<li><a class="share-{n.lower()}" href="#">{n}</a></li>'
+                    for n in rnd.sample(("Facebook", "Twitter", "LinkedIn", "WhatsApp", "Email", "Print"), 4))
+    body_paras = [f"<p>{e(p)}</p>" for p in _paras_of(article["text"])]
+    if len(body_paras) >= 4 and rnd.random() < 0.4:
+        at = rnd.randint(1, len(body_paras) - 1)
+        body_paras.insert(at, (f'<figure><img src="https://cdn.{host}/img/{rnd.randrange(16 ** 8):08x}.jpg" alt="">'
+                               f"<figcaption>Photo: {e(rnd.choice(NAMES))}/{rnd.choice(AGENCIES)}</figcaption></figure>"))
+    if len(body_paras) >= 6 and rnd.random() < 0.3:
+        body_paras.insert(len(body_paras) // 2, '<div class="ad">Advertisement</div>')
+    rel = "".join(f'<li><a href="https://www.{host}/{slug(t)}">{e(t)}</a></li>' for t in related[:4])
+    most = "".join(f'<li><a href="https://www.{host}/{slug(t)}">{e(t)}</a></li>' for t in related[4:])
+    year = published[:4]
+    lines = [
+        "<!DOCTYPE html>",
+        '<html lang="en">',
+        "<head>",
+        '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{e(title)} | {e(name)}</title>",
+        f'<meta name="description" content="{e(" ".join(article["text"].split()[:30]))}">',
+        f'<meta property="og:title" content="{e(title)}">',
+        f'<meta property="og:site_name" content="{e(name)}">',
+        '<meta property="og:type" content="article">',
+        f'<meta property="og:url" content="{e(url)}">',
+        f'<meta property="article:published_time" content="{published}">',
+        f'<meta property="article:section" content="{section}">',
+        f'<meta name="author" content="{e(author)}">',
+        f'<link rel="canonical" href="{e(url)}">',
+        f'<link rel="stylesheet" href="https://static.{host}/css/site.css">',
+        f'<script src="https://static.{host}/js/app.js" defer></script>',
+        "</head>",
+        f'<body class="article-page {slug_host}">',
+        '<header class="site-header">',
+        f'<a class="logo" href="https://www.{host}/">{e(name)}</a>',
+        f'<nav class="main-nav"><ul><li><a href="https://www.{host}/">Home</a></li>{nav}</ul></nav>',
+        f'<form class="search" action="https://www.{host}/search"><input name="q" placeholder="Search"><button>Search</button></form>',
+        f'<a class="subscribe" href="https://www.{host}/subscribe">Subscribe</a>',
+        "</header>",
+        '<main id="content">',
+        f'<nav class="breadcrumb"><a href="https://www.{host}/">Home</a> &rsaquo; <a href="https://www.{host}/{section.lower()}/">{section}</a></nav>',
+        '<article class="story">',
+        f"<h1>{e(title)}</h1>",
+        f'<div class="byline">By <a rel="author" href="https://www.{host}/authors/{slug(author)}">{e(author)}</a>'
+        f' | <time datetime="{published}">{published[:10]}</time></div>',
+        f'<ul class="share">{share}</ul>',
+        '<div class="article-body">',
+        *body_paras,
+        "</div>",
+        f'<ul class="share share-bottom">{share}</ul>',
+        "</article>",
+        '<aside class="related"><h2>Related</h2>',
+        f"<ul>{rel}</ul>",
+        "</aside>",
+        '<div class="newsletter">',
+        f"<h3>Sign up for the {e(name)} Morning Briefing</h3>",
+        "<p>Get the top stories in your inbox every weekday morning.</p>",
+        '<form><input type="email" placeholder="Your email address"><button>Sign up</button></form>',
+        "</div>",
+        f'<aside class="most-read"><h2>Most read</h2><ol>{most}</ol></aside>',
+        "</main>",
+        '<footer class="site-footer">',
+        f'<nav><a href="https://www.{host}/about">About us</a> <a href="https://www.{host}/contact">Contact</a> '
+        f'<a href="https://www.{host}/privacy">Privacy policy</a> <a href="https://www.{host}/terms">Terms of use</a></nav>',
+        f"<p>&copy; {year} {e(name)}. All rights reserved.</p>",
+        "</footer>",
+        "</body>",
+        "</html>",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def split_html(articles: list[dict], truth: list[dict], fraction: float,
+               seed: int) -> tuple[list[dict], list[tuple[str, str]], list[dict]]:
+    """``round(fraction x N)`` articles (a seeded sample) as pages: ``(JSON-lines articles,
+    [(relative path, page)], truth with format and file)``. Its own random stream."""
+    rnd = random.Random(seed * 1_000_003 + HTML_SALT)
+    n_html = min(len(articles), max(0, round(fraction * len(articles))))
+    chosen = set(rnd.sample(range(len(articles)), n_html))
+    titles = [a["title"] for a in articles]
+    kept, pages, new_truth = [], [], []
+    for i, (a, t) in enumerate(zip(articles, truth)):
+        t = dict(t)
+        if i in chosen:
+            related = [titles[j] for j in rnd.sample(range(len(titles)), min(len(titles), 8)) if j != i]
+            rel_path = f"html/{i:05d}.html"
+            pages.append((rel_path, render_html(a, related, rnd)))
+            t.update(format="html", file=rel_path)
+        else:
+            kept.append(a)
+            t.update(format="jsonl", file=None)
+        new_truth.append(t)
+    return kept, pages, new_truth
+
+
 def write(out: Path, articles: list[dict], truth: list[dict], meta: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
 
@@ -542,6 +681,18 @@ def write(out: Path, articles: list[dict], truth: list[dict], meta: dict) -> Non
     (out / "corpus.json").write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n", encoding="utf-8")
 
 
+def write_pages(out: Path, pages: list[tuple[str, str]]) -> None:
+    """The HTML pages; an ``html/`` left by an earlier build is replaced."""
+    folder = out / "html"
+    if folder.is_dir():
+        for old in folder.glob("*.html"):
+            old.unlink()
+    folder.mkdir(parents=True, exist_ok=True)
+    for rel, page in pages:
+        with open(out / rel, "w", encoding="utf-8", newline="\n") as f:
+            f.write(page)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=20000, help="number of articles")
@@ -549,9 +700,18 @@ def main(argv=None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--corpus", type=Path, default=DEFAULT_CORPUS,
                     help="directory with ground-truth.json")
+    ap.add_argument("--html-fraction", type=float, default=0.0,
+                    help="share of the articles written as whole HTML pages (html/*.html) instead of "
+                         "lines of articles.jsonl (default 0: no pages)")
     args = ap.parse_args(argv)
+    if not 0.0 <= args.html_fraction <= 1.0:
+        ap.error("--html-fraction must be between 0 and 1")
     bodies = load_bodies(args.corpus)
     articles, truth, meta = build(bodies, args.n, args.seed)
+    if args.html_fraction > 0:
+        articles, pages, truth = split_html(articles, truth, args.html_fraction, args.seed)
+        meta = dict(meta, html_fraction=args.html_fraction, html_pages=len(pages))
+        write_pages(args.out, pages)
     write(args.out, articles, truth, meta)
     print(json.dumps(meta, sort_keys=True), file=sys.stderr)
     return 0
