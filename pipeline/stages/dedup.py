@@ -928,6 +928,9 @@ def _by_key(article: dict, key_field: str):
     return article[key_field], article
 
 
+# Main output: articles. Declared, because Beam >= 2.78 infers Union[TaggedOutput, dict]
+# from the generator and then refuses typed steps downstream (e.g. Map(fn: dict -> dict)).
+@beam.typehints.with_output_types(dict)
 class _CollapseFn(beam.DoFn):
     """GroupByKey output -> canonical (main) and duplicates (tagged)."""
 
@@ -1132,6 +1135,9 @@ class _Decisions:
         return self._decisions
 
 
+# Main output: articles. Declared, because Beam >= 2.78 infers Union[TaggedOutput, dict]
+# from the generator and then refuses typed steps downstream (e.g. Map(fn: dict -> dict)).
+@beam.typehints.with_output_types(dict)
 class _ApplyDecisionsFn(beam.DoFn):
     def __init__(self):
         self.near = Metrics.counter(STAGE_DEDUP, "near_duplicates")

@@ -242,6 +242,9 @@ class BucketWithTtlFn(BucketFn):
             expiry.clear()
 
 
+# Main output: articles. Declared, because Beam >= 2.78 infers Union[TaggedOutput, dict]
+# from the generator and then refuses typed steps downstream (e.g. Map(fn: dict -> dict)).
+@beam.typehints.with_output_types(dict)
 class DecideFn(beam.DoFn):
     """Per article: wait for the article and every bucket's verdict, then decide."""
 

@@ -50,7 +50,7 @@ import re
 import unicodedata
 from collections import Counter
 from datetime import datetime, timezone
-from typing import Iterable, Mapping, NamedTuple, Optional
+from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -582,6 +582,9 @@ def _resolve(edges: list, window_days: float) -> dict:
     return resolve_stories(edges, window_days)
 
 
+# Main output: articles (anything else passes through to validation). Declared, because Beam >= 2.78
+# infers Union[TaggedOutput, ...] from the generator and then refuses typed steps downstream.
+@beam.typehints.with_output_types(Any)
 class _AssignFn(beam.DoFn):
     """Article -> article with ``story_id`` and a ``story:<id>`` decision (main output), and
     ``(article id, story id)`` (``story_of`` output)."""
