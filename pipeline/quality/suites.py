@@ -61,16 +61,20 @@ class Refs:
     now: Optional[_dt.datetime] = None
     schema_versions: tuple[str, ...] = ()
 
-    def all_ids(self, dataset: str, except_partition: Optional[str] = None) -> list:
+    def all_ids(self, dataset: str, except_partition=None) -> list:
+        """Every id of ``dataset``, but those of ``except_partition`` (one partition path, or
+        a set of them when several partitions are checked as one frame)."""
+        skip = {except_partition} if isinstance(except_partition, str) else set(except_partition or ())
         out: set = set()
         for partition, ids in self.ids.get(dataset, {}).items():
-            if partition != except_partition:
+            if partition not in skip:
                 out |= ids
         return sorted(out)
 
 
-def resolve(value, refs: Refs, partition: str):
-    """A kwargs value with its placeholder replaced (pure)."""
+def resolve(value, refs: Refs, partition):
+    """A kwargs value with its placeholder replaced (pure). ``partition``: the partition path
+    checked, or a set of paths checked together as one frame."""
     if not isinstance(value, dict):
         return value
     if "$ids" in value:
@@ -83,7 +87,7 @@ def resolve(value, refs: Refs, partition: str):
     return value
 
 
-def resolved_kwargs(expectation: dict, refs: Refs, partition: str) -> dict:
+def resolved_kwargs(expectation: dict, refs: Refs, partition) -> dict:
     return {k: resolve(v, refs, partition) for k, v in expectation["kwargs"].items()}
 
 
@@ -157,9 +161,10 @@ def _describe_kwargs(kwargs: dict) -> dict:
     return out
 
 
-def run_suite(name: str, frame, refs: Refs, partition: str,
+def run_suite(name: str, frame, refs: Refs, partition,
               validate: Optional[Callable] = None) -> list[dict]:
-    """Every expectation of suite ``name`` over one partition's frame, as result dicts."""
+    """Every expectation of suite ``name`` over one partition's frame (or several partitions'
+    frames concatenated, ``partition`` then being the set of their paths), as result dicts."""
     suite = load_suite(name)
     configs = [{"type": e["type"], "kwargs": resolved_kwargs(e, refs, partition), "meta": e["meta"]}
                for e in suite["expectations"]]

@@ -92,3 +92,23 @@ def test_the_table_puts_failures_first_and_shows_an_example(tmp_path):
     lines = text.splitlines()
     assert lines[2].startswith("FAIL  articles") and '""' in text
     assert sum(line.startswith("FAIL") for line in lines) == 3  # ids unique, text non-empty, rows match schema
+
+
+def test_a_passing_dataset_is_validated_once_with_the_same_results_as_per_partition(output, monkeypatch):
+    """Archives have a partition per day: the suites run once per dataset when everything holds,
+    and say exactly what the per-partition runs would have said."""
+    from pipeline.quality import suites
+
+    calls = []
+
+    def counted(frame, configs):
+        calls.append(len(frame))
+        return suites.ge().validate(frame, configs)
+
+    fast = runner.check_output(output, with_manifest=True, now=NOW, validate=counted)
+    assert calls == [2, 1, 1, 1]  # articles (2 partitions, one GE run), duplicates, entities, rejects
+    monkeypatch.setattr(runner, "_passes_as_one", lambda *args: None)
+    calls.clear()
+    slow = runner.check_output(output, with_manifest=True, now=NOW, validate=counted)
+    assert calls == [1, 1, 1, 1, 1]
+    assert fast == slow and fast["success"]
