@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import copy
 import socket
+import types
 import unicodedata
 from pathlib import Path
 
 import pytest
+import trafilatura
 
 from pipeline.stages import clean as C
 from pipeline.stages.base import Rejected
@@ -370,37 +372,44 @@ def test_title_line_with_a_site_name(title):
     assert art["provenance"]["clean"]["removed"] == {"title_line": 1}
 
 
-class _Doc:
-    def __init__(self, text, title="T"):
-        self.text, self.title, self.date, self.author, self.url, self.sitename = text, title, None, None, None, None
-
-
 def test_extract_html_falls_back_when_precision_mode_finds_too_little(monkeypatch):
     calls = []
 
-    def fake(docs):
-        def _trafilatura(html, url, favor_precision):
+    def fake(texts):
+        def _trafilatura_text(tree, url, favor_precision):
             calls.append(favor_precision)
-            return docs[favor_precision]
-        return _trafilatura
+            return C._paragraphs(types.SimpleNamespace(text=texts[favor_precision]))
+        return _trafilatura_text
 
     reprint = "This copy is for your personal, non-commercial use only."
     article = "\n".join(BODY)
-    monkeypatch.setattr(C, "_trafilatura", fake({True: _Doc(reprint), False: _Doc(article)}))
-    assert paragraphs(extract_html("<html/>").text) == BODY and calls == [True, False]
+    monkeypatch.setattr(C, "_trafilatura_text", fake({True: reprint, False: article}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY and calls == [True, False]
     # nothing at all in precision mode: the default extraction is used
     calls.clear()
-    monkeypatch.setattr(C, "_trafilatura", fake({True: None, False: _Doc(article)}))
-    assert paragraphs(extract_html("<html/>").text) == BODY
+    monkeypatch.setattr(C, "_trafilatura_text", fake({True: None, False: article}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY
     # a short article that the default only pads with chrome: the precise one is kept
     calls.clear()
-    monkeypatch.setattr(C, "_trafilatura", fake({True: _Doc(doc(P1, P2)), False: _Doc(doc(P1, P2, P3))}))
-    assert paragraphs(extract_html("<html/>").text) == [P1, P2] and calls == [True, False]
+    monkeypatch.setattr(C, "_trafilatura_text", fake({True: doc(P1, P2), False: doc(P1, P2, P3)}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == [P1, P2] and calls == [True, False]
     # a long precise extraction: no second run
     calls.clear()
     long_text = "\n".join(BODY * 3)
-    monkeypatch.setattr(C, "_trafilatura", fake({True: _Doc(long_text), False: None}))
-    assert len(paragraphs(extract_html("<html/>").text)) == 12 and calls == [True]
+    monkeypatch.setattr(C, "_trafilatura_text", fake({True: long_text, False: None}))
+    assert len(paragraphs(extract_html(ARTICLE_HTML).text)) == 12 and calls == [True]
+
+
+def test_extract_html_reads_metadata_once_from_the_parsed_page():
+    """Title, date, author and site name come from the page (one parse, trafilatura's metadata
+    functions without categories, tags or licence)."""
+    got = extract_html(ARTICLE_HTML)
+    expected = trafilatura.bare_extraction(ARTICLE_HTML, with_metadata=True, favor_precision=True,
+                                           date_extraction_params=dict(C._DATE_PARAMS))
+    assert got.title == C._clean_title(expected.title)
+    assert got.published_at == C.parse_date(expected.date)
+    assert got.site_name == (expected.sitename or None)
+    assert got.authors == C._split_authors(expected.author) and got.url == expected.url
 
 
 def test_extract_html_keeps_tables():
