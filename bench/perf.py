@@ -715,17 +715,33 @@ def summarise(runs: list[dict], n_inputs: Optional[int]) -> dict:
     return out
 
 
-def ratios(summary: dict) -> list[dict]:
+def ratios(summary: dict, runs: Optional[dict] = None, systems: Optional[dict] = None) -> list[dict]:
+    """Each ratio of RATIOS on the median wall times (the verdict), per round (two systems run
+    close together in time, so load drift cancels), on CPU time (only between one-process
+    systems: on a shared machine the fairest one-core measure) and on the work time."""
+    runs, systems = runs or {}, systems or SYSTEMS
     out = []
     for label, num, den, kind, target in RATIOS:
         a, b = summary.get(num, {}).get("wall_s"), summary.get(den, {}).get("wall_s")
         if not a or not b:
             continue
-        value = a / b if kind == "time" else b / a
+
+        def ratio(x, y):
+            return (x / y if kind == "time" else y / x) if x and y else None
+
+        value = ratio(a, b)
         row = {"name": label, "numerator": num, "denominator": den, "kind": kind, "value": round(value, 3)}
-        wa, wb = summary[num].get("work_s"), summary[den].get("work_s")
-        if wa and wb:
-            row["value_work_time"] = round(wa / wb if kind == "time" else wb / wa, 3)
+        rounds = [ratio(x["wall_s"], y["wall_s"]) for x, y in zip(runs.get(num, []), runs.get(den, []))
+                  if x["exit"] in (0, 4) and y["exit"] in (0, 4)]
+        if rounds:
+            row["per_round"] = [round(v, 3) for v in rounds]
+        if "2cores" not in (systems.get(num, {}).get("runner"), systems.get(den, {}).get("runner")):
+            cpu = ratio(summary[num].get("cpu_s"), summary[den].get("cpu_s"))
+            if cpu:
+                row["value_cpu_time"] = round(cpu, 3)
+        work = ratio(summary[num].get("work_s"), summary[den].get("work_s"))
+        if work:
+            row["value_work_time"] = round(work, 3)
         if target:
             op, limit = target
             row["target"] = f"{op} {limit}"
@@ -816,10 +832,12 @@ def markdown(report: dict) -> str:
             lines.append(f"| {n} | " + " | ".join(_fmt(k.get(f)) for f in
                                                   ("inputs", "articles", "duplicates", "rejects", "skipped", "entities"))
                          + " |")
-    lines += ["", "| ratio (process wall time, medians) | value | on work time | target |", "|---|---|---|---|"]
+    lines += ["", "| ratio | median wall times | per round (wall) | CPU times | work times | target |",
+              "|---|---|---|---|---|---|"]
     for r in report["ratios"]:
         verdict = "" if "met" not in r else (" ok" if r["met"] else " NOT MET")
-        lines.append(f"| {r['name']} | {r['value']:.2f} | {_fmt(r.get('value_work_time'))} | "
+        lines.append(f"| {r['name']} | {r['value']:.2f} | {', '.join(f'{v:.2f}' for v in r.get('per_round', []))} "
+                     f"| {_fmt(r.get('value_cpu_time'))} | {_fmt(r.get('value_work_time'))} | "
                      f"{r.get('target', '')}{verdict} |")
     if report.get("profile"):
         p = report["profile"]
@@ -911,7 +929,7 @@ def main(argv=None) -> int:
     report["systems"] = {name: summarise(runs[name], n_inputs if systems[name]["kind"] in ("cli", "loop") else None)
                          for name in names}
     report["raw_runs"] = runs
-    report["ratios"] = ratios(report["systems"])
+    report["ratios"] = ratios(report["systems"], runs, systems)
     if args.profile:
         prof = args.profile.resolve()
         print(f"perf: profiling the whole pipeline into {prof} ...", file=sys.stderr)
