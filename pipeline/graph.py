@@ -184,7 +184,7 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
         from pipeline.stages.entities import ExtractEntities
 
         articles, entity_rejects = articles | "Entities" >> ExtractEntities(
-            model=options.ner_model, batch_size=options.ner_batch_size, aliases=False)
+            model=options.ner_model, batch_size=options.ner_batch_size, aliases=False, distribute=False)
         stage_rejects.append(entity_rejects)
     else:
         articles = articles | "NoEntities" >> beam.Map(_without_entities)

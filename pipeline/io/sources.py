@@ -874,4 +874,8 @@ class ReadArticles(beam.PTransform):
             | "Distribute" >> beam.Reshuffle()
             | "ReadFiles" >> beam.ParDo(ReadFileFn(limits)).with_outputs("rejects", "skipped", main="items")
         )
-        return outputs.items, outputs.rejects, outputs.skipped
+        # One JSONL, feed or WARC file holds many items: spread them too, or every item of a big
+        # file is cleaned on the worker that read it (a fusion break, as Beam advises after a
+        # high fan-out read; the local multi-process runner splits a stage's input by key only).
+        items = outputs.items | "DistributeItems" >> beam.Reshuffle()
+        return items, outputs.rejects, outputs.skipped
