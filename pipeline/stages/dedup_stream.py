@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
-from typing import Any, NamedTuple, Optional, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
 from apache_beam.coders import BytesCoder, PickleCoder, VarIntCoder
@@ -298,7 +298,10 @@ class StreamingDedup(beam.PTransform):
                        (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold,
                                                                        self.seed)
                    ).with_output_types(Tuple[str, Any])
-                   | "Decide" >> beam.ParDo(DecideFn(self.bands + 2)).with_outputs("duplicates", main="canonical"))
+                   # declared: Beam 2.78 infers Union[TaggedOutput, dict] from the yields otherwise,
+                   # which fails the type check of a Map(article: dict) after it
+                   | "Decide" >> beam.ParDo(DecideFn(self.bands + 2)).with_output_types(Dict[str, Any])
+                   .with_outputs("duplicates", main="canonical"))
         return decided.canonical, decided.duplicates
 
 
