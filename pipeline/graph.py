@@ -132,13 +132,14 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
                                  allow_private_hosts=options.allow_private_hosts)
         feeds = pipeline | "PollFeeds" >> PollFeedsForever(
             read_feed_list(options.feeds), FeedStateStore(state_dir).load(), settings,
-            interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles)
+            interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles,
+            paced=local_runner(options))
         feeds["states"] | "SaveFeedState" >> SaveFeedStates(state_dir)
         feeds["states"] | "CountPolls" >> CountLive("polls", output)
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
         sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop,
-                                                        state_dir))
+                                                        state_dir, paced=local_runner(options)))
     if options.pubsub_subscription:
         sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
     if len(sources) == 1:
