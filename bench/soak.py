@@ -11,7 +11,7 @@ process, and so, locally, does each of its segment jobs: the resident memory of 
 process tree (VmRSS from /proc, summed over the driver and all its descendants) is sampled every
 ``--sample-seconds``, each sample tagged with the job the manifest says is running. Reported:
 RSS after the warm-up (first minute) and at the end, the maximum, the slope over the run after
-warm-up, each job's peak and low with the slopes of both over the jobs after warm-up, the
+warm-up, each job's peak and low (after its start-up) with the slopes of both over the jobs after warm-up, the
 driver's own RSS, items published and what the final manifest accounts for.
 """
 from __future__ import annotations
@@ -166,15 +166,28 @@ def slope_per_minute(points: list[tuple[float, float]]):
     return None if den == 0 else sum((t - mt) * (v - mv) for t, v in points) / den * 60
 
 
+STARTUP_SECONDS = 10
+
+
 def per_job(samples: list[tuple[float, int, int, int]]) -> list[dict]:
-    """Each job's first sample time, peak and low of the tree RSS (MiB), from tagged samples."""
+    """Each job's first sample time, peak and low of the tree RSS (MiB), from tagged samples.
+
+    The low leaves out the job's first :data:`STARTUP_SECONDS` and its last few seconds (a child
+    still importing, or one that has just exited while the manifest, refreshed every 2 s, still
+    names its job, would make it a measure of when the sample fell)."""
     jobs: dict[int, list] = {}
     for t, tree, _driver, job in samples:
         if job:
             jobs.setdefault(job, []).append((t, tree))
-    return [{"job": job, "start_s": rows[0][0], "samples": len(rows),
-             "peak_mib": round(max(k for _t, k in rows) / 1024, 1),
-             "low_mib": round(min(k for _t, k in rows) / 1024, 1)} for job, rows in sorted(jobs.items())]
+    summary = []
+    for job, rows in sorted(jobs.items()):
+        first, last = rows[0][0], rows[-1][0]
+        settled = ([k for t, k in rows if first + STARTUP_SECONDS <= t <= last - STARTUP_SECONDS / 2]
+                   or [k for _t, k in rows])
+        summary.append({"job": job, "start_s": rows[0][0], "samples": len(rows),
+                        "peak_mib": round(max(k for _t, k in rows) / 1024, 1),
+                        "low_mib": round(min(settled) / 1024, 1)})
+    return summary
 
 
 def memory_summary(samples: list[tuple[float, int, int, int]], seconds: float) -> dict:
@@ -186,7 +199,9 @@ def memory_summary(samples: list[tuple[float, int, int, int]], seconds: float) -
     tail = [tree for t, tree, _d, _j in samples if seconds - 30 <= t <= seconds]
     after = [(t, tree / 1024) for t, tree, _d, _j in samples if t >= WARMUP_SECONDS]
     jobs = per_job(samples)
-    later = [j for j in jobs if j["start_s"] >= WARMUP_SECONDS]
+    # jobs after the warm-up, without one cut short by --stop-after (a few samples of start-up)
+    typical = statistics.median(j["samples"] for j in jobs) if jobs else 0
+    later = [j for j in jobs if j["start_s"] >= WARMUP_SECONDS and j["samples"] >= typical / 2]
     peak_slope = slope_per_minute([(j["start_s"], j["peak_mib"]) for j in later])
     low_slope = slope_per_minute([(j["start_s"], j["low_mib"]) for j in later])
     overall = slope_per_minute(after)

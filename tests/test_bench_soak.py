@@ -37,9 +37,11 @@ def test_memory_summary_per_job_and_slopes():
     for job, start in ((1, 10), (2, 70), (3, 130), (4, 190)):
         samples += [(start + 0.0, 300 << 10, 50 << 10, job), (start + 30.0, 600 << 10, 50 << 10, job),
                     (start + 55.0, 900 << 10, 50 << 10, job)]
-    summary = soak.memory_summary(samples, seconds=250)
-    assert [j["peak_mib"] for j in summary["jobs_memory"]] == [900.0] * 4
-    assert [j["low_mib"] for j in summary["jobs_memory"]] == [300.0] * 4
+    cut_short = samples + [(249.0, 200 << 10, 50 << 10, 5)]  # the last job, stopped at its start
+    summary = soak.memory_summary(cut_short, seconds=250)
+    assert [j["peak_mib"] for j in summary["jobs_memory"]] == [900.0] * 4 + [200.0]
+    # lows after each job's start-up (the 300 MiB sample is a child still importing)
+    assert [j["low_mib"] for j in summary["jobs_memory"]] == [600.0] * 4 + [200.0]
     assert summary["job_peak_slope_mib_per_minute_after_warmup"] == 0.0
     assert summary["rss_mib_max"] == 900.0
     # a growing one: each later job peaks 100 MiB higher, one job a minute
