@@ -8,7 +8,8 @@ duplicate, reject or skip), publishes the datasets, runs the data quality checks
 summarises one.
 
 Exit codes: 0 ok, 1 a check failed (validate), 2 usage, 3 conservation failure (nothing published),
-4 data quality failure (published, manifest status 'degraded').
+4 data quality failure (published, manifest status 'degraded'). A streaming run whose job fails
+exits 1 (manifest status 'failed').
 
 Beam and the stages are imported only when a command needs them, so ``--help`` is instant.
 """
@@ -79,10 +80,9 @@ def run(argv: list[str]) -> int:
     if not known.output:
         parser.error("--output is required: the directory the datasets are written to")
     if streaming:
-        from pipeline.options import NewsbeamOptions
         from pipeline.streaming import run_streaming
 
-        return run_streaming(NewsbeamOptions(argv), argv)
+        return run_streaming(argv)
 
     from pipeline.io.feedstate import FeedStateError
     from pipeline.io.sources import NoInputError

@@ -23,7 +23,7 @@ import apache_beam as beam
 
 from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticles
-from pipeline.options import NewsbeamOptions
+from pipeline.options import NewsbeamOptions, local_runner
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
@@ -116,15 +116,6 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     rejects | "WriteRejects" >> WriteDataset("rejects", staging, formats)
 
 
-def _local_runner(options) -> bool:
-    """True for the in-process runners, whose watermark timers fire at once in streaming mode."""
-    from apache_beam.options.pipeline_options import StandardOptions
-
-    runner = options.view_as(StandardOptions).runner
-    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
-    return name in (None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner")
-
-
 def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
                       start: float, stop):
     """Every unbounded source the options name, as (items, rejects, skipped)."""
@@ -141,13 +132,14 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
                                  allow_private_hosts=options.allow_private_hosts)
         feeds = pipeline | "PollFeeds" >> PollFeedsForever(
             read_feed_list(options.feeds), FeedStateStore(state_dir).load(), settings,
-            interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles)
+            interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles,
+            paced=local_runner(options))
         feeds["states"] | "SaveFeedState" >> SaveFeedStates(state_dir)
         feeds["states"] | "CountPolls" >> CountLive("polls", output)
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
         sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop,
-                                                        state_dir))
+                                                        state_dir, paced=local_runner(options)))
     if options.pubsub_subscription:
         sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
     if len(sources) == 1:
@@ -177,7 +169,7 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
     identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
     timed = identified | "EventTime" >> AssignEventTime(options.event_time_tolerance)
     articles, duplicates = timed | "StreamingDedup" >> StreamingDedup(
-        horizon_seconds=options.dedup_horizon, timers=not _local_runner(options), seed=dedup_seed)
+        horizon_seconds=options.dedup_horizon, timers=not local_runner(options), seed=dedup_seed)
 
     stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
     if options.entities:

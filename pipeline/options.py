@@ -9,6 +9,16 @@ from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR
 FORMATS = ("parquet", "jsonl", "both")
 
 
+def local_runner(options) -> bool:
+    """True for the in-process runners, whose watermark timers fire at once in streaming mode
+    and whose memory grows with every poll (``pipeline/streaming.py`` runs them in segments)."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    runner = options.view_as(StandardOptions).runner
+    name = runner if isinstance(runner, str) or runner is None else type(runner).__name__
+    return name in (None, "DirectRunner", "FnApiRunner", "SwitchingDirectRunner")
+
+
 class NewsbeamOptions(PipelineOptions):
     @classmethod
     def _add_argparse_args(cls, parser):
@@ -50,7 +60,8 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--segment-seconds", type=float, default=120.0, metavar="SECONDS",
                            help="Streaming on the local runner: run the stream as a series of jobs this long, "
                                 "each starting from the state the last one left (feed state, files seen, "
-                                "dedup entries), because the local runner's memory grows with every poll.")
+                                "dedup entries), each in its own process, because the local runner's memory grows with "
+                                "every poll and is given back only when its process ends.")
         group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
                            help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",

@@ -15,19 +15,31 @@ The job itself is :func:`pipeline.graph.build_streaming`; this module is the dri
 Local runs use the FnApiRunner in streaming mode: elements flow through as they arrive (measured:
 a stateful step sees each poll's items at once), but its watermark timers fire immediately, so
 the dedup state expires on access instead (``StreamingDedup(timers=False)``); on Dataflow/Flink
-the TTL timers are used as well.
+the TTL timers are used as well. The FnApiRunner's memory also grows with every poll and a
+process does not give it back when a job ends, so a local stream runs as a series of jobs
+(``--segment-seconds``), each in a child process (``python -m pipeline.streaming JOB.json``,
+see :func:`segment_main`): the driver keeps the manifest and the status line, adds up the
+counters each child writes, and starts the next child from the state the last one left.
 """
 from __future__ import annotations
 
+import json
 import math
 import os
 import shutil
+import signal
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 
 REFRESH_SECONDS = 2.0
 STATUS_EVERY = 5.0
+#: How long an interrupted segment job may take to stop before it is killed.
+INTERRUPT_GRACE_SECONDS = 30.0
+#: Exit code of a segment job stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
 
 
 def _clear_output(output: str) -> None:
@@ -114,9 +126,10 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
     """``(start, stop, is_last)`` of the next job of a stream.
 
     The local runner's memory grows with every poll (measured: ~16 MB per poll of newsbeam's
-    graph; a bare PeriodicImpulse leaks too, and all of it is freed when the job ends), so a local
-    stream runs as jobs of ``segment_seconds``; each starts from the feed state, the files seen
-    and the dedup entries the previous ones left. Other runners run one job.
+    graph; a bare PeriodicImpulse leaks too) and only the end of the process gives it back, so a
+    local stream runs as jobs of ``segment_seconds``, each in its own child process; each starts
+    from the feed state, the files seen and the dedup entries the previous ones left. Other
+    runners run one job.
     """
     if not local or segment_seconds <= 0:
         return now, stop, True
@@ -154,22 +167,138 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     return seed_entries([(row, micros) for row, micros in timed if micros > oldest])
 
 
-def run_streaming(options, argv: list[str]) -> int:
-    """Run until the sources end (``--stop-after``) or forever; exit code as for batch."""
-    import apache_beam as beam
+def streaming_options(argv: list[str]):
+    """The options of a streaming run: streaming on, and the local default runner named, so
+    the driver and every segment job read the same options from the same argv."""
     from apache_beam.options.pipeline_options import StandardOptions
 
-    from pipeline import graph
-    from pipeline.cli import (EXIT_CONSERVATION, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, _manifest_options,
-                              _model_name, _print_quality_failures, _quality_step, _schema_version, counters)
-    from pipeline.io import sinks
-    from pipeline.io.feedstate import FeedStateError
-    from pipeline.io.sources import NoInputError
+    from pipeline.options import NewsbeamOptions
 
+    options = NewsbeamOptions(argv)
     standard = options.view_as(StandardOptions)
     standard.streaming = True
     if standard.runner in (None, "DirectRunner"):
         standard.runner = "FnApiRunner"  # see the module docstring (and NOTES.md)
+    return options
+
+
+def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool) -> dict[str, int]:
+    """Build and run one job of the stream until its sources stop; its counters.
+
+    ``seed_dedup``: start the dedup state from the articles already written (every job after
+    the first). Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
+    """
+    import apache_beam as beam
+
+    from pipeline import graph
+    from pipeline.cli import counters
+
+    seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if seed_dedup else None
+    pipeline = beam.Pipeline(options=options)
+    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed)
+    result = pipeline.run()
+    if options.pubsub_subscription and options.stop_after:
+        result.wait_until_finish(duration=int(options.stop_after * 1000))
+        try:
+            result.cancel()
+        except Exception:  # already done, or the runner cannot cancel
+            pass
+    else:
+        result.wait_until_finish()
+    return counters(result)
+
+
+def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """Two jobs' counters added up, key by key."""
+    return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
+
+
+def segment_main(spec_path: str) -> int:
+    """A segment job in a child process (``python -m pipeline.streaming JOB.json``).
+
+    ``JOB.json`` holds the run's argv, the output and state directories, the segment's start and
+    stop and whether to seed dedup; the job's counters are written to ``spec["result"]`` (JSON)
+    for the driver, which only reads them after a clean exit.
+    """
+    from pipeline.cli import EXIT_USAGE, _quiet_known_noise
+    from pipeline.io.feedstate import FeedStateError, atomic_write
+    from pipeline.io.sources import NoInputError
+
+    _quiet_known_noise()
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    try:
+        options = streaming_options(spec["argv"])
+        metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
+                          spec["seed_dedup"])
+    except (NoInputError, FeedStateError) as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
+        return EXIT_INTERRUPTED
+    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
+    return 0
+
+
+class SegmentFailed(RuntimeError):
+    """A segment job's child process ended with an error (``code``: its exit code, or minus the
+    signal that killed it)."""
+
+    def __init__(self, index: int, code: int):
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        super().__init__(f"streaming job {index} {how}")
+        self.index = index
+        self.code = code
+
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    """After Ctrl-C: let the child stop (a terminal sent it SIGINT too; if not, send it), then
+    kill it if it does not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
+    try:
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.kill()
+        proc.wait()
+
+
+def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
+    """Run one segment job in a child process; its counters. Raises :class:`SegmentFailed`."""
+    index = spec["index"]
+    spec = dict(spec, result=os.path.join(workdir, f"job-{index}.result.json"))
+    spec_path = os.path.join(workdir, f"job-{index}.json")
+    with open(spec_path, "w", encoding="utf-8") as f:
+        json.dump(spec, f)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.streaming", spec_path])
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        _stop_child(proc)
+        raise
+    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
+        raise KeyboardInterrupt
+    if code != 0:
+        raise SegmentFailed(index, code)
+    with open(spec["result"], encoding="utf-8") as f:
+        return json.load(f)["counters"]
+
+
+def run_streaming(argv: list[str]) -> int:
+    """Run until the sources end (``--stop-after``) or forever; exit code as for batch, and 1
+    (2 for a source that cannot be read) when a job fails."""
+    from pipeline.cli import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE,
+                              _manifest_options, _model_name, _print_quality_failures, _quality_step,
+                              _schema_version)
+    from pipeline.io import sinks
+    from pipeline.io.feedstate import FeedStateError
+    from pipeline.io.sources import NoInputError
+    from pipeline.options import local_runner
+
+    options = streaming_options(argv)
     output = os.path.abspath(options.output)
     os.makedirs(output, exist_ok=True)
     _clear_output(output)
@@ -183,57 +312,62 @@ def run_streaming(options, argv: list[str]) -> int:
     versions = sinks.library_versions(_model_name(options))
     schema_version = _schema_version()
 
-    progress = {"jobs": 0}  # local runs: how many segment jobs have started
+    progress = {"jobs": 0}  # how many jobs have started (local runs: one per segment)
 
     def make_manifest(status):
         manifest, row = live_manifest(output, status, options_row, versions, schema_version, started)
         manifest["jobs"] = progress["jobs"]
         return manifest, row
 
-    local = graph._local_runner(options)
+    local = local_runner(options)
     refresher = _Refresher(output, make_manifest, started)
     refresher.start()
     print(f"newsbeam: streaming into {output}"
           + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
           file=sys.stderr, flush=True)
     metrics: dict = {}
-    segment = 0
+    failure = None
+    workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
     try:
         while True:
-            # Locally the stream runs as a series of jobs (see segment_bounds); elsewhere as one.
+            # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
             now = time.time()
-            if segment and stop is not None and now >= stop:
+            if progress["jobs"] and stop is not None and now >= stop:
                 break  # the last segment's job ran past the end: nothing left to run
             seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local,
                                                        options.poll_interval)
-            seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if segment else None
-            progress["jobs"] = segment + 1
-            pipeline = beam.Pipeline(options=options)
-            try:
-                graph.build_streaming(pipeline, options, output, state_dir, start=seg_start, stop=seg_stop,
-                                      dedup_seed=seed)
-            except (NoInputError, FeedStateError) as e:
-                print(f"newsbeam: {e}", file=sys.stderr)
-                return EXIT_USAGE
-            result = pipeline.run()
-            if options.pubsub_subscription and options.stop_after:
-                result.wait_until_finish(duration=int(options.stop_after * 1000))
-                try:
-                    result.cancel()
-                except Exception:  # already done, or the runner cannot cancel
-                    pass
+            progress["jobs"] += 1
+            if local:
+                spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
+                        "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1}
+                job_metrics = run_segment_child(spec, workdir)
             else:
-                result.wait_until_finish()
-            for key, value in counters(result).items():
-                metrics[key] = metrics.get(key, 0) + value
-            segment += 1
+                try:
+                    job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False)
+                except (NoInputError, FeedStateError) as e:
+                    print(f"newsbeam: {e}", file=sys.stderr)
+                    return EXIT_USAGE
+            metrics = add_counters(metrics, job_metrics)
             if last:
                 break
     except KeyboardInterrupt:
         print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
+    except SegmentFailed as e:
+        failure = e
     finally:
         refresher.stopped.set()
         refresher.join()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    if failure is not None:
+        manifest, _row = make_manifest("failed")
+        manifest["error"] = str(failure)
+        sinks.write_manifest(output, manifest)
+        if failure.code == EXIT_USAGE and failure.index == 1:
+            return EXIT_USAGE  # the first job could not read a source: its message says which
+        print(f"newsbeam: {failure}; the run stops here (see its error above). {output} keeps what "
+              "landed before, and _manifest.json says status 'failed'", file=sys.stderr)
+        return EXIT_FAILED
 
     manifest, row = make_manifest("complete")
     quality, failed = _quality_step(output, options.quality)
@@ -244,7 +378,7 @@ def run_streaming(options, argv: list[str]) -> int:
     check = manifest["conservation"]
     print(f"newsbeam: wrote {output} (streaming, {time.time() - started:.0f} s)")
     print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
-          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']})")
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']}, jobs: {progress['jobs']})")
     for reason, n in manifest["skipped_by_reason"].items():
         print(f"    skipped {n}: {reason}")
     for key, value in metrics.items():
@@ -258,3 +392,12 @@ def run_streaming(options, argv: list[str]) -> int:
         _print_quality_failures(output, failed)
         return EXIT_QUALITY
     return EXIT_OK
+
+
+if __name__ == "__main__":
+    from pipeline.streaming import segment_main as _segment_main  # the importable module's, not __main__'s
+
+    _code = _segment_main(sys.argv[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_code)  # not a clean interpreter exit: a runner thread left behind must not hold the child open
