@@ -3,13 +3,37 @@
 Usage (from the repository root, virtualenv active)::
 
     python bench/perf.py [--n 3000] [--runs 3] [--corpus DIR] [--html-fraction 0.5] [--seed 1]
-                         [--json OUT] [--profile DIR] [--skip NAME,TAG,...] [--only NAME,TAG,...]
+                         [--date-span-days 7] [--json OUT] [--profile DIR] [--skip NAME,TAG,...]
+                         [--only NAME,TAG,...] [--with NAME,TAG,...|all] [--cli-args "FLAGS"]
                          [--work DIR] [--keep]
 
 ``--corpus DIR``: a corpus from ``bench/make_corpus.py`` with HTML pages (``html/*.html``) and
-text articles (``articles.jsonl``); generated there (``--n``, ``--html-fraction``, ``--seed``)
-when it has no ``corpus.json``; without ``--corpus`` one is generated (and kept for the next
-run) under ``/tmp/newsbeam-perf/``. The corpus is built from ``../shared/corpus/extraction-benchmark``.
+text articles (``articles.jsonl``); generated there (``--n``, ``--html-fraction``, ``--seed``,
+``--date-span-days``) when it has no ``corpus.json``; without ``--corpus`` one is generated (and
+kept for the next run) under ``/tmp/newsbeam-perf/``. The corpus is built from
+``../shared/corpus/extraction-benchmark``: its HTML pages are real benchmark pages with the
+article replaced (see ``make_corpus.py``: trafilatura takes about as long on them as on the
+real pages), its originals dated within a week (``--date-span-days 7``; copies up to 3 days
+later): ~10 day partitions for the writers, as a batch of news has, instead of one per day of
+five years.
+
+``--cli-args "FLAGS"``: extra ``newsbeam run`` flags (one shell-quoted string) appended to every
+cli system's command and to the ``--profile`` run, e.g. ``--cli-args "--extract-timeout 0"``.
+
+Default systems and run time: the default run (N=3000: 1500 HTML pages + 1500 JSON lines,
+``--runs 3``) measures only what the issue's three acceptance ratios need, all on the HTML
+pages (acceptance 1's input), so every ratio compares the same input: ``cli-noner-html``,
+``cli-ner-html``, ``cli-ner-2cores-html``, ``loop-noner-html``, ``loop-ner-html``,
+``trafilatura``, ``trafilatura-meta`` (:data:`DEFAULT_SYSTEMS`). Estimated on this 2-core
+machine (2026-12-06, extrapolated from single runs at N=300 and N=1000 under some load; not
+measured at N=3000): ~10 min per round (NER ~0.08 s per article on one core is most of it),
+~30 min for three rounds, plus ~25 s for the corpus (once; kept) and ~1 min of untimed
+preparation.
+With every system (``--with all``: also the HTML + JSON-lines variants ``cli-noner``,
+``cli-noner-quality``, ``cli-noner-2cores``, ``cli-ner``, ``cli-ner-2cores``, ``loop-noner``,
+``loop-ner`` and the peers ``spacy``, ``datasketch``) a round takes ~30 min, three ~1.5 h:
+NER (~0.1 s per article on one core) dominates. ``--with mixed`` adds the HTML + JSON-lines
+variants, ``--with peer`` the peers, ``--only`` picks any systems by name or tag.
 
 Every measured system runs in a process of its own, started by this harness (so imports, model
 loading and memory are each system's own), ``--runs`` times, interleaved (round r runs every
@@ -19,13 +43,13 @@ in ``/proc`` as a cross-check) and the peak RSS of the whole process tree (``/pr
 every 0.2 s, summed over descendants: multi-processing runners start workers). The in-process
 systems also report their "work" time (after imports and model loading). Reported: medians.
 
-Systems (names; ``--skip``/``--only`` take names or tags: cli, loop, peer, ner, 2cores, html,
-quality):
+Systems (names; ``--skip``/``--only``/``--with`` take names or tags: cli, loop, peer, ner, 2cores,
+html, mixed, quality):
 
 * ``cli-*``: ``newsbeam run`` (``python -m pipeline.cli run``) over the corpus; the extra Beam
   arguments of each runner configuration are in :data:`RUNNER_ARGS`, the variants in
   :data:`SYSTEMS` (with and without NER, ``--no-quality`` or the default quality step,
-  one core or both, all inputs or only the HTML pages);
+  one core or both, only the HTML pages (``-html``) or all inputs);
 * ``loop-*``: the sum-of-stages limit: the same reader and stage functions the graph applies,
   in a plain Python loop in one process (``pipeline.io.sources.read_file``, ``LimitedClean``
   with the default limits, site boilerplate, language, identify, ``dedup_in_memory`` (exact +
@@ -39,9 +63,11 @@ quality):
   word 5-gram shingles, threshold = newsbeam's near threshold, query + insert per text over
   every cleaned text). Each reads its input from files and writes its results as JSON lines.
 
-Ratios (from the medians of the same session): ``cli-noner-html / trafilatura`` (acceptance 1,
-<= 1.3), throughput ``cli / loop`` with and without NER (acceptance 2, >= 0.9), throughput
-``2 cores / 1 core`` with NER (acceptance 3, >= 1.6).
+Ratios (from the medians of the same session, :data:`RATIOS`; each when both systems ran):
+``cli-noner-html / trafilatura`` (acceptance 1, <= 1.3; and against ``trafilatura-meta``),
+throughput ``cli / loop`` with and without NER (acceptance 2, >= 0.9), throughput
+``2 cores / 1 core`` with NER (acceptance 3, >= 1.6), on the HTML pages and (``--with mixed``)
+on pages + JSON lines.
 
 ``--profile DIR``: one more run of the whole pipeline (with NER, ``--no-quality``) in one
 process under cProfile (FnApiRunner, one worker, in process; ``--extract-timeout 0`` so the
@@ -57,6 +83,7 @@ import os
 import platform
 import re
 import resource
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -74,6 +101,10 @@ if str(REPO) not in sys.path:
 DEFAULT_SOURCE = REPO.parent / "shared" / "corpus" / "extraction-benchmark"
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "newsbeam-perf"
 SAMPLE_SECONDS = 0.2
+#: originals dated within a week (copies up to 3 days later): a batch of news, ~10 day partitions
+DATE_SPAN_DAYS = 7
+#: in the generated corpus's directory name: bump when make_corpus renders pages differently
+CORPUS_STYLE = "realpages"
 NER_BATCH = 32
 #: the sum-of-stages loop's stages, in the graph's order
 LOOP_STAGES = ("read", "clean", "site_boilerplate", "language", "identify", "dedup", "entities", "stories",
@@ -89,24 +120,36 @@ RUNNER_ARGS = {
 #: name -> what runs. kind: cli (newsbeam run), loop (stages in a plain loop), or a peer.
 #: inputs: "all" (HTML pages + articles.jsonl) or "html" (the pages only).
 SYSTEMS = {
+    # default: every system reads the HTML pages (acceptance 1's input), all ratios on the same input
     "cli-noner-html": dict(kind="cli", inputs="html", ner=False, quality=False, runner="1core",
                            tags={"cli", "html"}),
-    "cli-noner": dict(kind="cli", inputs="all", ner=False, quality=False, runner="1core", tags={"cli"}),
-    "cli-noner-quality": dict(kind="cli", inputs="all", ner=False, quality=True, runner="1core",
-                              tags={"cli", "quality"}),
-    "cli-noner-2cores": dict(kind="cli", inputs="all", ner=False, quality=False, runner="2cores",
-                             tags={"cli", "2cores"}),
-    "cli-ner": dict(kind="cli", inputs="all", ner=True, quality=False, runner="1core", tags={"cli", "ner"}),
-    "cli-ner-2cores": dict(kind="cli", inputs="all", ner=True, quality=False, runner="2cores",
-                           tags={"cli", "ner", "2cores"}),
+    "cli-ner-html": dict(kind="cli", inputs="html", ner=True, quality=False, runner="1core",
+                         tags={"cli", "ner", "html"}),
+    "cli-ner-2cores-html": dict(kind="cli", inputs="html", ner=True, quality=False, runner="2cores",
+                                tags={"cli", "ner", "2cores", "html"}),
     "loop-noner-html": dict(kind="loop", inputs="html", ner=False, tags={"loop", "html"}),
-    "loop-noner": dict(kind="loop", inputs="all", ner=False, tags={"loop"}),
-    "loop-ner": dict(kind="loop", inputs="all", ner=True, tags={"loop", "ner"}),
+    "loop-ner-html": dict(kind="loop", inputs="html", ner=True, tags={"loop", "ner", "html"}),
     "trafilatura": dict(kind="trafilatura", inputs="html", metadata=False, tags={"peer", "html"}),
     "trafilatura-meta": dict(kind="trafilatura", inputs="html", metadata=True, tags={"peer", "html"}),
-    "spacy": dict(kind="spacy", inputs="texts", tags={"peer", "ner"}),
-    "datasketch": dict(kind="datasketch", inputs="texts", tags={"peer"}),
+    # --with mixed (or names): the whole corpus, HTML pages + articles.jsonl
+    "cli-noner": dict(kind="cli", inputs="all", ner=False, quality=False, runner="1core", tags={"cli", "mixed"},
+                      default=False),
+    "cli-noner-quality": dict(kind="cli", inputs="all", ner=False, quality=True, runner="1core",
+                              tags={"cli", "quality", "mixed"}, default=False),
+    "cli-noner-2cores": dict(kind="cli", inputs="all", ner=False, quality=False, runner="2cores",
+                             tags={"cli", "2cores", "mixed"}, default=False),
+    "cli-ner": dict(kind="cli", inputs="all", ner=True, quality=False, runner="1core", tags={"cli", "ner", "mixed"},
+                    default=False),
+    "cli-ner-2cores": dict(kind="cli", inputs="all", ner=True, quality=False, runner="2cores",
+                           tags={"cli", "ner", "2cores", "mixed"}, default=False),
+    "loop-noner": dict(kind="loop", inputs="all", ner=False, tags={"loop", "mixed"}, default=False),
+    "loop-ner": dict(kind="loop", inputs="all", ner=True, tags={"loop", "ner", "mixed"}, default=False),
+    # --with peer (or names): the NER and near-duplicate peers, over the cleaned texts of the whole corpus
+    "spacy": dict(kind="spacy", inputs="texts", tags={"peer", "ner"}, default=False),
+    "datasketch": dict(kind="datasketch", inputs="texts", tags={"peer"}, default=False),
 }
+#: what runs without --only/--with: the systems of the issue's three acceptance ratios, on the HTML pages
+DEFAULT_SYSTEMS = [name for name, spec in SYSTEMS.items() if spec.get("default", True)]
 
 #: (name, numerator, denominator, kind, target): "time" ratios are numerator / denominator of
 #: wall seconds (lower is better); "throughput" ratios are denominator / numerator seconds
@@ -116,14 +159,20 @@ RATIOS = [
      "cli-noner-html", "trafilatura", "time", ("<=", 1.3)),
     ("newsbeam no-NER on the HTML pages / trafilatura with metadata (time)",
      "cli-noner-html", "trafilatura-meta", "time", None),
-    ("acceptance 2: pipeline / sum-of-stages, no NER (throughput)", "cli-noner", "loop-noner", "throughput",
-     (">=", 0.9)),
-    ("acceptance 2: pipeline / sum-of-stages, NER (throughput)", "cli-ner", "loop-ner", "throughput",
-     (">=", 0.9)),
-    ("pipeline / sum-of-stages, HTML pages only, no NER (throughput)", "cli-noner-html", "loop-noner-html",
-     "throughput", None),
-    ("acceptance 3: 2 cores / 1 core, NER (throughput)", "cli-ner-2cores", "cli-ner", "throughput", (">=", 1.6)),
-    ("2 cores / 1 core, no NER (throughput)", "cli-noner-2cores", "cli-noner", "throughput", None),
+    ("acceptance 2: pipeline / sum-of-stages, no NER, HTML pages (throughput)", "cli-noner-html",
+     "loop-noner-html", "throughput", (">=", 0.9)),
+    ("acceptance 2: pipeline / sum-of-stages, NER, HTML pages (throughput)", "cli-ner-html", "loop-ner-html",
+     "throughput", (">=", 0.9)),
+    ("acceptance 3: 2 cores / 1 core, NER, HTML pages (throughput)", "cli-ner-2cores-html", "cli-ner-html",
+     "throughput", (">=", 1.6)),
+    ("acceptance 2: pipeline / sum-of-stages, no NER, pages + JSON lines (throughput)", "cli-noner",
+     "loop-noner", "throughput", (">=", 0.9)),
+    ("acceptance 2: pipeline / sum-of-stages, NER, pages + JSON lines (throughput)", "cli-ner", "loop-ner",
+     "throughput", (">=", 0.9)),
+    ("acceptance 3: 2 cores / 1 core, NER, pages + JSON lines (throughput)", "cli-ner-2cores", "cli-ner",
+     "throughput", (">=", 1.6)),
+    ("2 cores / 1 core, no NER, pages + JSON lines (throughput)", "cli-noner-2cores", "cli-noner", "throughput",
+     None),
     ("quality step: default / --no-quality (time)", "cli-noner-quality", "cli-noner", "time", None),
 ]
 
@@ -138,9 +187,12 @@ def corpus_ready(corpus: Path) -> bool:
     return (corpus / "corpus.json").is_file() and (corpus / "articles.jsonl").is_file()
 
 
-def make_corpus(corpus: Path, n: int, html_fraction: float, seed: int, source: Path) -> None:
+def make_corpus(corpus: Path, n: int, html_fraction: float, seed: int, source: Path,
+                date_span_days: Optional[int] = DATE_SPAN_DAYS) -> None:
     cmd = [sys.executable, str(REPO / "bench" / "make_corpus.py"), "--n", str(n), "--out", str(corpus),
            "--seed", str(seed), "--html-fraction", str(html_fraction), "--corpus", str(source)]
+    if date_span_days:
+        cmd += ["--date-span-days", str(date_span_days)]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -430,7 +482,8 @@ def worker_prep(args) -> dict:
         for a in ner:
             f.write(json.dumps({"id": a["id"], "text": a["text"]}, ensure_ascii=False) + "\n")
     words = lambda rows: sum(len(r["text"].split()) for r in rows)  # noqa: E731
-    return {"all_texts": len(got["identified"]), "all_words": words(got["identified"]),
+    return {"days": len({(a.get("published_at") or "")[:10] for a in got["articles"]}),
+            "all_texts": len(got["identified"]), "all_words": words(got["identified"]),
             "ner_texts": len(ner), "ner_words": words(ner), "stages": watch.stages}
 
 
@@ -513,6 +566,7 @@ def worker_main(argv: list[str]) -> int:
     ap.add_argument("--texts", default=None)
     ap.add_argument("--work-out", required=True)
     ap.add_argument("--result", required=True)
+    ap.add_argument("--cli-args", default="")
     args = ap.parse_args(argv)
     Path(args.work_out).mkdir(parents=True, exist_ok=True)
     result = profile_main(args) if args.kind == "profile" else WORKERS[args.kind](args)
@@ -590,7 +644,8 @@ def profile_main(args) -> dict:
 
     out = Path(args.work_out)
     argv = ["run", *sum((["--input", p] for p in input_patterns(Path(args.corpus), args.inputs)), []),
-            "--output", str(out / "out"), "--no-quality", "--extract-timeout", "0", *RUNNER_ARGS["1core"]]
+            "--output", str(out / "out"), "--no-quality", "--extract-timeout", "0", *RUNNER_ARGS["1core"],
+            *shlex.split(args.cli_args)]
     if not args.ner:
         argv.append("--no-entities")
     profiler = cProfile.Profile()
@@ -639,7 +694,8 @@ def newsbeam_command() -> list[str]:
     return [str(script)] if script.is_file() else [sys.executable, "-m", "pipeline.cli"]
 
 
-def system_command(name: str, spec: dict, corpus: Path, work: Path, result: Path) -> list[str]:
+def system_command(name: str, spec: dict, corpus: Path, work: Path, result: Path,
+                   cli_args: tuple = ()) -> list[str]:
     if spec["kind"] == "cli":
         cmd = newsbeam_command() + ["run"]
         for pattern in input_patterns(corpus, spec["inputs"]):
@@ -649,7 +705,7 @@ def system_command(name: str, spec: dict, corpus: Path, work: Path, result: Path
             cmd.append("--no-entities")
         if not spec["quality"]:
             cmd.append("--no-quality")
-        return cmd + RUNNER_ARGS[spec["runner"]]
+        return cmd + RUNNER_ARGS[spec["runner"]] + list(cli_args)
     cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", spec["kind"], "--corpus", str(corpus),
            "--inputs", spec["inputs"], "--work-out", str(work / "out" / name), "--result", str(result),
            "--texts", str(work / "texts")]
@@ -660,14 +716,14 @@ def system_command(name: str, spec: dict, corpus: Path, work: Path, result: Path
     return cmd
 
 
-def run_system(name: str, spec: dict, corpus: Path, work: Path, round_no: int) -> dict:
+def run_system(name: str, spec: dict, corpus: Path, work: Path, round_no: int, cli_args: tuple = ()) -> dict:
     result = work / "results" / f"{name}-{round_no}.json"
     result.parent.mkdir(parents=True, exist_ok=True)
     log = work / "logs" / f"{name}-{round_no}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(work / "out" / name, ignore_errors=True)
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
-    measured = run_measured(system_command(name, spec, corpus, work, result), log, env)
+    measured = run_measured(system_command(name, spec, corpus, work, result, cli_args), log, env)
     text = log.read_text(encoding="utf-8", errors="replace")
     if spec["kind"] == "cli":
         m = _COUNTS_RE.search(text)
@@ -854,6 +910,23 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def choose_systems(only: set, with_: set = frozenset(), skip: set = frozenset()) -> dict:
+    """``only``: the systems named or tagged (default or not); else the default ones plus those
+    ``with_`` names or tags (``all``: every system); minus those ``skip`` names or tags."""
+    def hit(name: str, spec: dict, names_or_tags: set) -> bool:
+        return bool(({name} | spec["tags"]) & names_or_tags)
+
+    out = {}
+    for name, spec in SYSTEMS.items():
+        if only:
+            chosen = hit(name, spec, only)
+        else:
+            chosen = name in DEFAULT_SYSTEMS or "all" in with_ or hit(name, spec, with_)
+        if chosen and not hit(name, spec, skip):
+            out[name] = spec
+    return out
+
+
 def selected(names_or_tags: Optional[str]) -> set:
     if not names_or_tags:
         return set()
@@ -875,19 +948,28 @@ def main(argv=None) -> int:
     ap.add_argument("--json", type=Path, default=None, help="result file (default WORK/perf.json)")
     ap.add_argument("--profile", type=Path, default=None, help="also profile the whole pipeline into DIR")
     ap.add_argument("--skip", default=None, help="comma-separated system names or tags to leave out")
-    ap.add_argument("--only", default=None, help="comma-separated system names or tags to run")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated system names or tags to run (any system, default or not)")
+    ap.add_argument("--with", dest="with_", default=None,
+                    help="comma-separated system names or tags (or 'all') to run besides the default ones")
     ap.add_argument("--work", type=Path, default=None, help="scratch directory (default: a new temporary one)")
     ap.add_argument("--keep", action="store_true", help="keep the scratch directory (logs, results)")
+    ap.add_argument("--date-span-days", type=int, default=DATE_SPAN_DAYS,
+                    help="a generated corpus's originals are dated within this many days (0: five years)")
+    ap.add_argument("--cli-args", default="",
+                    help='extra newsbeam run flags for every cli system (and --profile), one shell-quoted '
+                         'string, e.g. --cli-args "--extract-timeout 0"')
     args = ap.parse_args(argv)
+    cli_args = tuple(shlex.split(args.cli_args))
 
-    skip, only = selected(args.skip), selected(args.only)
-    systems = {name: spec for name, spec in SYSTEMS.items()
-               if not ({name} | spec["tags"]) & skip and (not only or ({name} | spec["tags"]) & only)}
-    corpus = args.corpus or DEFAULT_WORK / f"corpus-n{args.n}-h{args.html_fraction:g}-s{args.seed}"
+    systems = choose_systems(selected(args.only), selected(args.with_), selected(args.skip))
+    skip = selected(args.skip)
+    corpus = args.corpus or DEFAULT_WORK / (f"corpus-n{args.n}-h{args.html_fraction:g}-d{args.date_span_days}"
+                                            f"-s{args.seed}-{CORPUS_STYLE}")
     corpus = corpus.resolve()
     if not corpus_ready(corpus):
         print(f"perf: generating the corpus in {corpus} ...", file=sys.stderr)
-        make_corpus(corpus, args.n, args.html_fraction, args.seed, args.source)
+        make_corpus(corpus, args.n, args.html_fraction, args.seed, args.source, args.date_span_days)
     meta = json.loads((corpus / "corpus.json").read_text())
     n_pages = len(list((corpus / "html").glob("*.html"))) if (corpus / "html").is_dir() else 0
     with open(corpus / "articles.jsonl", encoding="utf-8") as f:
@@ -901,7 +983,7 @@ def main(argv=None) -> int:
     report = {"date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()), "command": ["bench/perf.py", *argv],
               "machine": machine_info(), "versions": library_versions(), "git": git_state(),
               "load_average_before": [round(x, 2) for x in os.getloadavg()], "runs": args.runs,
-              "runner_args": RUNNER_ARGS, "sample_seconds": SAMPLE_SECONDS}
+              "runner_args": RUNNER_ARGS, "cli_args": list(cli_args), "sample_seconds": SAMPLE_SECONDS}
     env = dict(os.environ, PYTHONHASHSEED="0", PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     prep = run_measured([sys.executable, str(Path(__file__).resolve()), "--worker", "prep", "--corpus", str(corpus),
                          "--work-out", str(work / "texts"), "--result", str(work / "prep.json")],
@@ -913,14 +995,16 @@ def main(argv=None) -> int:
     report["corpus"] = {"path": str(corpus), "n": meta.get("n"), "seed": meta.get("seed"),
                         "html_pages": n_pages, "jsonl_articles": n_lines, "groups": meta.get("groups"),
                         "cleaned_texts": prep_info["all_texts"], "cleaned_words": prep_info["all_words"],
-                        "ner_texts": prep_info["ner_texts"], "ner_words": prep_info["ner_words"]}
+                        "ner_texts": prep_info["ner_texts"], "ner_words": prep_info["ner_words"],
+                        "date_span_days": meta.get("date_span_days"), "html_templates": meta.get("html_templates"),
+                        "days": prep_info.get("days")}
 
     names = list(systems)
     runs: dict[str, list] = {name: [] for name in names}
     for r in range(args.runs):
         order = names[r % len(names):] + names[:r % len(names)] if names else []
         for name in order:
-            got = run_system(name, systems[name], corpus, work, r)
+            got = run_system(name, systems[name], corpus, work, r, cli_args)
             runs[name].append(got)
             flag = "" if got["exit"] in (0, 4) else f"  FAILED (exit {got['exit']}, see {work}/logs)"
             print(f"perf: round {r + 1}/{args.runs} {name}: {got['wall_s']:.1f} s wall, {got['cpu_s']:.1f} s CPU, "
@@ -936,6 +1020,8 @@ def main(argv=None) -> int:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--worker", "profile", "--corpus", str(corpus),
                "--inputs", "all", "--work-out", str(work / "out" / "profile"), "--result", str(work / "profile.json"),
                "--texts", str(prof)]
+        if cli_args:
+            cmd += ["--cli-args", shlex.join(cli_args)]
         if "ner" not in skip:
             cmd.append("--ner")
         got = run_measured(cmd, work / "logs" / "profile.log", env)
