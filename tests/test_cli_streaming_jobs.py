@@ -30,7 +30,7 @@ def story(n: int) -> dict:
             "content": f"<p>{text}</p>", "pubDate": f"Mon, {n:02d} Apr 2024 09:00:00 GMT"}
 
 
-def live_manifest(out) -> dict:
+def manifest_now(out) -> dict:
     try:
         return json.loads((out / "_manifest.json").read_text())
     except (OSError, ValueError):
@@ -57,7 +57,7 @@ class GrowingFeed:
         self.shown = min(self.shown + 1, len(self.stories))
         entries = self.stories[:self.shown]
         if self.shown == len(self.stories):
-            job = live_manifest(self.out).get("jobs", 0)
+            job = manifest_now(self.out).get("jobs", 0)
             if self.reposted_in_job is None and job >= 2:
                 self.reposted_in_job = job
             if self.reposted_in_job is not None:
