@@ -125,11 +125,11 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
                    poll_interval: float = 0.0) -> tuple[float, object, bool]:
     """``(start, stop, is_last)`` of the next job of a stream.
 
-    The local runner's memory grows with every poll (measured: ~16 MB per poll of newsbeam's
-    graph; a bare PeriodicImpulse leaks too) and only the end of the process gives it back, so a
-    local stream runs as jobs of ``segment_seconds``, each in its own child process; each starts
-    from the feed state, the files seen and the dedup entries the previous ones left. Other
-    runners run one job.
+    The local runner's memory grows with every poll (measured with paced ticks, see
+    ``pipeline.io.unbounded.Ticks``: ~0.26 MB per poll) and only the end of the process gives it
+    back, so a local stream runs as jobs of ``segment_seconds``, each in its own child process;
+    each starts from the feed state, the files seen and the dedup entries the previous ones left.
+    Other runners run one job.
     """
     if not local or segment_seconds <= 0:
         return now, stop, True
@@ -213,6 +213,20 @@ def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
 
 
+def _die_with(driver_pid: int) -> None:
+    """Linux: have the kernel kill this job when the driver dies (SIGKILL, a crash), instead of
+    letting it run on, unwatched, until its segment ends; elsewhere nothing is done."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != driver_pid:  # the driver died before the kernel was told
+        os._exit(1)
+
+
 def segment_main(spec_path: str) -> int:
     """A segment job in a child process (``python -m pipeline.streaming JOB.json``).
 
@@ -220,13 +234,15 @@ def segment_main(spec_path: str) -> int:
     stop and whether to seed dedup; the job's counters are written to ``spec["result"]`` (JSON)
     for the driver, which only reads them after a clean exit.
     """
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    _die_with(spec["driver_pid"])  # first: the imports below take seconds
+
     from pipeline.cli import EXIT_USAGE, _quiet_known_noise
     from pipeline.io.feedstate import FeedStateError, atomic_write
     from pipeline.io.sources import NoInputError
 
     _quiet_known_noise()
-    with open(spec_path, encoding="utf-8") as f:
-        spec = json.load(f)
     try:
         options = streaming_options(spec["argv"])
         metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
@@ -339,7 +355,8 @@ def run_streaming(argv: list[str]) -> int:
             progress["jobs"] += 1
             if local:
                 spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
-                        "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1}
+                        "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
+                        "driver_pid": os.getpid()}
                 job_metrics = run_segment_child(spec, workdir)
             else:
                 try:

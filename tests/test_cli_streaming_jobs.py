@@ -2,7 +2,8 @@
 
 What a user relies on: nothing is lost or ingested twice across job boundaries, dedup remembers
 what earlier jobs wrote, the run ends with a complete manifest, a failing job fails the run
-(instead of hanging), and Ctrl-C still leaves a final manifest and no process behind.
+(instead of hanging), Ctrl-C still leaves a final manifest and no process behind, and a killed
+``newsbeam`` takes its running job with it.
 """
 import json
 import os
@@ -29,7 +30,7 @@ def story(n: int) -> dict:
             "content": f"<p>{text}</p>", "pubDate": f"Mon, {n:02d} Apr 2024 09:00:00 GMT"}
 
 
-def live_manifest(out) -> dict:
+def manifest_now(out) -> dict:
     try:
         return json.loads((out / "_manifest.json").read_text())
     except (OSError, ValueError):
@@ -56,7 +57,7 @@ class GrowingFeed:
         self.shown = min(self.shown + 1, len(self.stories))
         entries = self.stories[:self.shown]
         if self.shown == len(self.stories):
-            job = live_manifest(self.out).get("jobs", 0)
+            job = manifest_now(self.out).get("jobs", 0)
             if self.reposted_in_job is None and job >= 2:
                 self.reposted_in_job = job
             if self.reposted_in_job is not None:
@@ -161,3 +162,30 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
     except ProcessLookupError:
         left = False
     assert not left, "a process of the run was still alive after it exited"
+
+
+def test_a_killed_driver_takes_its_job_with_it(tmp_path):
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        server.route("/feed.xml", Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(server.url("/feed.xml") + "\n")
+        proc = stream(feeds, out, "--segment-seconds", "120", start_new_session=True)
+        try:
+            assert wait_for(lambda: rows(out, "articles"), proc), "no article landed"
+            proc.kill()  # SIGKILL: no handler runs in the driver
+            proc.communicate(timeout=30)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                try:
+                    os.killpg(proc.pid, 0)  # the session's processes: the job, if it outlived the driver
+                except ProcessLookupError:
+                    break
+                time.sleep(0.3)
+            else:
+                raise AssertionError("the segment job kept running after its driver was killed")
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
