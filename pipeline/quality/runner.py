@@ -6,8 +6,9 @@ is held to the same contract). Checks of the output as a whole (``newsbeam valid
 since the run writes the manifest after them): the manifest against ``manifest.schema.json``,
 and every file against the sha256 the manifest lists.
 
-Memory stays bounded by the largest partition: the cross-dataset references (``$ids``) come
-from a first pass that reads only the id columns.
+Memory stays bounded by ``CHECK_CHUNK_BYTES`` (or the largest partition, when it is larger):
+partitions are read and checked a chunk at a time, and the cross-dataset references (``$ids``)
+come from a first pass that reads only the id columns.
 """
 from __future__ import annotations
 
@@ -30,6 +31,9 @@ ID_COLUMNS = {"articles": "id", "duplicates": "id"}
 
 #: schema errors kept per partition
 ERROR_EXAMPLES = 5
+
+#: partitions are read and validated together up to this many bytes of Arrow data at a time
+CHECK_CHUNK_BYTES = 256 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -261,17 +265,16 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
     refs = collect_refs(root, all_parts, now=now)
     checked = []
     for dataset in DATASETS:
-        group = [p for p in parts if p.dataset == dataset]
-        tables = [read_partition(root, part) for part in group]
-        passed = _passes_as_one(dataset, group, tables, refs, validate)
-        for part, table in zip(group, tables):
-            results = [row_check(table, part.dataset, part.values)]
-            if passed is not None:
-                results += [dict(r, element_count=table.num_rows) for r in passed]
-            else:
-                results += suites.run_suite(part.dataset, table.to_pandas(), refs, part.path, validate)
-            checked.append({"dataset": part.dataset, "partition": part.path, "rows": table.num_rows,
-                            "success": all(r["success"] for r in results), "results": results})
+        for chunk in _chunks(root, [p for p in parts if p.dataset == dataset]):
+            passed = _passes_as_one(dataset, chunk, refs, validate)
+            for part, table in chunk:
+                results = [row_check(table, part.dataset, part.values)]
+                if passed is not None:
+                    results += [dict(r, element_count=table.num_rows) for r in passed]
+                else:
+                    results += suites.run_suite(part.dataset, table.to_pandas(), refs, part.path, validate)
+                checked.append({"dataset": part.dataset, "partition": part.path, "rows": table.num_rows,
+                                "success": all(r["success"] for r in results), "results": results})
     output = manifest_checks(root) if with_manifest else []
     return {
         "success": all(p["success"] for p in checked) and all(r["success"] for r in output),
@@ -282,18 +285,34 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
     }
 
 
-def _passes_as_one(dataset: str, group: list[Partition], tables: list, refs: suites.Refs, validate):
-    """The suite run once over all of a dataset's partitions together: its results when every
-    expectation holds, else None (the caller then runs it per partition, to name the failing
-    ones). Every expectation is per row or a uniqueness, so what holds for the whole holds for
-    each part; the unexpected counts are 0 either way. One GE validation costs ~50-100 ms
-    whatever its size, so an archive over 1,000 days is 4 validations instead of 4,000+."""
+def _chunks(root: str, group: list[Partition]):
+    """``[(partition, table), ...]`` lists of consecutive partitions, read lazily, each up to
+    ``CHECK_CHUNK_BYTES`` of Arrow data (a larger partition is a chunk of its own)."""
+    chunk, size = [], 0
+    for part in group:
+        table = read_partition(root, part)
+        if chunk and size + table.nbytes > CHECK_CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+        chunk.append((part, table))
+        size += table.nbytes
+    if chunk:
+        yield chunk
+
+
+def _passes_as_one(dataset: str, chunk: list, refs: suites.Refs, validate):
+    """The suite run once over a chunk of a dataset's partitions together: its results when
+    every expectation holds, else None (the caller then runs it per partition, to name the
+    failing ones). Every expectation is per row or a uniqueness (ids outside the chunk come
+    from ``refs``), so what holds for the whole holds for each part; the unexpected counts are
+    0 either way. One GE validation costs ~50-100 ms whatever its size, so an archive over
+    1,000 days is a few validations instead of 4,000+."""
     import pyarrow as pa
 
-    if len(group) < 2:
+    if len(chunk) < 2:
         return None
-    paths = frozenset(part.path for part in group)
-    whole = pa.concat_tables(tables, promote_options="permissive")
+    paths = frozenset(part.path for part, _table in chunk)
+    whole = pa.concat_tables([table for _part, table in chunk], promote_options="permissive")
     results = suites.run_suite(dataset, whole.to_pandas(), refs, paths, validate)
     if not all(r["success"] and r.get("unexpected_count") in (0, None) for r in results):
         return None

@@ -112,3 +112,22 @@ def test_a_passing_dataset_is_validated_once_with_the_same_results_as_per_partit
     slow = runner.check_output(output, with_manifest=True, now=NOW, validate=counted)
     assert calls == [1, 1, 1, 1, 1]
     assert fast == slow and fast["success"]
+
+
+def test_partitions_are_checked_a_bounded_chunk_at_a_time(output, monkeypatch):
+    """Memory stays bounded: past CHECK_CHUNK_BYTES the partitions go to GE in separate runs,
+    with the same results."""
+    from pipeline.quality import suites
+
+    calls = []
+
+    def counted(frame, configs):
+        calls.append(len(frame))
+        return suites.ge().validate(frame, configs)
+
+    whole = runner.check_output(output, with_manifest=True, now=NOW, validate=counted)
+    monkeypatch.setattr(runner, "CHECK_CHUNK_BYTES", 1)
+    calls.clear()
+    chunked = runner.check_output(output, with_manifest=True, now=NOW, validate=counted)
+    assert calls == [1, 1, 1, 1, 1]  # each partition its own chunk
+    assert chunked == whole
