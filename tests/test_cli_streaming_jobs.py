@@ -68,6 +68,23 @@ class GrowingFeed:
         return Response(200, rss_feed(entries), headers={"ETag": etag, "Content-Type": "application/rss+xml"})
 
 
+def feed_list(server, tmp_path, handler):
+    """Serve ``handler`` (a Response or a callable) at /feed.xml; the feed-list file naming it."""
+    server.route("/feed.xml", handler)
+    feeds = tmp_path / "feeds.txt"
+    feeds.write_text(server.url("/feed.xml") + "\n")
+    return feeds
+
+
+def session_alive(pid: int) -> bool:
+    """Whether any process of the session ``pid`` leads (driver or job) is still there."""
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def stream(feeds, out, *extra, **popen):
     return subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", "--streaming", "--feeds", str(feeds),
@@ -87,9 +104,7 @@ def test_jobs_in_child_processes_lose_nothing_and_ingest_nothing_twice(tmp_path)
     out = tmp_path / "out"
     with FeedServer() as server:
         feed = GrowingFeed(6, out)
-        server.route("/feed.xml", feed)
-        feeds = tmp_path / "feeds.txt"
-        feeds.write_text(server.url("/feed.xml") + "\n")
+        feeds = feed_list(server, tmp_path, feed)
         proc = stream(feeds, out, "--segment-seconds", "3", "--stop-after", "40")
         try:
             _stdout, stderr = proc.communicate(timeout=240)
@@ -119,9 +134,7 @@ def test_a_failing_job_fails_the_run_with_a_message(tmp_path):
     """The feed list disappears after the first job: the next job cannot start."""
     out = tmp_path / "out"
     with FeedServer() as server:
-        server.route("/feed.xml", Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
-        feeds = tmp_path / "feeds.txt"
-        feeds.write_text(server.url("/feed.xml") + "\n")
+        feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
         proc = stream(feeds, out, "--segment-seconds", "2", "--stop-after", "60")
         try:
             assert wait_for(lambda: rows(out, "articles"), proc), "no article landed"
@@ -140,9 +153,7 @@ def test_a_failing_job_fails_the_run_with_a_message(tmp_path):
 def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
-        server.route("/feed.xml", Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
-        feeds = tmp_path / "feeds.txt"
-        feeds.write_text(server.url("/feed.xml") + "\n")
+        feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
         # its own session, so the SIGINT goes to the driver and its job as a terminal's Ctrl-C would
         proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True)
         try:
@@ -156,20 +167,13 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
     assert m["status"] == "complete" and "interrupted" in stderr
     assert proc.returncode == (0 if m["conservation"]["holds"] else 3), stderr[-3000:]
     assert m["counts"]["articles"] == 2
-    try:
-        os.killpg(proc.pid, 0)
-        left = True
-    except ProcessLookupError:
-        left = False
-    assert not left, "a process of the run was still alive after it exited"
+    assert not session_alive(proc.pid), "a process of the run was still alive after it exited"
 
 
 def test_a_killed_driver_takes_its_job_with_it(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
-        server.route("/feed.xml", Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
-        feeds = tmp_path / "feeds.txt"
-        feeds.write_text(server.url("/feed.xml") + "\n")
+        feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
         proc = stream(feeds, out, "--segment-seconds", "120", start_new_session=True)
         try:
             assert wait_for(lambda: rows(out, "articles"), proc), "no article landed"
@@ -177,9 +181,7 @@ def test_a_killed_driver_takes_its_job_with_it(tmp_path):
             proc.communicate(timeout=30)
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                try:
-                    os.killpg(proc.pid, 0)  # the session's processes: the job, if it outlived the driver
-                except ProcessLookupError:
+                if not session_alive(proc.pid):  # the job, if it outlived the driver
                     break
                 time.sleep(0.3)
             else:
