@@ -183,4 +183,7 @@ def test_default_systems_cover_the_acceptance_ratios():
     assert set(perf.choose_systems(set(), {"all"})) == set(perf.SYSTEMS)
     mixed = perf.choose_systems(set(), {"mixed"}, {"2cores"})
     assert {"cli-noner", "loop-ner", "cli-ner-html"} <= set(mixed) and "cli-ner-2cores" not in mixed
-    assert set(perf.choose_systems({"peer"})) == {"trafilatura", "trafilatura-meta", "spacy", "datasketch"}
+    assert set(perf.choose_systems({"peer"})) == {"trafilatura", "trafilatura-meta", "trafilatura-2procs", "spacy",
+                                                  "datasketch"}
+    # both cores on both sides: newsbeam's 2-core run is compared with trafilatura in 2 processes too
+    assert ("cli-noner-2cores-html", "trafilatura-2procs") in {(n, d) for _l, n, d, _k, _t in perf.RATIOS}
