@@ -361,6 +361,8 @@ def decode_text(data: bytes) -> Optional[str]:
             text = _guess_charset(data)
             if text is None:
                 return None
+        else:
+            return text if _utf8_looks_like_text(data, len(text)) else None
     return text if _looks_like_text(text) else None
 
 
@@ -407,7 +409,7 @@ def decode_html(data: bytes, charset: Optional[str] = None) -> Optional[str]:
                 text = data.decode(codec)
             except (UnicodeDecodeError, LookupError):
                 continue
-            if _looks_like_text(text):
+            if _utf8_looks_like_text(data, len(text)) if codec == "utf-8" else _looks_like_text(text):
                 return text
     return decode_text(data)
 
@@ -433,6 +435,26 @@ def _looks_like_text(text: str) -> bool:
         if controls > limit:
             return False
     return True
+
+
+_ASCII_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
+_UTF8_C1_CONTROL = re.compile(rb"\xc2[\x80-\x9f]")
+
+
+def _utf8_looks_like_text(data: bytes, length: int) -> bool:
+    """:func:`_looks_like_text` of valid UTF-8 ``data`` that decodes to ``length`` characters,
+    counted on the bytes: a C0 control or DEL is its own byte in UTF-8, a C1 control is
+    ``\xc2`` + ``\x80-\x9f``. Same answer, a quarter of the time (a regex over the decoded
+    string cost ~0.7 ms per 180 KB page)."""
+    if b"\x00" in data:
+        return False
+    limit = _MAX_CONTROL_SHARE * length
+    controls = len(data) - len(data.translate(None, _ASCII_CONTROL_BYTES))
+    if controls > limit:
+        return False
+    if b"\xc2" in data:
+        controls += len(_UTF8_C1_CONTROL.findall(data))
+    return controls <= limit
 
 
 # --------------------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import os
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
@@ -17,6 +19,8 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.io.sources import (
+    _looks_like_text,
+    _utf8_looks_like_text,
     MAX_DECOMPRESSED_BYTES,
     NoInputError,
     ReadArticles,
@@ -180,6 +184,21 @@ def test_binary_junk_is_rejected_with_raw_bytes(data):
     record = one("article.txt", data)
     assert record["reason"] == "not text: could not decode as UTF-8 or detect a charset"
     assert raw_bytes(record) == data
+
+
+@given(st.text(alphabet=st.one_of(st.characters(codec="utf-8"), st.sampled_from("\x00\x01\x0b\x1f\x7f\x80\x85\x9f\xa0\xc2")),
+               max_size=300))
+@settings(max_examples=400, deadline=None)
+def test_utf8_control_count_on_bytes_agrees_with_the_decoded_text(text):
+    """The byte-level count used for UTF-8 input decides exactly as the one on the string."""
+    assert _utf8_looks_like_text(text.encode("utf-8"), len(text)) == _looks_like_text(text)
+
+
+def test_a_page_with_a_few_c1_controls_is_text_but_many_are_binary():
+    page = "<p>" + "caf\u00e9 " * 200 + "</p>"
+    assert _utf8_looks_like_text((page + "\x85" * 5).encode(), len(page) + 5)
+    assert not _utf8_looks_like_text((page + "\x85" * 400).encode(), len(page) + 400)
+    assert is_reject(one("page.html", (page + "\x85" * 400).encode()))
 
 
 def test_latin1_text_is_decoded():
