@@ -87,3 +87,47 @@ def test_clean_stage_never_raises_anything_but_rejected_on_junk(data, fmt):
         except Rejected:
             continue
         assert article["text"].strip()
+
+
+#: characters around ftfy's decisions: mojibake markers (Ã Â â € ™ ¢ ©), curly quotes, dashes,
+#: accented and combining letters, Cyrillic/Greek mojibake letters, ligatures, fullwidth forms,
+#: C1 and other controls, "&" (entities), NBSP and line separators
+MOJIBAKE_ALPHABET = st.sampled_from(
+    list("abcXYZ .,;!?'\"-&#;0123") + list("ÃÂâ€™œ¢©®°±²³´µ·»¼½¾¿ÀÉÑàáéñüçœŒØÙ×÷")
+    + list("“”‘’–—…•‹›«»€£¥") + ["e\u0301", "A\u0303", "\u0303", "\u0327"]
+    + list("ВГРСЂўΒΓΞΟβāﬁﬂＡ１\u3000\x85\x9d\x81\xa0\xad\u2028\u206a\ufeff\x1b\x07")
+)
+MOJIBAKE_TEXT = st.lists(MOJIBAKE_ALPHABET, max_size=40).map("".join)
+
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MOJIBAKE_TEXT)
+def test_ftfy_shortcut_only_where_ftfy_is_just_nfc(line):
+    """A line the shortcut keeps from ftfy is one ftfy would only have NFC-normalised, so
+    ``_ftfy`` equals ftfy itself on every line ftfy sees (not plain ASCII)."""
+    import unicodedata
+
+    import ftfy
+
+    from pipeline.stages.clean import _ftfy, _ftfy_inert, _needs_ftfy
+
+    full = ftfy.fix_text(line, uncurl_quotes=False, normalization="NFC")
+    if _ftfy_inert(line):
+        assert full == unicodedata.normalize("NFC", line)
+    if _needs_ftfy(line):
+        assert _ftfy(line) == full
+
+
+@SETTINGS
+@given(st.one_of(TEXTS, MOJIBAKE_TEXT))
+def test_normalise_unicode_same_with_or_without_the_ftfy_shortcut(text):
+    import pipeline.stages.clean as clean
+
+    fast = normalise_unicode(text)
+    shortcut = clean._ftfy_inert
+    clean._ftfy_inert = lambda line: False  # every non-ASCII line through ftfy
+    try:
+        assert normalise_unicode(text) == fast
+    finally:
+        clean._ftfy_inert = shortcut
