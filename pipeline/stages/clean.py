@@ -265,6 +265,8 @@ def _normalise_line(line: str, depth: int = 0) -> list[str]:
 
 
 def _tidy_line(line: str) -> str:
+    if line.isascii() and "\t" not in line and "  " not in line:
+        return line.strip()  # (nothing for the regex to collapse: it is the slow part)
     return _INLINE_SPACE_RE.sub(" ", line).strip()
 
 
