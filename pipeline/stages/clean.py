@@ -1142,20 +1142,27 @@ def explain_clean_article(item: dict) -> tuple[dict, list]:
     return _clean_article(item, explained), explained
 
 
+def _has_text(value: str) -> bool:
+    """``bool(value.strip())`` without copying a whole page (strip copies when the page
+    ends with a newline; isspace stops at the first non-space character)."""
+    return bool(value) and not value.isspace()
+
+
 def _clean_article(item: dict, explained: Optional[list]) -> dict:
     html = _text_of(item.get("html"))
     raw_text = _text_of(item.get("text"))
-    if not html.strip() and not raw_text.strip():
+    has_html = _has_text(html)
+    if not has_html and not _has_text(raw_text):
         raise Rejected(REJECT_NO_INPUT)
 
     extracted: Optional[Extracted] = None
-    if html.strip() and item.get("format") == "feed":
+    if has_html and item.get("format") == "feed":
         raw_text = fragment_text(html)  # a feed entry's body: no page to extract from
-    elif html.strip():
+    elif has_html:
         try:
             extracted = extract_html(html, item.get("url") or None)
         except Rejected:
-            if not raw_text.strip():
+            if not _has_text(raw_text):
                 raise
     body = normalise_unicode(extracted.text if extracted else raw_text)
     if not _ALNUM_RE.search(body):

@@ -94,6 +94,18 @@ def test_ftfy_shortcut_on_every_line_of_the_benchmark_pages():
     assert shortcut > 1000
 
 
+def test_cheap_whitespace_checks_agree_with_strip():
+    """_has_text is ``bool(s.strip())`` and _tidy_line's ASCII shortcut is the regex's result,
+    for every character (both are per-character predicates)."""
+    import sys
+
+    for c in map(chr, range(sys.maxunicode + 1)):
+        assert C._has_text(c) == bool(c.strip()) and C._has_text(c * 2) == bool((c * 2).strip())
+    assert not C._has_text("") and C._has_text(" x ")
+    for line in ("a  b", " a\tb ", "a b", "\x0ba\x1f", "  ", "a \u00a0b", "x\u3000\u3000y"):
+        assert C._tidy_line(line) == C._INLINE_SPACE_RE.sub(" ", line).strip()
+
+
 def test_normalise_unicode_idempotent():
     text = "  CafÃ©  “quoted”\r\n\r\n\r\nnext\u00a0line\t "
     once = normalise_unicode(text)
