@@ -163,6 +163,9 @@ _FTFY_OPTIONS = (
 )
 
 
+_FTFY_SEGMENT = 1_000_000  # ftfy's default max_decode_length
+
+
 @functools.lru_cache(maxsize=1)
 def _ftfy_tables():
     """What can make ftfy (our settings) change a line other than NFC, from ftfy's own tables:
@@ -173,13 +176,15 @@ def _ftfy_tables():
     surrogates.  ``badness_sets`` has, per alternative of ftfy's mojibake regex (``is_bad``,
     which gates every encoding repair), the sets of non-ASCII characters of its mandatory
     positions: text lacking every character of one of them cannot match that alternative."""
-    import re._constants as sre_c
-    import re._parser as sre_p
-
     import ftfy
     from ftfy import chardata
     from ftfy.badness import BADNESS_RE
 
+    try:  # the standard library's regex parser (private, present in Python 3.11-3.13)
+        import re._constants as sre_c
+        import re._parser as sre_p
+    except ImportError:
+        return None
     if tuple(ftfy.TextFixerConfig._fields) != _FTFY_OPTIONS or BADNESS_RE.flags & re.IGNORECASE:
         return None
     chars = set("&\x1b\r\u2028\u2029\x85")  # entities, escapes, fix_line_breaks
@@ -227,8 +232,8 @@ def _ftfy_inert(line: str) -> bool:
     repair) cannot match, before nor after NFC.  Most non-ASCII lines of news only have curly
     quotes, dashes or accented letters in ordinary use; ftfy's checks cost ~0.15 ms a line."""
     tables = _ftfy_tables()
-    if tables is None:
-        return False
+    if tables is None or len(line) >= _FTFY_SEGMENT:
+        return False  # (ftfy cuts longer lines into segments and normalises each on its own)
     nfc = unicodedata.normalize("NFC", line)
     for text in (line,) if nfc == line else (line, nfc):
         if tables[0].search(text) or not _cannot_look_bad(frozenset(text).difference(_ASCII)):
