@@ -64,6 +64,48 @@ def test_nfc_and_whitespace_and_controls():
     assert normalise_unicode("\ufeffzero\u200bwidth") == "zerowidth"
 
 
+BENCHMARK = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "extraction-benchmark"
+
+
+def test_ftfy_shortcut_leaves_mojibake_and_fixer_input_to_ftfy():
+    for line in ("CafÃ© au lait", "â€œquotedâ€\x9d", "Ð¡Ð¾Ð±Ñ‹Ñ‚Ð¸Ñ", "AT&amp;T", "ﬁnal", "ＡＢＣ",
+                 "a\x85b", "x\u206ay", "Ã\u00a0la carte", "Sch\u00c3\u00b6n"):
+        assert not C._ftfy_inert(line), line
+    for line in ("“Quoted” — and it’s fine…", "Crème brûlée à Zürich, señor", "Ελληνικά και русский",
+                 "e\u0301"):
+        assert C._ftfy_inert(line), line
+
+
+@pytest.mark.skipif(not BENCHMARK.exists(), reason="../shared/corpus/extraction-benchmark not present")
+def test_ftfy_shortcut_on_every_line_of_the_benchmark_pages():
+    """Each non-ASCII line of the 181 real pages the shortcut keeps from ftfy is one ftfy only
+    NFC-normalises (the pages' markup and text lines: prose in many languages, scripts, JSON)."""
+    import gzip
+
+    import ftfy
+
+    shortcut = 0
+    for path in sorted((BENCHMARK / "html").glob("*.html.gz")):
+        page = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
+        for line in set(C._LINE_BREAKS_RE.sub("\n", page).split("\n")):
+            if not line.isascii() and C._ftfy_inert(line):
+                shortcut += 1
+                assert ftfy.fix_text(line, uncurl_quotes=False, normalization="NFC") == unicodedata.normalize("NFC", line)
+    assert shortcut > 1000
+
+
+def test_cheap_whitespace_checks_agree_with_strip():
+    """_has_text is ``bool(s.strip())`` and _tidy_line's ASCII shortcut is the regex's result,
+    for every character (both are per-character predicates)."""
+    import sys
+
+    for c in map(chr, range(sys.maxunicode + 1)):
+        assert C._has_text(c) == bool(c.strip()) and C._has_text(c * 2) == bool((c * 2).strip())
+    assert not C._has_text("") and C._has_text(" x ")
+    for line in ("a  b", " a\tb ", "a b", "\x0ba\x1f", "  ", "a \u00a0b", "x\u3000\u3000y"):
+        assert C._tidy_line(line) == C._INLINE_SPACE_RE.sub(" ", line).strip()
+
+
 def test_normalise_unicode_idempotent():
     text = "  CafÃ©  “quoted”\r\n\r\n\r\nnext\u00a0line\t "
     once = normalise_unicode(text)

@@ -87,3 +87,64 @@ def test_clean_stage_never_raises_anything_but_rejected_on_junk(data, fmt):
         except Rejected:
             continue
         assert article["text"].strip()
+
+
+#: characters around ftfy's decisions: mojibake markers (Ã Â â € ™ ¢ ©), curly quotes, dashes,
+#: accented and combining letters, Cyrillic/Greek mojibake letters, ligatures, fullwidth forms,
+#: C1 and other controls, "&" (entities), NBSP and line separators
+MOJIBAKE_ALPHABET = st.sampled_from(
+    list("abcXYZ .,;!?'\"-&#;0123") + list("ÃÂâ€™œ¢©®°±²³´µ·»¼½¾¿ÀÉÑàáéñüçœŒØÙ×÷")
+    + list("“”‘’–—…•‹›«»€£¥") + ["e\u0301", "A\u0303", "\u0303", "\u0327"]
+    + list("ВГРСЂўΒΓΞΟβāﬁﬂＡ１\u3000\x85\x9d\x81\xa0\xad\u2028\u206a\ufeff\x1b\x07")
+)
+MOJIBAKE_TEXT = st.lists(MOJIBAKE_ALPHABET, max_size=40).map("".join)
+
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(MOJIBAKE_TEXT)
+def test_ftfy_shortcut_only_where_ftfy_is_just_nfc(line):
+    """A line the shortcut keeps from ftfy is one ftfy would only have NFC-normalised, so
+    ``_ftfy`` equals ftfy itself on every line ftfy sees (not plain ASCII)."""
+    import unicodedata
+
+    import ftfy
+
+    from pipeline.stages.clean import _ftfy, _ftfy_inert, _needs_ftfy
+
+    full = ftfy.fix_text(line, uncurl_quotes=False, normalization="NFC")
+    if _ftfy_inert(line):
+        assert full == unicodedata.normalize("NFC", line)
+    if _needs_ftfy(line):
+        assert _ftfy(line) == full
+
+
+@SETTINGS
+@given(st.one_of(TEXTS, MOJIBAKE_TEXT))
+def test_normalise_unicode_same_with_or_without_the_ftfy_shortcut(text):
+    import pipeline.stages.clean as clean
+
+    fast = normalise_unicode(text)
+    shortcut = clean._ftfy_inert
+    clean._ftfy_inert = lambda line: False  # every non-ASCII line through ftfy
+    try:
+        assert normalise_unicode(text) == fast
+    finally:
+        clean._ftfy_inert = shortcut
+
+
+DATE_TEXT = st.lists(st.sampled_from(
+    ["Oct.", "October", "17", "17th", "2023", "1999", "20231", "12023", "2023-10-17", "-", "de", "19",
+     "17.", "oktober", "Tuesday,", ",", " ", "x", "٢٠٢٣", "2023a", "a2023", "1:", "2100"]), max_size=12).map(" ".join)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(st.one_of(DATE_TEXT, st.text(max_size=60)))
+def test_iter_dates_year_precheck_finds_what_the_regexes_find(text):
+    """_iter_dates skips text without a year between non-digits: no date pattern can match it."""
+    import pipeline.stages.clean as clean
+
+    direct = [(m.start(), m.end()) for rx in (clean._DATE_MDY_RE, clean._DATE_DMY_RE, clean._DATE_ISO_RE)
+              for m in rx.finditer(text)]
+    if not clean._HAS_YEAR_RE.search(text):
+        assert direct == []
