@@ -76,7 +76,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
 
     items, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
-    (items, read_rejects, skipped) | "AllInputs" >> beam.Flatten() | "CountInputs" >> WriteInputCount(staging)
+    (items, read_rejects, skipped) | "CountInputs" >> WriteInputCount(staging)
     skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
     cleaned, clean_rejects = items | "Clean" >> Clean()
