@@ -806,16 +806,18 @@ class ReadFileFn(beam.DoFn):
     ``read/inputs``, so conservation can be checked from metrics:
     ``inputs = items + rejected + skipped``.
 
-    The item of a file that holds only one (an HTML page) goes to the tag ``only_item``, the
-    items of a file that holds several (JSON lines, a feed, a WARC) to the main output: only
-    those need spreading over workers (see :class:`ReadArticleParts`).
+    With ``tag_only_items``, the item of a file that holds only one (an HTML page) goes to the
+    tag ``only_item`` and only the items of a file that holds several (JSON lines, a feed, a
+    WARC) to the main output: only those need spreading over workers (see
+    :class:`ReadArticleParts`). Without it (the default) every item is a main output.
     """
 
     ONLY_ITEM = "only_item"
 
-    def __init__(self, limits: Optional[Limits] = None):
+    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False):
         super().__init__()
         self.limits = limits or _limits.DEFAULT
+        self.tag_only_items = tag_only_items
         self.inputs = Metrics.counter(STAGE, "inputs")
         self.files = Metrics.counter(STAGE, "files")
         self.rejected = Metrics.counter(STAGE, "rejected")
@@ -845,7 +847,7 @@ class ReadFileFn(beam.DoFn):
             elif is_skip(record):
                 self.skipped.inc()
                 yield beam.pvalue.TaggedOutput("skipped", record)
-            elif many:
+            elif many or not self.tag_only_items:
                 yield record
             elif first is None:
                 first = record
@@ -895,7 +897,7 @@ class ReadArticleParts(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self.paths)
             | "Distribute" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits)).with_outputs(
+            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True)).with_outputs(
                 ReadFileFn.ONLY_ITEM, "rejects", "skipped", main="items")
         )
         # One JSONL, feed or WARC file holds many items: spread them too, or every item of a big
