@@ -2,7 +2,7 @@
 
 Batch (:func:`build`)::
 
-    Read files / poll feeds -> Clean -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities -> Stories
+    Read files / poll feeds -> Clean (where read) -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities -> Stories
          -> Validate -> Write(articles, duplicates, entities, rejects)
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
@@ -22,7 +22,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
-from pipeline.io.sources import ReadArticles
+from pipeline.io.sources import ReadArticleParts
 from pipeline.options import NewsbeamOptions, local_runner
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
@@ -59,27 +59,45 @@ def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str,
 
 
 def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
-    """Every source the options name, as (items, rejects, skipped)."""
-    sources = []
+    """Every source the options name, as ``(item parts, rejects, skipped)``; item parts are
+    ``(label, items)``, each cleaned where it was read (see :class:`ReadArticleParts`)."""
+    parts, rejects, skipped = [], [], []
     if options.input:
-        sources.append(pipeline | "Read" >> ReadArticles(options.input))
+        only_items, spread_items, read_rejects, read_skipped = pipeline | "Read" >> ReadArticleParts(options.input)
+        parts += [("Clean", only_items), ("CleanSpread", spread_items)]
+        rejects.append(read_rejects)
+        skipped.append(read_skipped)
     if options.feeds:
-        sources.append(_read_feeds(pipeline, options, staging, state_dir))
-    if len(sources) == 1:
-        return sources[0]
-    return tuple(parts | f"All{name}" >> beam.Flatten()
-                 for name, parts in zip(("Items", "ReadRejects", "Skipped"), zip(*sources)))
+        feed_items, feed_rejects, feed_skipped = _read_feeds(pipeline, options, staging, state_dir)
+        parts.append(("CleanFeeds", feed_items))
+        rejects.append(feed_rejects)
+        skipped.append(feed_skipped)
+    if len(rejects) == 1:
+        return parts, rejects[0], skipped[0]
+    return (parts, rejects | "AllReadRejects" >> beam.Flatten(), skipped | "AllSkipped" >> beam.Flatten())
+
+
+def _clean(parts: list):
+    """Clean every item part where it is, then one PCollection of cleaned articles."""
+    cleaned, rejects = [], []
+    for label, items in parts:
+        part_cleaned, part_rejects = items | label >> Clean()
+        cleaned.append(part_cleaned)
+        rejects.append(part_rejects)
+    if len(cleaned) == 1:
+        return cleaned[0], rejects[0]
+    return cleaned | "AllCleaned" >> beam.Flatten(), rejects | "AllCleanRejects" >> beam.Flatten()
 
 
 def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str) -> None:
     """Wire every stage; datasets are written under ``staging`` (published by the CLI)."""
     formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
 
-    items, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
-    (items, read_rejects, skipped) | "AllInputs" >> beam.Flatten() | "CountInputs" >> WriteInputCount(staging)
+    item_parts, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
+    (*(items for _label, items in item_parts), read_rejects, skipped) | "CountInputs" >> WriteInputCount(staging)
     skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
-    cleaned, clean_rejects = items | "Clean" >> Clean()
+    cleaned, clean_rejects = _clean(item_parts)
     cleaned, site_rejects = cleaned | "SiteBoilerplate" >> RemoveSiteBoilerplate()
     with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
     identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)

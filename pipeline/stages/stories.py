@@ -53,6 +53,7 @@ from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
 import apache_beam as beam
+import numpy as np
 from apache_beam.metrics import Metrics
 
 from pipeline.stages.dedup import canonical_rank, with_decision
@@ -486,9 +487,35 @@ def cluster(articles: Iterable[Mapping], threshold: float = DEFAULT_THRESHOLD,
 # --------------------------------------------------------------------------- Beam
 
 
+def owned_by(key: str, shared: frozenset, min_shared: int) -> bool:
+    """Is ``key``'s bucket the one that compares a pair sharing the (not oversized) keys
+    ``shared``? Exactly one bucket does, the smallest shared key, and only when the pair
+    shares at least ``min_shared`` keys: the pairs :func:`cluster` counts, each compared once."""
+    return len(shared) >= min_shared and min(shared) == key
+
+
+def _to_wire(_id: str, features: StoryFeatures, keys: list[str]) -> tuple:
+    """An article's features as a plain tuple of primitives, shipped once per candidate key:
+    Beam's coder encodes it natively (a NamedTuple of dicts is pickled, ~200 terms each), and
+    the term vector travels as one string of words (letters only, so space-joined) plus its
+    weights as float64 bytes, which :func:`_from_wire` turns back into the same floats."""
+    terms, ents = features.terms, features.entities
+    return (_id, tuple(keys), features.rank, features.days,
+            " ".join(terms), np.fromiter(terms.values(), "<f8", len(terms)).tobytes(),
+            tuple(ents), np.fromiter(ents.values(), "<f8", len(ents)).tobytes())
+
+
+def _from_wire(t: tuple) -> StoryFeatures:
+    _id, _keys, rank, days, words_, weights, names, ent_weights = t
+    terms = dict(zip(words_.split(" "), np.frombuffer(weights, "<f8").tolist())) if words_ else {}
+    ents = dict(zip(names, np.frombuffer(ent_weights, "<f8").tolist()))
+    return StoryFeatures(tuple(rank), terms, ents, days)
+
+
 class _FeaturesFn(beam.DoFn):
-    """Article -> ``(id, features, candidate keys)``. An article whose features cannot be
-    computed is counted and left out of the comparison (it stays a story of its own)."""
+    """Article -> its features (:func:`_to_wire`, candidate keys included). An article whose
+    features cannot be computed is counted and left out of the comparison (it stays a story
+    of its own)."""
 
     def __init__(self, top_terms: int, max_terms: int):
         self.top_terms = top_terms
@@ -502,80 +529,122 @@ class _FeaturesFn(beam.DoFn):
             features = story_features(article, self.max_terms)
             keys = candidate_keys(features, self.top_terms)
             unweighted = frequency_list(article.get("lang")) is None
+            wire = _to_wire(_id, features, keys)
         except Exception:  # noqa: BLE001 - a malformed record must not stop the stage
             self.failed.inc()
             return
         if unweighted:
             self.unweighted.inc()
-        yield _id, features, keys
+        yield wire
 
 
-def _id_and_features(f):
-    return f[0], f[1]
+def _by_candidate_key(wire: tuple):
+    return [(k, wire) for k in wire[1]]
 
 
-def _keys_to_id(f):
-    return [(k, f[0]) for k in f[2]]
+def _key_and_id(wire: tuple):
+    return [(k, wire[0]) for k in wire[1]]
 
 
-class _BucketPairsFn(beam.DoFn):
-    """Inverted-index bucket -> ``((a, b), 1)`` for every pair in it; oversized buckets dropped."""
+class DistinctUpTo(beam.CombineFn):
+    """Number of distinct values, counted up to ``limit + 1`` (enough to tell an oversized
+    bucket; the accumulator never holds more than that)."""
 
-    def __init__(self, max_bucket: int):
+    def __init__(self, limit: int):
+        self.limit = limit
+
+    def create_accumulator(self):
+        return set()
+
+    def add_input(self, acc, value):
+        if len(acc) <= self.limit:
+            acc.add(value)
+        return acc
+
+    def merge_accumulators(self, accs):
+        merged = set()
+        for acc in accs:
+            merged |= acc
+        if len(merged) > self.limit + 1:
+            merged = set(sorted(merged)[:self.limit + 1])
+        return merged
+
+    def extract_output(self, acc):
+        return len(acc)
+
+
+def _oversized_key(counted, max_bucket: int):
+    return counted[1] > max_bucket
+
+
+def _first_of(pair):
+    return pair[0]
+
+
+class _Oversized:
+    """The oversized keys (a side input list) as a frozenset, built once per list."""
+
+    def __init__(self):
+        self._list = None
+        self._set: frozenset = frozenset()
+
+    def get(self, keys: list) -> frozenset:
+        if keys is not self._list:
+            self._set = frozenset(keys)
+            self._list = keys
+        return self._set
+
+
+class _VerifyBucketFn(beam.DoFn):
+    """Inverted-index bucket of article features -> the edges of the candidate pairs it owns
+    (:func:`owned_by`): features travel once per key, never once per pair, and no step sees
+    a record per pair. Oversized buckets are dropped (counted), and their keys, a small side
+    input, do not count as shared."""
+
+    def __init__(self, max_bucket: int, min_shared: int, threshold: float, window_days: float):
         self.max_bucket = max_bucket
-        self.oversized = Metrics.counter(STAGE, "oversized_buckets")
-
-    def process(self, keyed):
-        _key, ids = keyed
-        ids = set(ids)
-        if len(ids) > self.max_bucket:
-            self.oversized.inc()
-            return
-        for pair in bucket_pairs(ids, self.max_bucket):
-            yield pair, 1
-
-
-class _EnoughSharedFn(beam.DoFn):
-    """``((a, b), shared keys)`` -> ``(a, b)`` when they share at least ``min_shared`` keys."""
-
-    def __init__(self, min_shared: int):
         self.min_shared = min_shared
-        self.candidates = Metrics.counter(STAGE, "candidates")
-
-    def process(self, counted):
-        pair, shared = counted
-        if shared >= self.min_shared:
-            self.candidates.inc()
-            yield pair
-
-
-def _attach_first(keyed):
-    """CoGroupByKey(a -> [b...], features of a) -> ``(b, (a, features of a))``."""
-    _id, grouped = keyed
-    feats = list(grouped["features"])
-    if not feats:
-        return
-    for other in grouped["pairs"]:
-        yield other, (_id, feats[0])
-
-
-class _VerifyFn(beam.DoFn):
-    def __init__(self, threshold: float, window_days: float):
         self.threshold = threshold
         self.window_days = window_days
+        self.oversized = Metrics.counter(STAGE, "oversized_buckets")
+        self.candidates = Metrics.counter(STAGE, "candidates")
         self.edges = Metrics.counter(STAGE, "edges")
 
-    def process(self, keyed):
-        _id, grouped = keyed
-        feats = list(grouped["features"])
-        if not feats:
+    def setup(self):
+        self._skip = _Oversized()
+
+    def process(self, keyed, oversized_keys):
+        key, members = keyed
+        by_id = {}
+        for wire in members:
+            by_id.setdefault(wire[0], wire)
+        if len(by_id) > self.max_bucket:
+            self.oversized.inc()
             return
-        mine = feats[0]
-        for other_id, other in grouped["firsts"]:
-            edge = verify_pair(other_id, other, _id, mine, self.threshold, self.window_days)
-            if edge is not None:
-                self.edges.inc()
-                yield edge
+        if len(by_id) < 2:
+            return
+        skip = self._skip.get(oversized_keys)
+        ids = sorted(by_id)
+        keysets = [frozenset(by_id[i][1]).difference(skip) for i in ids]
+        decoded: dict[str, StoryFeatures] = {}
+        candidates = edges = 0
+        for x, a in enumerate(ids):
+            keys_a = keysets[x]
+            for y in range(x + 1, len(ids)):
+                if not owned_by(key, keys_a & keysets[y], self.min_shared):
+                    continue
+                candidates += 1
+                b = ids[y]
+                fa = decoded.get(a) or decoded.setdefault(a, _from_wire(by_id[a]))
+                fb = decoded.get(b) or decoded.setdefault(b, _from_wire(by_id[b]))
+                edge = verify_pair(a, fa, b, fb, self.threshold, self.window_days)
+                if edge is not None:
+                    edges += 1
+                    yield edge
+        if candidates:
+            self.candidates.inc(candidates)
+        if edges:
+            self.edges.inc(edges)
 
 
 def _resolve(edges: list, window_days: float) -> dict:
@@ -619,9 +688,12 @@ class AssignStories(beam.PTransform):
     ``(article_id, story_id)`` for every article, to repoint duplicates (see
     :class:`DuplicateStories`).
 
-    Shape: features keyed by id; candidate keys -> GroupByKey -> pairs counted per key (shared
-    keys) -> two CoGroupByKey joins with the features -> verified edges -> one global
-    resolution (edges are few: ToList + side input) -> applied per article. Counters
+    Shape: features (with their candidate keys) -> one copy per key -> GroupByKey -> each
+    bucket verifies the pairs it owns (:func:`owned_by`; oversized keys from a per-key count,
+    a small side input) -> verified edges -> one global resolution (edges are few: ToList +
+    side input) -> applied per article. No step sees a record per pair: the per-pair counting
+    (CombinePerKey) and two CoGroupByKey feature joins this replaced made the stage ~5.5x the
+    loop's time on the FnApiRunner (1,323 articles: 12.3 s CPU against 2.2; now 6.7). Counters
     (namespace ``stories``): ``candidates``, ``edges``, ``stories``, ``multi_article_stories``,
     ``oversized_buckets`` (and ``failed_features``, ``unweighted_language``).
     Batch only: the resolution waits for every edge (global window), like NearDedup.
@@ -646,19 +718,17 @@ class AssignStories(beam.PTransform):
 
     def expand(self, articles):
         feats = articles | "Features" >> beam.ParDo(_FeaturesFn(self.top_terms, self.max_terms))
-        by_id = feats | "FeaturesById" >> beam.Map(_id_and_features)
-        pairs = (feats
-                 | "CandidateKeys" >> beam.FlatMap(_keys_to_id)
+        oversized = (feats
+                     | "KeyIds" >> beam.FlatMap(_key_and_id)
+                     | "BucketSizes" >> beam.CombinePerKey(DistinctUpTo(self.max_bucket))
+                     | "Oversized" >> beam.Filter(_oversized_key, self.max_bucket)
+                     | "OversizedKeys" >> beam.Map(_first_of))
+        edges = (feats
+                 | "CandidateKeys" >> beam.FlatMap(_by_candidate_key)
                  | "GroupByKey" >> beam.GroupByKey()
-                 | "PairsInBucket" >> beam.ParDo(_BucketPairsFn(self.max_bucket))
-                 | "SharedKeys" >> beam.CombinePerKey(sum)
-                 | "EnoughShared" >> beam.ParDo(_EnoughSharedFn(self.min_shared)))
-        firsts = ({"pairs": pairs, "features": by_id}
-                  | "JoinFirst" >> beam.CoGroupByKey()
-                  | "AttachFirst" >> beam.FlatMap(_attach_first))
-        edges = ({"firsts": firsts, "features": by_id}
-                 | "JoinSecond" >> beam.CoGroupByKey()
-                 | "Verify" >> beam.ParDo(_VerifyFn(self.threshold, self.window_days)))
+                 | "VerifyInBucket" >> beam.ParDo(
+                     _VerifyBucketFn(self.max_bucket, self.min_shared, self.threshold, self.window_days),
+                     beam.pvalue.AsList(oversized)))
         stories = (edges
                    | "AllEdges" >> beam.combiners.ToList()
                    | "Resolve" >> beam.Map(_resolve, self.window_days))

@@ -508,3 +508,36 @@ def test_unreadable_file_becomes_a_reject(tmp_path):
     assert out.tag == "rejects"
     assert out.value["reason"].startswith("cannot read file: ")
     assert out.value["input_uri"] == path
+
+
+def test_read_file_fn_tags_the_item_of_a_one_item_file_only_when_asked(tmp_path):
+    """ReadArticleParts cleans a page where it was read and spreads only many-item files; the
+    streaming watcher (which does not ask) gets every item on the main output."""
+    from pipeline.io.sources import ReadFileFn
+
+    page = tmp_path / "page.txt"
+    page.write_text("A headline\n\nBody of the only article.")
+    lines = tmp_path / "two.jsonl"
+    lines.write_text('{"text": "One."}\n{"text": "Two."}\nnot json\n')
+    tagged = ReadFileFn(tag_only_items=True)
+    [only] = list(tagged.process(str(page)))
+    assert only.tag == ReadFileFn.ONLY_ITEM and only.value["input_uri"] == str(page)
+    out = list(tagged.process(str(lines)))
+    assert [r["text"] for r in out if isinstance(r, dict)] == ["One.", "Two."]
+    assert [r.tag for r in out if not isinstance(r, dict)] == ["rejects"]
+    assert [r["input_uri"] for r in ReadFileFn().process(str(page))] == [str(page)]
+
+
+def test_read_article_parts_split_one_item_files_from_spread_items(tmp_path):
+    from pipeline.io.sources import ReadArticleParts
+
+    (tmp_path / "page.txt").write_text("A headline\n\nBody A.")
+    (tmp_path / "two.jsonl").write_text('{"text": "One."}\n{"text": "Two."}\n')
+    pipeline = beam.Pipeline(options=PipelineOptions(runner="FnApiRunner"))
+    only, spread, rejects, skipped = pipeline | ReadArticleParts([f"{tmp_path}/*"])
+    assert_that(only | "OnlyUri" >> beam.Map(lambda r: r["input_uri"]), equal_to([str(tmp_path / "page.txt")]),
+                label="Only")
+    assert_that(spread | "SpreadText" >> beam.Map(lambda r: r["text"]), equal_to(["One.", "Two."]), label="Spread")
+    assert_that(rejects, equal_to([]), label="Rejects")
+    assert_that(skipped, equal_to([]), label="Skipped")
+    pipeline.run().wait_until_finish()

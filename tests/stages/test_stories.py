@@ -467,3 +467,20 @@ def test_seeds_story_grouping():
     story = cluster(seeds.values())
     assert story[seeds["004"]["id"]] == seeds["004"]["id"]
     assert len({story[seeds[k]["id"]] for k in ("001", "002", "003")}) == 1
+
+
+def test_features_survive_the_wire_exactly(fixtures):
+    for article in fixtures.values():
+        f = story_features(article)
+        keys = S.candidate_keys(f)
+        wire = S._to_wire(article["id"], f, keys)
+        assert S._from_wire(wire) == f and list(S._from_wire(wire).terms) == list(f.terms)
+        assert wire[1] == tuple(keys)
+    empty = S.StoryFeatures((0, "", "", "", 0), {}, {}, None)
+    assert S._from_wire(S._to_wire("x", empty, [])) == empty
+
+
+def test_each_candidate_pair_is_owned_by_one_bucket():
+    shared = frozenset({"t:ferry", "t:harbour", "t:oslo"})
+    assert [k for k in sorted(shared) if S.owned_by(k, shared, 2)] == ["t:ferry"]
+    assert not any(S.owned_by(k, frozenset({"t:ferry"}), 2) for k in ("t:ferry", "t:oslo"))
