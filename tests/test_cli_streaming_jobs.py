@@ -93,6 +93,10 @@ def stream(feeds, out, *extra, **popen):
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **popen)
 
 
+def _default_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def wait_for(predicate, proc, seconds=90):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline and proc.poll() is None and not predicate():
@@ -154,8 +158,12 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
         feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
-        # its own session, so the SIGINT goes to the driver and its job as a terminal's Ctrl-C would
-        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True)
+        # its own session, so the SIGINT goes to the driver and its job as a terminal's Ctrl-C would;
+        # with SIGINT's default disposition, as a terminal's foreground job has it: a shell without
+        # job control starts background commands (CI scripts run as `... &`) with SIGINT ignored,
+        # the children inherit that, and Python then installs no KeyboardInterrupt handler at all
+        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True,
+                      preexec_fn=_default_sigint)
         try:
             assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
             os.killpg(proc.pid, signal.SIGINT)
