@@ -23,6 +23,7 @@ counters each child writes, and starts the next child from the state the last on
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -227,6 +228,25 @@ def _die_with(driver_pid: int) -> None:
         os._exit(1)
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """SIGTERM (``docker stop``, systemd, ``kill``) stops a streaming run as Ctrl-C does: the job
+    ends, the driver writes the final manifest of what landed. Without this SIGTERM killed the
+    driver on the spot and left ``_manifest.json`` at its last refresh. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def segment_main(spec_path: str) -> int:
     """A segment job in a child process (``python -m pipeline.streaming JOB.json``).
 
@@ -245,8 +265,9 @@ def segment_main(spec_path: str) -> int:
     _quiet_known_noise()
     try:
         options = streaming_options(spec["argv"])
-        metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                          spec["seed_dedup"])
+        with sigterm_as_ctrl_c():
+            metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
+                              spec["seed_dedup"])
     except (NoInputError, FeedStateError) as e:
         print(f"newsbeam: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -269,13 +290,14 @@ class SegmentFailed(RuntimeError):
 
 
 def _stop_child(proc: subprocess.Popen) -> None:
-    """After Ctrl-C: let the child stop (a terminal sent it SIGINT too; if not, send it), then
-    kill it if it does not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
+    """After Ctrl-C or SIGTERM: let the child stop (a terminal sent it SIGINT too; if not, send
+    it SIGTERM, which it takes as Ctrl-C even where SIGINT is ignored), then kill it if it does
+    not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
     try:
         try:
             proc.wait(timeout=2.0)
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
+            proc.terminate()
             proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
     except (subprocess.TimeoutExpired, KeyboardInterrupt):
         proc.kill()
@@ -344,7 +366,9 @@ def run_streaming(argv: list[str]) -> int:
     metrics: dict = {}
     failure = None
     workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
+    stack = contextlib.ExitStack()
     try:
+        stack.enter_context(sigterm_as_ctrl_c())
         while True:
             # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
             now = time.time()
@@ -372,6 +396,7 @@ def run_streaming(argv: list[str]) -> int:
     except SegmentFailed as e:
         failure = e
     finally:
+        stack.close()
         refresher.stopped.set()
         refresher.join()
         shutil.rmtree(workdir, ignore_errors=True)

@@ -178,6 +178,34 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
     assert not session_alive(proc.pid), "a process of the run was still alive after it exited"
 
 
+def _ignore_sigint():
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def test_sigterm_to_the_driver_stops_the_run_like_ctrl_c(tmp_path):
+    """``docker stop`` / ``kill PID``: SIGTERM to the driver alone, in a background service where
+    SIGINT is ignored; the job is stopped too and the final manifest is written."""
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
+        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True, preexec_fn=_ignore_sigint)
+        try:
+            assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
+            proc.terminate()
+            _stdout, stderr = proc.communicate(timeout=90)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    m = json.loads((out / "_manifest.json").read_text())
+    assert m["status"] == "complete" and "interrupted" in stderr, stderr[-3000:]
+    assert proc.returncode == (0 if m["conservation"]["holds"] else 3), stderr[-3000:]
+    assert m["counts"]["articles"] == 2
+    deadline = time.monotonic() + 10
+    while session_alive(proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not session_alive(proc.pid), "the job outlived its driver"
+
+
 def test_a_killed_driver_takes_its_job_with_it(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
