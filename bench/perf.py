@@ -170,22 +170,17 @@ RATIOS = [
      "cli-noner-2cores-html", "trafilatura", "time", None),
     ("same CPUs: newsbeam no-NER, 2 cores / trafilatura, 2 processes (time)",
      "cli-noner-2cores-html", "trafilatura-2procs", "time", None),
-    ("2 cores / 1 core, no NER, HTML pages (throughput)", "cli-noner-2cores-html", "cli-noner-html",
-     "throughput", None),
-    ("acceptance 2: pipeline / sum-of-stages, no NER, HTML pages (throughput)", "cli-noner-html",
-     "loop-noner-html", "throughput", (">=", 0.9)),
-    ("acceptance 2: pipeline / sum-of-stages, NER, HTML pages (throughput)", "cli-ner-html", "loop-ner-html",
-     "throughput", (">=", 0.9)),
-    ("acceptance 3: 2 cores / 1 core, NER, HTML pages (throughput)", "cli-ner-2cores-html", "cli-ner-html",
-     "throughput", (">=", 1.6)),
-    ("acceptance 2: pipeline / sum-of-stages, no NER, pages + JSON lines (throughput)", "cli-noner",
-     "loop-noner", "throughput", (">=", 0.9)),
-    ("acceptance 2: pipeline / sum-of-stages, NER, pages + JSON lines (throughput)", "cli-ner", "loop-ner",
-     "throughput", (">=", 0.9)),
-    ("acceptance 3: 2 cores / 1 core, NER, pages + JSON lines (throughput)", "cli-ner-2cores", "cli-ner",
-     "throughput", (">=", 1.6)),
-    ("2 cores / 1 core, no NER, pages + JSON lines (throughput)", "cli-noner-2cores", "cli-noner", "throughput",
-     None),
+    *(ratio
+      for suffix, inputs in (("-html", "HTML pages"), ("", "pages + JSON lines"))
+      for ratio in (
+          (f"acceptance 2: pipeline / sum-of-stages, no NER, {inputs} (throughput)", f"cli-noner{suffix}",
+           f"loop-noner{suffix}", "throughput", (">=", 0.9)),
+          (f"acceptance 2: pipeline / sum-of-stages, NER, {inputs} (throughput)", f"cli-ner{suffix}",
+           f"loop-ner{suffix}", "throughput", (">=", 0.9)),
+          (f"acceptance 3: 2 cores / 1 core, NER, {inputs} (throughput)", f"cli-ner-2cores{suffix}",
+           f"cli-ner{suffix}", "throughput", (">=", 1.6)),
+          (f"2 cores / 1 core, no NER, {inputs} (throughput)", f"cli-noner-2cores{suffix}", f"cli-noner{suffix}",
+           "throughput", None))),
     ("quality step: default / --no-quality (time)", "cli-noner-quality", "cli-noner", "time", None),
 ]
 

@@ -366,40 +366,38 @@ def run_streaming(argv: list[str]) -> int:
     metrics: dict = {}
     failure = None
     workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
-    stack = contextlib.ExitStack()
-    try:
-        stack.enter_context(sigterm_as_ctrl_c())
-        while True:
-            # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
-            now = time.time()
-            if progress["jobs"] and stop is not None and now >= stop:
-                break  # the last segment's job ran past the end: nothing left to run
-            seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local,
-                                                       options.poll_interval)
-            progress["jobs"] += 1
-            if local:
-                spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
-                        "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
-                        "driver_pid": os.getpid()}
-                job_metrics = run_segment_child(spec, workdir)
-            else:
-                try:
-                    job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False)
-                except (NoInputError, FeedStateError) as e:
-                    print(f"newsbeam: {e}", file=sys.stderr)
-                    return EXIT_USAGE
-            metrics = add_counters(metrics, job_metrics)
-            if last:
-                break
-    except KeyboardInterrupt:
-        print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
-    except SegmentFailed as e:
-        failure = e
-    finally:
-        stack.close()
-        refresher.stopped.set()
-        refresher.join()
-        shutil.rmtree(workdir, ignore_errors=True)
+    with sigterm_as_ctrl_c():  # SIGTERM stops the run as Ctrl-C does, manifest included
+        try:
+            while True:
+                # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
+                now = time.time()
+                if progress["jobs"] and stop is not None and now >= stop:
+                    break  # the last segment's job ran past the end: nothing left to run
+                seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local,
+                                                           options.poll_interval)
+                progress["jobs"] += 1
+                if local:
+                    spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
+                            "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
+                            "driver_pid": os.getpid()}
+                    job_metrics = run_segment_child(spec, workdir)
+                else:
+                    try:
+                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False)
+                    except (NoInputError, FeedStateError) as e:
+                        print(f"newsbeam: {e}", file=sys.stderr)
+                        return EXIT_USAGE
+                metrics = add_counters(metrics, job_metrics)
+                if last:
+                    break
+        except KeyboardInterrupt:
+            print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
+        except SegmentFailed as e:
+            failure = e
+        finally:
+            refresher.stopped.set()
+            refresher.join()
+            shutil.rmtree(workdir, ignore_errors=True)
 
     if failure is not None:
         manifest, _row = make_manifest("failed")
