@@ -61,7 +61,7 @@ class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
     def _get_help_string(self, action):
         text = action.help or ""
         if (action.default in (None, False, True, argparse.SUPPRESS) or not action.option_strings
-                or "%(default)" in text or "default" in text.lower()):
+                or "%(default)" in text or "default:" in text.lower()):
             return text
         return text + " (default: %(default)s)"
 
@@ -122,7 +122,7 @@ def _every_option_parser() -> argparse.ArgumentParser:
             __import__(module)
         except Exception:  # an optional runner that cannot be imported defines no options here
             pass
-    parser = _BeamArgumentParser(allow_abbrev=False)
+    parser = _BeamArgumentParser(allow_abbrev=False, add_help=False)
     seen = set()
     for cls in PipelineOptions.__subclasses__():
         if cls.__name__ not in seen:
@@ -266,9 +266,12 @@ def interrupted_exit(exc: BaseException) -> int:
 
 
 def run(argv: list[str]) -> int:
+    parser = _run_parser()
+    if "-h" in argv or "--help" in argv:
+        parser.print_help()
+        return EXIT_OK
     try:
         argv, config_file = _with_config(argv)
-        parser = _run_parser()
         _reject_unknown(argv, _every_option_parser())
         known, _beam_flags = parser.parse_known_args(argv)
         streaming = known.streaming

@@ -65,7 +65,8 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
                            help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",
-                           help="Output directory: datasets, _manifest.json. Re-running replaces them.")
+                           help="Output directory: datasets, _manifest.json. It must be new, empty or written by "
+                                "newsbeam (anything else is refused); re-running replaces the datasets.")
         group.add_argument("--format", default="parquet", choices=FORMATS,
                            help="Dataset file format (rejects are always gzip JSON lines). Default: parquet.")
         group.add_argument("--no-quality", dest="quality", action="store_false", default=True,
@@ -78,7 +79,7 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--ner-batch-size", type=int, default=32, help="Articles per nlp.pipe batch.")
         group.add_argument("--near-threshold", type=float, default=NEAR_THRESHOLD,
                            help="Word 5-gram Jaccard at or above which two articles are near duplicates "
-                                "(default tuned with bench/dedup.py).")
+                                "(tuned with bench/dedup.py).")
         group.add_argument("--excerpt-threshold", type=float, default=EXCERPT_THRESHOLD,
                            help="Share of an article's 5-grams inside a longer one that makes it an excerpt.")
         group.add_argument("--story-threshold", type=float, default=0.40,
