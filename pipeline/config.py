@@ -72,12 +72,12 @@ def to_argv(table: dict, parser: argparse.ArgumentParser, path: str, cli_argv: l
     for key, value in table.items():
         name = key.replace("_", "-")
         action = actions.get(name)
+        if isinstance(value, dict):
+            raise ConfigError(f"--config {path}: {key!r} is a table; newsbeam reads flat 'key = value' lines")
         if action is None:
             close = difflib.get_close_matches(name, list(actions), n=1)
             hint = f"; did you mean {close[0]!r}?" if close else "; see 'newsbeam run --help'"
             raise ConfigError(f"--config {path}: unknown key {key!r}{hint}")
-        if isinstance(value, dict):
-            raise ConfigError(f"--config {path}: {key!r} is a table; newsbeam reads flat 'key = value' lines")
         if _given(action, cli_argv):
             continue  # the command line wins
         flag = next(o for o in action.option_strings if o.startswith("--"))

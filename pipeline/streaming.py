@@ -338,7 +338,9 @@ def run_streaming(argv: list[str]) -> int:
 
     options = streaming_options(argv)
     output = os.path.abspath(options.output)
-    os.makedirs(output, exist_ok=True)
+    from pipeline.io.ownership import adopt
+
+    adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/io/ownership.py)
     _clear_output(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     started = time.time()

@@ -125,6 +125,8 @@ def check_inputs_outside(directory: str, patterns: Iterable[str], what: str = "-
         if "://" in pattern:
             continue
         base = _literal_base(pattern)
+        if not glob.has_magic(pattern) and _inside(pattern, directory):
+            base = pattern
         holds_output = _inside(directory, base) and ("**" in pattern or _matches_inside(pattern, directory))
         if _inside(base, directory) or holds_output:
             raise NotOurs(f"{what} {pattern!r} reads from inside --output {directory}; a run replaces "
