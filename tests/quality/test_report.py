@@ -1,5 +1,7 @@
 """The HTML report: charts, no network resources, and it renders in headless Chromium."""
 import datetime as dt
+import html
+import json
 import os
 import re
 import shutil
@@ -51,16 +53,130 @@ def test_same_output_same_report_bytes(output, page):
     assert again.encode("utf-8") == first
 
 
-@pytest.mark.skipif(CHROMIUM is None, reason="no headless Chromium on PATH (Debian: apt-get install chromium-headless-shell)")
+NEEDS_CHROMIUM = pytest.mark.skipif(
+    CHROMIUM is None, reason="no headless Chromium on PATH (Debian: apt-get install -y chromium-headless-shell)")
+
+#: injected into a COPY of the report (the report itself has no script): every SVG <text>'s box,
+#: transformed to page coordinates (rotated labels are measured as rotated rectangles), and each svg's
+#: own box, written into the page so --dump-dom prints them
+MEASURE = """<script>
+(function () {
+  var charts = [];
+  document.querySelectorAll("svg").forEach(function (svg) {
+    var r = svg.getBoundingClientRect(), fig = svg.closest("figure"), labels = [];
+    svg.querySelectorAll("text").forEach(function (t) {
+      var b = t.getBBox(), m = t.getScreenCTM();
+      var corners = [[b.x, b.y], [b.x + b.width, b.y], [b.x + b.width, b.y + b.height], [b.x, b.y + b.height]]
+        .map(function (p) { var q = new DOMPoint(p[0], p[1]).matrixTransform(m); return [q.x, q.y]; });
+      labels.push({text: t.textContent, corners: corners, width: b.width, height: b.height});
+    });
+    var f = fig ? fig.getBoundingClientRect() : r;
+    charts.push({title: fig ? fig.querySelector("figcaption").textContent : svg.getAttribute("aria-label"),
+                 box: [r.left, r.top, r.right, r.bottom], figure: [f.left, f.top, f.right, f.bottom],
+                 labels: labels});
+  });
+  var out = document.createElement("pre");
+  out.id = "label-boxes";
+  out.textContent = JSON.stringify(charts);
+  document.body.appendChild(out);
+})();
+</script>"""
+
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                  "--proxy-server=127.0.0.1:9", "--hide-scrollbars"]
+
+
+def _chromium(*args, cwd=None):
+    done = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, *args], capture_output=True, text=True, timeout=120, cwd=cwd)
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def measure_labels(page: str, tmp_path, width: int = 1200) -> list[dict]:
+    """Every chart's label boxes as Chromium lays the page out ``width`` pixels wide, plus a
+    screenshot (``tmp_path/report-WIDTH.png``) to look at."""
+    with open(page, encoding="utf-8") as f:
+        text = f.read()
+    measured = tmp_path / f"measured-{width}.html"
+    measured.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    dom = _chromium(f"--window-size={width},4000", "--dump-dom", f"file://{measured}")
+    found = re.search(r'<pre id="label-boxes">(.*?)</pre>', dom, re.DOTALL)
+    assert found, dom[-2000:]
+    _chromium(f"--window-size={width},4000", f"--screenshot={tmp_path / f'report-{width}.png'}",
+              f"file://{page}", cwd=tmp_path)
+    return json.loads(html.unescape(found.group(1)))
+
+
+def _overlap(a: list, b: list, tolerance: float = 0.5) -> bool:
+    """Two convex polygons overlap by more than ``tolerance`` px (separating axis theorem)."""
+    for poly in (a, b):
+        for i in range(len(poly)):
+            (x1, y1), (x2, y2) = poly[i], poly[(i + 1) % len(poly)]
+            nx, ny = y1 - y2, x2 - x1
+            norm = (nx * nx + ny * ny) ** 0.5 or 1.0
+            pa = [(x * nx + y * ny) / norm for x, y in a]
+            pb = [(x * nx + y * ny) / norm for x, y in b]
+            if min(max(pa), max(pb)) - max(min(pa), min(pb)) <= tolerance:
+                return False
+    return True
+
+
+def layout_problems(charts: list[dict], tolerance: float = 0.5) -> list[str]:
+    """Labels that stick out of their svg (clipped), overlap another label of the same chart,
+    and svgs wider than their figure."""
+    problems = []
+    for chart in charts:
+        left, top, right, bottom = chart["box"]
+        if chart["box"][2] > chart["figure"][2] + tolerance or chart["box"][0] < chart["figure"][0] - tolerance:
+            problems.append(f"{chart['title']}: the chart is wider than its figure")
+        labels = [label for label in chart["labels"] if label["text"].strip()]
+        for label in labels:
+            xs = [x for x, _ in label["corners"]]
+            ys = [y for _, y in label["corners"]]
+            if min(xs) < left - tolerance or max(xs) > right + tolerance or \
+                    min(ys) < top - tolerance or max(ys) > bottom + tolerance:
+                problems.append(f"{chart['title']}: {label['text']!r} is clipped "
+                                f"(x {min(xs):.0f}..{max(xs):.0f}, y {min(ys):.0f}..{max(ys):.0f} outside "
+                                f"{left:.0f}..{right:.0f}, {top:.0f}..{bottom:.0f})")
+        for i, a in enumerate(labels):
+            for b in labels[i + 1:]:
+                if _overlap(a["corners"], b["corners"], tolerance):
+                    problems.append(f"{chart['title']}: {a['text']!r} overlaps {b['text']!r}")
+    return problems
+
+
+def test_the_layout_check_catches_overlap_and_clipping():
+    square = [[0, 0], [10, 0], [10, 10], [0, 10]]
+    diamond = [[15, 5], [20, 0], [25, 5], [20, 10]]
+    assert _overlap(square, [[5, 5], [15, 5], [15, 15], [5, 15]])
+    assert not _overlap(square, diamond) and not _overlap(square, [[10, 0], [20, 0], [20, 10], [10, 10]])
+    rotated = [[0, 20], [20, 0], [24, 4], [4, 24]]  # a 45-degree label whose box would overlap the square's
+    assert not _overlap(square, [[x + 6, y + 6] for x, y in rotated])
+    chart = {"title": "t", "box": [0, 0, 100, 50], "figure": [0, 0, 100, 50], "labels": [
+        {"text": "a", "corners": square}, {"text": "b", "corners": [[5, 5], [15, 5], [15, 15], [5, 15]]},
+        {"text": "c", "corners": [[90, 40], [110, 40], [110, 48], [90, 48]]}]}
+    problems = layout_problems([chart])
+    assert problems == ["t: 'c' is clipped (x 90..110, y 40..48 outside 0..100, 0..50)", "t: 'a' overlaps 'b'"]
+
+
+@NEEDS_CHROMIUM
 def test_report_renders_in_headless_chromium_without_network(page, tmp_path):
-    shot = tmp_path / "report.png"
-    dom = subprocess.run(
-        [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--proxy-server=127.0.0.1:9", "--dump-dom", f"file://{page}"],
-        capture_output=True, text=True, timeout=120)
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    assert "Articles per day" in dom.stdout and dom.stdout.count("<svg") >= 8
-    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--proxy-server=127.0.0.1:9",
-                    f"--screenshot={shot}", "--window-size=1200,1600", f"file://{page}"],
-                   capture_output=True, timeout=120, check=True, cwd=tmp_path)
-    assert shot.stat().st_size > 20_000  # a blank page is a few kB; charts and tables are not
+    dom = _chromium("--dump-dom", f"file://{page}")
+    assert "Articles per day" in dom and dom.count("<svg") >= 8
+    charts = measure_labels(page, tmp_path)
+    assert len(charts) >= 8 and all(label["width"] > 0 for c in charts for label in c["labels"])
+    problems = layout_problems(charts)
+    assert not problems, "\n".join(problems)
+    assert (tmp_path / "report-1200.png").stat().st_size > 20_000  # a blank page is a few kB
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.parametrize("width", [1200, 640])
+def test_labels_neither_overlap_nor_clip_over_many_days_and_long_names(many_days_output, width, tmp_path):
+    results = runner.check_output(many_days_output, now=NOW + dt.timedelta(days=365))
+    page = report.write_report(many_days_output, results, dataset_stats(many_days_output))
+    charts = measure_labels(page, tmp_path, width)
+    days = next(c for c in charts if c["title"].startswith("Articles per day"))
+    assert len([l for l in days["labels"] if re.fullmatch(r"\d{4}-\d\d-\d\d", l["text"])]) >= 4
+    problems = layout_problems(charts)
+    assert not problems, f"{len(problems)} layout problems:\n" + "\n".join(problems)
