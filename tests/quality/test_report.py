@@ -11,6 +11,7 @@ import pytest
 
 from pipeline.quality import report, runner
 from pipeline.quality.inspect import dataset_stats
+from tests.quality.conftest import sample_datasets, write_manifest, write_output
 
 NOW = dt.datetime(2025, 1, 1, tzinfo=dt.timezone.utc)
 CHROMIUM = next((shutil.which(n) for n in ("chromium-headless-shell", "chromium", "chromium-browser",
@@ -51,6 +52,98 @@ def test_same_output_same_report_bytes(output, page):
         first = f.read()
     again = report.render(runner.check_output(output, now=NOW + dt.timedelta(days=1)), dataset_stats(output))
     assert again.encode("utf-8") == first
+
+
+#: what 'newsbeam run' passes (pipeline/cli.py); long globs, as real ones get
+RUN = report.run_info(
+    mode="batch", options={"input": ["/data/archive/2024/**/regional-papers-and-agencies/*.jsonl.gz",
+                                     "/data/extra/*.html"], "feeds": "conf/feeds.txt", "runner": "FnApiRunner"},
+    versions={"newsbeam": "0.1.0", "apache-beam": "2.77.0", "python": "3.11.9"}, schema_version="1.0.0",
+    started_at=dt.datetime(2026, 12, 7, 13, 15, 12, 400000, tzinfo=dt.timezone.utc),
+    finished_at=dt.datetime(2026, 12, 7, 13, 16, 40, tzinfo=dt.timezone.utc).timestamp(), duration_seconds=87.64)
+
+
+def _words(page: str) -> str:
+    """The page's text, tags dropped, whitespace collapsed."""
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", page)).split())
+
+
+def test_run_info_is_plain_json_with_iso_times():
+    assert RUN == {"mode": "batch", "runner": "FnApiRunner", "schema_version": "1.0.0",
+                   "inputs": ["--input /data/archive/2024/**/regional-papers-and-agencies/*.jsonl.gz",
+                              "--input /data/extra/*.html", "--feeds conf/feeds.txt"],
+                   "newsbeam_version": "0.1.0", "beam_version": "2.77.0", "started_at": "2026-12-07T13:15:12Z",
+                   "finished_at": "2026-12-07T13:16:40Z", "duration_seconds": 87.6}
+    assert json.loads(json.dumps(RUN)) == RUN
+
+
+def test_the_header_names_the_run_inputs_versions_and_schema(output):
+    results, stats = runner.check_output(output, now=NOW), dataset_stats(output)
+    page = report.render(results, stats, run=RUN)
+    text = _words(page)
+    assert "schema version 1.0.0" in text and "?" not in text
+    assert "batch on FnApiRunner; started 2026-12-07 13:15:12 UTC, finished 13:16:40 UTC, took 1 min 28 s" in text
+    assert "--input /data/extra/*.html" in text and "--feeds conf/feeds.txt" in text
+    assert "newsbeam 0.1.0 · Apache Beam 2.77.0" in text
+    assert report.render(results, stats, run=dict(RUN)) == page  # the run is an input like the others
+    assert report.render(results, stats, run=dict(RUN, finished_at="2026-12-07T13:17:00Z")) != page
+
+
+def test_without_a_manifest_or_run_the_header_says_what_is_unknown(tmp_path):
+    root = write_output(tmp_path / "out", sample_datasets(), manifest=False)
+    text = _words(report.render(runner.check_output(root, now=NOW), dataset_stats(root)))
+    assert "run not known (no _manifest.json)" in text and "schema version unknown (no _manifest.json)" in text
+
+
+def test_run_from_a_manifest_takes_mode_inputs_versions_and_streaming_time(output):
+    write_manifest(output, options={"input": ["in/*.jsonl"], "feeds": None, "runner": None},
+                   versions={"newsbeam": "0.1.0", "apache-beam": "2.77.0"})
+    run = report.run_from_output(output)
+    assert run["mode"] == "batch" and run["inputs"] == ["--input in/*.jsonl"] and run["source"] == "_manifest.json"
+    assert (run["newsbeam_version"], run["beam_version"], run["started_at"], run["duration_seconds"]) == \
+        ("0.1.0", "2.77.0", None, None)
+    text = _words(report.render(runner.check_output(output, now=NOW), dataset_stats(output), run=run))
+    assert "batch; start and end not recorded in _manifest.json" in text
+    assert report.run_from_output(output, live_only=True) is None  # a finished manifest: an earlier run's
+    write_manifest(output, status="running", mode="streaming", elapsed_seconds=125.0,
+                   options={"watch": ["inbox/*.html"], "feeds": "feeds.txt", "streaming": True})
+    live = report.run_from_output(output, live_only=True)
+    assert live["mode"] == "streaming" and live["inputs"] == ["--feeds feeds.txt", "--watch inbox/*.html"]
+    text = _words(report.render(runner.check_output(output, now=NOW), dataset_stats(output), run=live))
+    assert "streaming; ran 2 min 05 s (per _manifest.json)" in text
+
+
+@pytest.mark.parametrize("maximum", [1, 2, 3, 7, 10, 11, 97, 100, 1234, 250_001])
+def test_y_ticks_are_round_and_several(maximum):
+    ticks = report.nice_ticks(maximum)
+    step = ticks[1] - ticks[0]
+    assert ticks[0] == 0 and ticks[-1] >= maximum and ticks[-2] < maximum
+    assert all(b - a == step for a, b in zip(ticks, ticks[1:]))
+    assert str(step).rstrip("0") in ("1", "2", "5")
+    assert len(ticks) >= min(4, maximum + 1) and len(ticks) <= 7
+
+
+def test_day_chart_fills_missing_days_and_keeps_undated_last():
+    pairs = [["2024-02-27", 3], ["2024-03-01", 1], ["undated", 2]]
+    assert report.fill_days(pairs) == [["2024-02-27", 3], ["2024-02-28", 0], ["2024-02-29", 0],
+                                       ["2024-03-01", 1], ["undated", 2]]
+    far = [["1999-01-01", 1], ["2024-03-01", 1]]  # decades apart: one column each, not 9,000
+    assert report.fill_days(far) == far
+
+
+def test_a_missing_source_reads_as_such_not_as_none():
+    svg = report.hbar_chart("Top sources", [["example.com", 3], [None, 2]], missing=report.NO_SOURCE)
+    assert '<text x="' in svg and 'class="missing">no URL or source</text>' in svg
+    assert "(none)" not in svg and "None" not in svg
+
+
+def test_long_labels_are_shortened_to_fit_with_the_full_name_in_the_tooltip():
+    name = "the-very-long-regional-daily-newspaper-and-gazette.example.co.uk"
+    svg = report.hbar_chart("Top sources", [[name, 3], ["a.example", 1]])
+    shown = re.search(r'text-anchor="end">([^<]*)</text>', svg).group(1)
+    assert shown.endswith("…") and name.startswith(shown[:-1]) and f"<title>{name}: 3</title>" in svg
+    assert ">a.example</text>" in svg
+    assert report.text_width(shown) <= 0.46 * 500
 
 
 NEEDS_CHROMIUM = pytest.mark.skipif(
@@ -174,7 +267,7 @@ def test_report_renders_in_headless_chromium_without_network(page, tmp_path):
 @pytest.mark.parametrize("width", [1200, 640])
 def test_labels_neither_overlap_nor_clip_over_many_days_and_long_names(many_days_output, width, tmp_path):
     results = runner.check_output(many_days_output, now=NOW + dt.timedelta(days=365))
-    page = report.write_report(many_days_output, results, dataset_stats(many_days_output))
+    page = report.write_report(many_days_output, results, dataset_stats(many_days_output), run=RUN)
     charts = measure_labels(page, tmp_path, width)
     days = next(c for c in charts if c["title"].startswith("Articles per day"))
     assert len([l for l in days["labels"] if re.fullmatch(r"\d{4}-\d\d-\d\d", l["text"])]) >= 4
