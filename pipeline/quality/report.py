@@ -176,23 +176,33 @@ def fill_days(pairs: list) -> list:
 
 
 def _label_candidates(labels: list[str], min_gap: int) -> list[int]:
-    """Indices worth a label, most regular first: every day, every 2/7/14 days from the first, or
-    month starts (every 1, 2, 3, 6 or 12 months) when the axis is consecutive days; else every
-    ``min_gap``-th. Labels that are not days (``undated``) are always candidates."""
+    """Indices worth a label, most regular first. Consecutive days: every day, every 2/7/14 days
+    from the first, or month starts (every 1, 2, 3, 6 or 12 months, or years). Days with gaps: the
+    first day present in each such period of months or years. Other labels: every ``min_gap``-th.
+    Labels that are not days (``undated``) are always candidates."""
     dates = [_as_date(l) for l in labels]
-    extra = [i for i, d in enumerate(dates) if d is None]
+    extra = {i for i, d in enumerate(dates) if d is None}
     days = [(i, d) for i, d in enumerate(dates) if d is not None]
-    consecutive = len(days) > 1 and all((b[1] - a[1]).days == 1 for a, b in zip(days, days[1:]))
-    if not consecutive:
-        return sorted(set(range(0, len(labels), max(1, min_gap))) | set(extra))
-    for every in (1, 2, 7, 14):
-        if every >= min_gap:
-            return sorted({i for i, d in days if (d - days[0][1]).days % every == 0} | set(extra))
-    months = next((m for m in (1, 2, 3, 6, 12) if 28 * m >= min_gap), None)
-    if months is None:
-        years = math.ceil(min_gap / 365)
-        return sorted({i for i, d in days if d.month == 1 and d.day == 1 and d.year % years == 0} | set(extra))
-    return sorted({i for i, d in days if d.day == 1 and (d.year * 12 + d.month - 1) % months == 0} | set(extra))
+    if len(days) < 2:
+        return sorted({i for i, _ in days} | extra)
+    consecutive = all((b[1] - a[1]).days == 1 for a, b in zip(days, days[1:]))
+    need = min_gap * ((days[-1][1] - days[0][1]).days + 1) / len(days)  # days between two labels
+    if consecutive:
+        for every in (1, 2, 7, 14):
+            if every >= need:
+                return sorted({i for i, d in days if (d - days[0][1]).days % every == 0} | extra)
+    months = next((m for m in (1, 2, 3, 6, 12) if 28 * m >= need), None)
+    if months is not None:
+        period = lambda d: (d.year * 12 + d.month - 1) // months  # noqa: E731
+    else:
+        years = math.ceil(need / 365)
+        period = lambda d: d.year // years  # noqa: E731
+    if consecutive:  # period starts only: 1 Jan, 1 Apr, ...
+        return sorted({i for i, d in days if period(d) != period(d - _dt.timedelta(days=1))} | extra)
+    first: dict[int, int] = {}
+    for i, d in days:
+        first.setdefault(period(d), i)
+    return sorted(set(first.values()) | extra)
 
 
 def column_chart(title: str, pairs: list, color: str = BAR, width: int = 500, missing: str = MISSING) -> str:
@@ -200,7 +210,11 @@ def column_chart(title: str, pairs: list, color: str = BAR, width: int = 500, mi
     gridlines, x labels horizontal and thinned to what fits side by side."""
     if not pairs:
         return _empty(title)
-    pairs = fill_days(pairs)
+    filled = fill_days(pairs)
+    dates = [d for d in (_as_date(k) for k, _ in filled) if d is not None]
+    if len(dates) > 1 and (dates[-1] - dates[0]).days + 1 > len(dates):
+        title += " (days with no articles left out)"  # too many days to fill in: the axis is not to scale
+    pairs = filled
     labels = [_label(k, missing) for k, _ in pairs]
     ticks = nice_ticks(max(v for _, v in pairs))
     top = ticks[-1]

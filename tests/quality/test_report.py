@@ -273,3 +273,35 @@ def test_labels_neither_overlap_nor_clip_over_many_days_and_long_names(many_days
     assert len([l for l in days["labels"] if re.fullmatch(r"\d{4}-\d\d-\d\d", l["text"])]) >= 4
     problems = layout_problems(charts)
     assert not problems, f"{len(problems)} layout problems:\n" + "\n".join(problems)
+
+
+def _days(first: str, count: int, every: int = 1) -> list[str]:
+    start = dt.date.fromisoformat(first)
+    return [(start + dt.timedelta(days=i * every)).isoformat() for i in range(count)]
+
+
+#: day axes the fixtures above do not reach: one day, big counts and 'undated', three years
+#: (month labels), sparse days decades apart (no gap filling), five years of every other day
+DAY_AXES = {
+    "one-day": [["2024-03-12", 7]],
+    "undated-big-counts": [["2024-03-10", 12_345], ["2024-03-11", 250_001], ["2024-03-12", 3], ["undated", 98_765]],
+    "three-years": [[d, 1000 + (i * 37) % 900] for i, d in enumerate(_days("2022-01-01", 1096))],
+    "sparse-decades": [[d, 1 + i % 4] for i, d in enumerate(_days("1990-06-15", 40, every=250))] + [["undated", 2]],
+    "five-years-gappy": [[d, 1 + i % 9] for i, d in enumerate(_days("2019-01-01", 913, every=2))],
+}
+
+
+@NEEDS_CHROMIUM
+@pytest.mark.parametrize("axis", sorted(DAY_AXES))
+def test_day_axes_and_wide_names_fit(output, axis, tmp_path):
+    stats = dict(dataset_stats(output), articles_per_day=DAY_AXES[axis])
+    stats["top_sources"] = [["東京新聞デジタル版ニュースサイト.example.jp", 1_234_567], ["WWWWWWWWWWWWWWWWWWWWWWWWWWWWWW", 7],
+                            [None, 3], ["x", 1]]
+    stats["top_entities"] = [["Organisation for Economic Co-operation and Development (ORG)", 999_999]]
+    page = tmp_path / "report.html"
+    page.write_text(report.render(runner.check_output(output, now=NOW), stats, run=RUN), encoding="utf-8")
+    charts = measure_labels(str(page), tmp_path)
+    days = next(c for c in charts if c["title"].startswith("Articles per day"))
+    assert days["labels"] and all(label["width"] > 0 for label in days["labels"])
+    problems = layout_problems(charts)
+    assert not problems, f"{len(problems)} layout problems:\n" + "\n".join(problems)
