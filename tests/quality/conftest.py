@@ -114,6 +114,7 @@ def many_days_datasets(days: int, start: str = "2024-01-01") -> dict:
     return {"articles": articles, "duplicates": duplicates, "entities": entities, "rejects": rejects}
 
 
-@pytest.fixture(params=[60, 365], ids=lambda n: f"{n}days")
-def many_days_output(request, tmp_path):
-    return write_output(tmp_path / f"out{request.param}", many_days_datasets(request.param))
+@pytest.fixture(scope="module", params=[60, 365], ids=lambda n: f"{n}days")
+def many_days_output(request, tmp_path_factory):
+    """Written once per module (tests read it; the report they write is the same for the same run)."""
+    return write_output(tmp_path_factory.mktemp(f"out{request.param}"), many_days_datasets(request.param))
