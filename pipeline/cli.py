@@ -171,7 +171,7 @@ def _quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[
     """GE suites and row checks over every published partition; results and report in _quality/.
 
     ``run`` (``pipeline.quality.report.run_info``) is what the report says about the run; without
-    it, the live manifest of a streaming run in progress when there is one."""
+    it, the live manifest of a streaming run in progress when there is one, else only the versions."""
     from pipeline.quality import runner
 
     directory = os.path.join(output, runner.QUALITY_DIR)
@@ -182,8 +182,11 @@ def _quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[
 
     results = runner.check_output(output)
     runner.write_results(output, results)
-    if run is None:
-        run = report.run_from_output(output, live_only=True)
+    if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
+        from pipeline.io.sinks import library_versions
+
+        run = report.run_from_output(output, live_only=True) or report.run_info(
+            mode=None, options={}, versions=library_versions(), schema_version=_schema_version())
     report.write_report(output, results, inspect.dataset_stats(output), run=run)
     failed = runner.failures(results)
     return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),

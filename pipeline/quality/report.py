@@ -344,13 +344,14 @@ def run_inputs(options: dict) -> list[str]:
     return out
 
 
-def run_info(*, mode: str, options: dict, versions: dict, schema_version: str | None,
+def run_info(*, mode: str | None, options: dict, versions: dict, schema_version: str | None,
              started_at=None, finished_at=None, duration_seconds: float | None = None,
              source: str | None = None) -> dict:
     """The ``run`` of ``render``/``write_report``: plain JSON values. ``options`` and ``versions``
     are the manifest's (``_manifest_options``, ``sinks.library_versions``); times are epoch seconds,
-    datetimes or ISO strings; ``source`` names where the values came from when not from the run
-    itself (``_manifest.json``)."""
+    datetimes or ISO strings (``newsbeam run`` passes the end of the pipeline: the report is
+    written after it, by the quality step); ``source`` names where the values came from when not
+    from the run itself (``_manifest.json``)."""
     run = {
         "mode": mode,
         "inputs": run_inputs(options),
@@ -379,17 +380,28 @@ def run_from_manifest(manifest: dict) -> dict:
 
 def run_from_output(root: str, live_only: bool = False) -> dict | None:
     """``run_from_manifest`` of ``root/_manifest.json``; None when there is none (or it is not
-    JSON), and with ``live_only`` unless it is a streaming run's live manifest (status
-    'running'), since a finished manifest found before the run writes its own is an older run's."""
+    JSON). With ``live_only`` (the end of a streaming run that passed no ``run``), only a live
+    manifest (status 'running', so this run's: a finished one is an earlier run's), and its
+    times are the run's own: started = when it was written minus its ``elapsed_seconds``,
+    finished = now."""
     path = os.path.join(root, "_manifest.json")
     try:
         with open(path, encoding="utf-8") as f:
             manifest = json.load(f)
+        written = os.path.getmtime(path)
     except (OSError, ValueError):
         return None
     if not isinstance(manifest, dict) or (live_only and manifest.get("status") != "running"):
         return None
-    return run_from_manifest(manifest)
+    run = run_from_manifest(manifest)
+    if live_only and isinstance(manifest.get("elapsed_seconds"), (int, float)):
+        import time
+
+        started, finished = written - manifest["elapsed_seconds"], time.time()
+        run.update(started_at=_iso(started), finished_at=_iso(finished),
+                   duration_seconds=round(finished - started, 1))
+        del run["source"]
+    return run
 
 
 def _when(iso: str | None, same_day_as: str | None = None) -> str:
@@ -424,7 +436,7 @@ def _run_header(run: dict | None, manifest: dict) -> str:
                         f"ran {took}" + (f" (per {run['source']})" if run.get("source") else ""))
         if not when:
             when.append("start and end not recorded" + (f" in {run['source']}" if run.get("source") else ""))
-        mode = run.get("mode") or "unknown mode"
+        mode = run.get("mode") or "mode not recorded"
         runner = f" on {run['runner']}" if run.get("runner") else ""
         rows.append(("run", f"{_e(mode)}{_e(runner)}; " + _e(", ".join(when))))
         inputs = run.get("inputs") or []

@@ -107,10 +107,14 @@ def test_run_from_a_manifest_takes_mode_inputs_versions_and_streaming_time(outpu
     assert report.run_from_output(output, live_only=True) is None  # a finished manifest: an earlier run's
     write_manifest(output, status="running", mode="streaming", elapsed_seconds=125.0,
                    options={"watch": ["inbox/*.html"], "feeds": "feeds.txt", "streaming": True})
-    live = report.run_from_output(output, live_only=True)
-    assert live["mode"] == "streaming" and live["inputs"] == ["--feeds feeds.txt", "--watch inbox/*.html"]
-    text = _words(report.render(runner.check_output(output, now=NOW), dataset_stats(output), run=live))
+    saved = report.run_from_output(output)  # validate --report on a streaming output
+    assert saved["mode"] == "streaming" and saved["inputs"] == ["--feeds feeds.txt", "--watch inbox/*.html"]
+    text = _words(report.render(runner.check_output(output, now=NOW), dataset_stats(output), run=saved))
     assert "streaming; ran 2 min 05 s (per _manifest.json)" in text
+    live = report.run_from_output(output, live_only=True)  # the end of the run that is writing it
+    assert "source" not in live and live["started_at"] < live["finished_at"]
+    assert {k: v for k, v in live.items() if not k.endswith(("_at", "_seconds"))} == \
+        {k: v for k, v in saved.items() if not k.endswith(("_at", "_seconds")) and k != "source"}
 
 
 @pytest.mark.parametrize("maximum", [1, 2, 3, 7, 10, 11, 97, 100, 1234, 250_001])
