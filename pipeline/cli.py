@@ -313,7 +313,7 @@ def run(argv: list[str]) -> int:
         print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
               "replaces every dataset", file=sys.stderr)
     staging = sinks.staging_dir(output)
-    started = time.monotonic()
+    started, started_at = time.monotonic(), time.time()
     published = False
     try:
         pipeline = beam.Pipeline(options=options)
@@ -354,9 +354,14 @@ def run(argv: list[str]) -> int:
 
             merge_states(FeedStateStore(state_dir), staging)
         counts, files = sinks.dataset_counts(output)
+        from pipeline.quality.report import run_info
+
+        options_row, versions = _manifest_options(options), sinks.library_versions(_model_name(options))
+        run_row = run_info(mode="batch", options=options_row, versions=versions, schema_version=_schema_version(),
+                           started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
         interrupted = None
         try:
-            quality, failed = _quality_step(output, options.quality)
+            quality, failed = _quality_step(output, options.quality, run=run_row)
         except KeyboardInterrupt as e:  # the datasets are whole: commit them, without the checks
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             interrupted, (quality, failed) = e, ({"status": "skipped"}, [])
@@ -367,9 +372,9 @@ def run(argv: list[str]) -> int:
             "skipped_by_reason": skipped,
             "conservation": check,
             "files": files,
-            "options": _manifest_options(options),
+            "options": options_row,
             "configuration": _effective_configuration(options, argv, config_file),
-            "versions": sinks.library_versions(_model_name(options)),
+            "versions": versions,
             "schema_version": _schema_version(),
             "quality": quality,
         }
@@ -407,8 +412,11 @@ def run(argv: list[str]) -> int:
         raise
 
 
-def _quality_step(output: str, enabled: bool) -> tuple[dict, list[str]]:
-    """GE suites and row checks over every published partition; results and report in _quality/."""
+def _quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[dict, list[str]]:
+    """GE suites and row checks over every published partition; results and report in _quality/.
+
+    ``run`` (``pipeline.quality.report.run_info``) is what the report says about the run; without
+    it, the live manifest of a streaming run in progress when there is one, else only the versions."""
     from pipeline.quality import runner
 
     directory = os.path.join(output, runner.QUALITY_DIR)
@@ -419,7 +427,12 @@ def _quality_step(output: str, enabled: bool) -> tuple[dict, list[str]]:
 
     results = runner.check_output(output)
     runner.write_results(output, results)
-    report.write_report(output, results, inspect.dataset_stats(output))
+    if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
+        from pipeline.io.sinks import library_versions
+
+        run = report.run_from_output(output, live_only=True) or report.run_info(
+            mode=None, options={}, versions=library_versions(), schema_version=_schema_version())
+    report.write_report(output, results, inspect.dataset_stats(output), run=run)
     failed = runner.failures(results)
     return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
             "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",
@@ -499,7 +512,8 @@ def validate(argv: list[str]) -> int:
         from pipeline.quality import inspect, report
 
         with open(args.report, "w", encoding="utf-8") as f:
-            f.write(report.render(results, inspect.dataset_stats(args.directory)))
+            f.write(report.render(results, inspect.dataset_stats(args.directory),
+                                  run=report.run_from_output(args.directory)))
     failed = runner.failures(results)
     checks = len(runner.summary(results))
     if failed:

@@ -13,6 +13,8 @@ from pipeline.quality.runner import DATASETS, discover, read_partition
 
 TOP = 10
 UNDATED = "undated"
+#: how the terminal shows a source that is None (an article with no URL and no source field)
+NO_SOURCE = "(no URL or source)"
 
 #: columns read per dataset for the counts below
 COLUMNS = {
@@ -52,10 +54,10 @@ def dataset_stats(root: str) -> dict:
         if part.dataset == "articles":
             counters["per_day"][part.values.get("dt") or UNDATED] += n
             counters["per_lang"].update(cols["lang"])
-            counters["sources"].update(s or "(none)" for s in cols["source"])
+            counters["sources"].update(s or None for s in cols["source"])  # None: no URL, no source
         elif part.dataset == "duplicates":
             counters["dup_kind"].update(cols["kind"])
-            counters["dup_source"].update(s or "(none)" for s in cols["source"])
+            counters["dup_source"].update(s or None for s in cols["source"])
         elif part.dataset == "entities":
             counters["entities"].update(f"{c} ({l})" for c, l in zip(cols["canonical"], cols["label"]))
             counters["entity_labels"].update(cols["label"])
@@ -103,9 +105,10 @@ def format_stats(root: str, stats: dict) -> str:
     for d in DATASETS:
         out.append(f"  {d:<10} {stats['rows'][d]:>6}  {len(stats['partitions'][d]):>10}")
 
-    def block(title, pairs):
+    def block(title, pairs, missing="(missing)"):
         if not pairs:
             return
+        pairs = [[missing if k is None else k, v] for k, v in pairs]
         out.append("")
         out.append(f"  {title}")
         width = max(len(str(k)) for k, _ in pairs)
@@ -116,7 +119,7 @@ def format_stats(root: str, stats: dict) -> str:
 
     block("articles per day", stats["articles_per_day"])
     block("articles per language", stats["articles_per_lang"])
-    block("top sources", stats["top_sources"])
+    block("top sources", stats["top_sources"], NO_SOURCE)
     block("duplicates by kind", stats["duplicates_by_kind"])
     block("top entities (articles mentioning)", stats["top_entities"][:TOP])
     block("rejects by stage", stats["rejects_by_stage"])

@@ -1,15 +1,18 @@
 """`newsbeam validate` and `newsbeam inspect` on outputs, and the end-of-run quality step."""
 import os
+import re
 import shutil
 import subprocess
 import sys
+from importlib.metadata import version
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from pipeline.cli import main
 from tests.conftest import REPO
-from tests.quality.conftest import read_json
+from tests.quality.conftest import read_json, write_manifest
+from tests.quality.test_report import _words
 
 
 def test_validate_passes_a_fresh_output(output, capsys):
@@ -32,6 +35,29 @@ def test_validate_fails_a_corrupted_copy_naming_both_expectations(output, tmp_pa
     assert "FAIL  articles    text non-empty" in captured.out
     assert "articles/dt=2024-03-12/lang=en: article ids unique (2 unexpected" in captured.err
     assert "articles/dt=2024-03-12/lang=en: text non-empty (1 unexpected" in captured.err
+
+
+def test_validate_report_takes_the_run_from_the_manifest(output, tmp_path, capsys):
+    write_manifest(output, options={"input": ["in/*.jsonl"], "feeds": None, "runner": None},
+                   versions={"python": "3.11", "newsbeam": "0.1.0", "apache-beam": "2.77.0"})
+    page = tmp_path / "report.html"
+    assert main(["validate", output, "--report", str(page)]) == 0
+    text = _words(page.read_text(encoding="utf-8"))
+    assert "run batch; start and end not recorded in _manifest.json" in text
+    assert "input --input in/*.jsonl" in text and "newsbeam 0.1.0 · Apache Beam 2.77.0" in text
+    assert "schema version 1.0.0" in text
+
+
+def test_the_quality_step_without_run_details_still_names_versions_and_schema(tmp_path):
+    from pipeline.cli import _quality_step
+    from pipeline.records import SCHEMA_VERSION
+    from tests.quality.conftest import sample_datasets, write_output
+
+    root = write_output(tmp_path / "out", sample_datasets(), manifest=False)  # streaming, before a live manifest
+    quality, _failed = _quality_step(root, True)
+    text = _words((tmp_path / "out" / quality["report"]).read_text(encoding="utf-8"))
+    assert "run mode not recorded; start and end not recorded input not recorded" in text
+    assert f"Apache Beam {version('apache-beam')}" in text and f"schema version {SCHEMA_VERSION}" in text
 
 
 def test_validate_and_inspect_explain_a_wrong_directory(tmp_path, capsys):
@@ -67,6 +93,10 @@ def test_run_checks_quality_and_a_future_date_marks_the_manifest_degraded(tmp_pa
     manifest = read_json(tmp_path / "ok/_manifest.json")
     assert manifest["status"] == "ok" and manifest["quality"]["status"] == "passed"
     assert (tmp_path / "ok/_quality/report.html").exists() and (tmp_path / "ok/_quality/results.json").exists()
+    text = _words((tmp_path / "ok/_quality/report.html").read_text(encoding="utf-8"))
+    assert re.search(r"run batch[^;]*; started \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC, finished [0-9:]+ UTC, took ", text)
+    assert f"input --input {good} versions newsbeam {version('newsbeam')} · Apache Beam {version('apache-beam')}" in text
+    assert f"schema version {manifest['schema_version']}" in text
     assert main(["validate", str(tmp_path / "ok")]) == 0  # the manifest written matches its schema
 
     degraded = run(future, tmp_path / "degraded")
