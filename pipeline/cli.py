@@ -37,7 +37,25 @@ def _run_parser() -> argparse.ArgumentParser:
         description="Run the pipeline in batch over input files. Any other Apache Beam pipeline "
                     "option (--runner, --direct_num_workers, ...) is passed through to Beam.")
     NewsbeamOptions._add_argparse_args(parser)
+    shown = parser.add_argument_group("what the run prints (newsbeam's own flags, not passed to Beam)")
+    levels = shown.add_mutually_exclusive_group()
+    levels.add_argument("-q", "--quiet", action="store_true", default=False,
+                        help="Print only errors (error log lines and error messages, on standard error) and "
+                             "the final summary (standard output): no progress line, no warnings, no notices.")
+    levels.add_argument("-v", "--verbose", action="store_true", default=False,
+                        help="Print debug logs, every library's included (Beam, trafilatura, htmldate, ...), "
+                             "and the per-page messages that are otherwise hidden.")
     return parser
+
+
+#: newsbeam's own output flags: taken out of argv before Beam parses it.
+_OUTPUT_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def _output_level(known) -> int:
+    from pipeline import logs
+
+    return logs.QUIET if known.quiet else logs.VERBOSE if known.verbose else logs.DEFAULT
 
 
 def counters(result) -> dict[str, int]:
@@ -65,6 +83,11 @@ def conservation(inputs: int, counts: dict) -> dict:
 def run(argv: list[str]) -> int:
     parser = _run_parser()
     known, _beam_flags = parser.parse_known_args(argv)
+    from pipeline import logs
+
+    level = _output_level(known)
+    logs.configure(level)
+    argv = [arg for arg in argv if arg not in _OUTPUT_FLAGS]
     streaming = "--streaming" in argv
     if streaming:
         if known.input:
@@ -89,30 +112,34 @@ def run(argv: list[str]) -> int:
 
     import apache_beam as beam
 
-    from pipeline import graph
+    from pipeline import graph, progress
     from pipeline.io import sinks
-    from pipeline.options import NewsbeamOptions
+    from pipeline.options import NewsbeamOptions, local_runner
 
     options = NewsbeamOptions(argv)
     output = os.path.abspath(options.output)
     os.makedirs(output, exist_ok=True)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     for name in sinks.clean_leftovers(output):
-        print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
-    if sinks.interrupted_publish(output):
+        if level > logs.QUIET:
+            print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
+    if sinks.interrupted_publish(output) and level > logs.QUIET:
         print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
               "replaces every dataset", file=sys.stderr)
     staging = sinks.staging_dir(output)
     started = time.monotonic()
+    # progress: counting steps write under the staging directory, a driver thread shows their sum
+    progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
     try:
         pipeline = beam.Pipeline(options=options)
         try:
-            graph.build(pipeline, options, staging, state_dir)
+            graph.build(pipeline, options, staging, state_dir, progress=progress_dir)
         except (NoInputError, FeedStateError) as e:
             print(f"newsbeam: {e}", file=sys.stderr)
             return EXIT_USAGE
-        result = pipeline.run()
-        result.wait_until_finish()
+        with progress.shown(progress_dir, started=started, entities=options.entities):
+            result = pipeline.run()
+            result.wait_until_finish()
         metrics = counters(result)
 
         counts, _files = sinks.dataset_counts(staging)
@@ -326,10 +353,12 @@ def _print_summary(output: str, row: dict, counts: dict, skipped: dict, metrics:
 
 
 def _quiet_known_noise() -> None:
-    """Beam warns at import that optional GCP client libraries are missing; they are optional."""
-    import logging
+    """newsbeam's log handler at the default level: library noise (Beam's warning at import that
+    optional GCP client libraries are missing, trafilatura's per-page notes, ...) at debug level
+    (see pipeline/logs.py); ``run`` sets the level of -q/-v."""
+    from pipeline import logs
 
-    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+    logs.configure(logs.DEFAULT)
 
 
 def main(argv: list[str] | None = None) -> int:
