@@ -27,7 +27,7 @@ import apache_beam as beam
 from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticleParts
 from pipeline.options import NewsbeamOptions, local_runner
-from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps
+from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps, upstream
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
@@ -123,7 +123,8 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         articles, entity_rejects = articles | "Entities" >> ExtractEntities(
             model=options.ner_model, batch_size=options.ner_batch_size)
         stage_rejects.append(entity_rejects)
-        count_steps([("ProgressEntities", ENTITIES, articles)], progress)
+        # counted at the NER step's own output: the stage's output waits for its run-wide alias table
+        count_steps([("ProgressEntities", ENTITIES, upstream(articles, "NER"))], progress)
     else:
         articles = articles | "NoEntities" >> beam.Map(_without_entities)
 

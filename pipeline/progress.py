@@ -97,11 +97,15 @@ def _clock(seconds: float) -> str:
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
-def format_line(counts: dict[str, int], elapsed: float, entities: bool = False) -> str:
+def format_line(counts: dict[str, int], elapsed: float, entities: bool = False,
+                read_seconds: Optional[float] = None) -> str:
     """One progress line, e.g. ``newsbeam [0:42] read 1448 inputs (34.5/s) | entities 700 |
-    out: 148 articles, 42 duplicates, 10 rejects``. ``entities``: the run extracts entities."""
+    out: 148 articles, 42 duplicates, 10 rejects``. ``entities``: the run extracts entities;
+    ``read_seconds``: the time the inputs took to read so far (default ``elapsed``), which the
+    rate is over, so it does not sink while later stages run."""
     inputs = counts.get(INPUTS, 0)
-    rate = inputs / elapsed if elapsed > 0 else 0.0
+    seconds = elapsed if read_seconds is None else read_seconds
+    rate = inputs / seconds if seconds > 0 else 0.0
     parts = [f"read {inputs} inputs ({rate:.1f}/s)"]
     if entities:
         parts.append(f"entities {counts.get(ENTITIES, 0)}")
@@ -217,6 +221,7 @@ class Reporter:
         self.entities = entities
         self.every = plain_every() if every is None else every
         self.printed = 0
+        self._inputs, self._inputs_at = 0, started
         self._next = started + self.every
         self._bar = None
         self._stop = threading.Event()
@@ -224,7 +229,11 @@ class Reporter:
         self._stderr_before = None
 
     def line(self, now: float) -> str:
-        return format_line(read_counts(self.directory), now - self.started, self.entities)
+        counts = read_counts(self.directory)
+        inputs = counts.get(INPUTS, 0)
+        if inputs != self._inputs:  # the rate is over the time until the last input read
+            self._inputs, self._inputs_at = inputs, now
+        return format_line(counts, now - self.started, self.entities, self._inputs_at - self.started)
 
     def tick(self, now: float) -> None:
         if self.tty:
@@ -314,3 +323,19 @@ def count_steps(parts: Iterable[tuple[str, str, object]], directory: Optional[st
         return
     for label, kind, pcoll in parts:
         pcoll | label >> CountProgress(kind, directory)
+
+
+def upstream(pcoll, step: str, hops: int = 8):
+    """The PCollection that the step whose label contains ``/step`` produced, walking up from
+    ``pcoll`` through main inputs (at most ``hops`` steps); ``pcoll`` itself when there is none.
+    For a composite whose own output comes only when it has seen everything (the entity stage's
+    run-wide alias table), this finds the output that moves while the work is under way."""
+    node = pcoll
+    for _ in range(hops):
+        producer = getattr(node, "producer", None)
+        if producer is None or not producer.inputs:
+            break
+        if f"/{step}" in producer.full_label:
+            return node
+        node = producer.inputs[0]
+    return pcoll
