@@ -237,6 +237,7 @@ class Reporter:
 
     def tick(self, now: float) -> None:
         if self.tty:
+            self._bar.ncols = terminal_width(self.stream)
             self._bar.set_description_str(self.line(now), refresh=True)
         elif now >= self._next:
             self._next = now + self.every
@@ -246,17 +247,20 @@ class Reporter:
         print(text, file=self.stream, flush=True)
         self.printed += 1
 
-    def start(self) -> "Reporter":
+    def start(self, thread: bool = True) -> "Reporter":
+        """Open the live line (terminal) and start the thread that ticks (``thread=False``: the
+        caller ticks, as tests do)."""
         if self.tty:
             from tqdm import tqdm
 
             self._bar = tqdm(total=None, file=self.stream, bar_format="{desc}", leave=False,
-                             dynamic_ncols=True, mininterval=0, delay=0)
+                             ncols=terminal_width(self.stream), mininterval=0, delay=0)
             if sys.stderr is self.stream:  # log lines and other stderr writes go above the line
                 self._stderr_before = sys.stderr
                 sys.stderr = _LinesAbove(self.stream, lambda text: tqdm.write(text, file=self.stream))
-        self._thread = threading.Thread(target=self._loop, name="newsbeam-progress", daemon=True)
-        self._thread.start()
+        if thread:
+            self._thread = threading.Thread(target=self._loop, name="newsbeam-progress", daemon=True)
+            self._thread.start()
         return self
 
     def _loop(self) -> None:
@@ -307,6 +311,21 @@ def shown(directory: Optional[str], stream=None, started: Optional[float] = None
         finished = True
     finally:
         reporter.stop(finished)
+
+
+def terminal_width(stream) -> int:
+    """Columns for the live line: the terminal's, less one (a full line wraps on some
+    terminals); ``COLUMNS`` or 80 when the terminal does not say (a new pseudo-terminal says 0)."""
+    try:
+        columns = os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, OSError, ValueError):
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = int(os.environ.get("COLUMNS", ""))
+        except ValueError:
+            columns = 80
+    return max(columns - 1, 20)
 
 
 def _is_terminal(stream) -> bool:
