@@ -13,9 +13,9 @@ multi_processing`` the steps run in other processes, so the counts travel by fil
 * :func:`read_counts` adds up the files per kind; :func:`format_line` renders one line.
 * :class:`Reporter` (a background thread in the driver, used through :func:`shown`) shows them:
   on a terminal a live line redrawn every :data:`TTY_REFRESH` seconds (tqdm; log lines and other
-  writes to ``sys.stderr`` are printed above it, whole lines at a time); otherwise one plain line
-  every :data:`PLAIN_EVERY` seconds (none for a shorter run) and, when it printed any, a last line
-  with the final counts.
+  writes to ``sys.stderr`` are printed above it, whole lines at a time), left on screen with the
+  final counts when the job ends; otherwise one plain line every :data:`PLAIN_EVERY` seconds (none
+  for a shorter run) and, when it printed any, a last line with the final counts.
 
 ``NEWSBEAM_PROGRESS_EVERY=SECONDS`` changes the plain period (tests use a fraction of a second);
 the steps then flush at least as often.
@@ -44,6 +44,9 @@ PLAIN_EVERY = 10.0
 TTY_REFRESH = 0.5
 #: Longest time a counting step keeps a count before writing it (also bounded by the plain period).
 FLUSH_EVERY = 1.0
+
+#: The end of the last line: what the run does between the job's end and its summary.
+DONE = " | job done; checking and publishing the output"
 
 #: What is counted, in the order shown.
 INPUTS, ENTITIES, ARTICLES, DUPLICATES, REJECTS = "inputs", "entities", "articles", "duplicates", "rejects"
@@ -274,8 +277,10 @@ class Reporter:
                 return
 
     def stop(self, finished: bool = True) -> None:
-        """Stop the thread; clear the live line, or print the final plain line (``finished``: the
-        job ended; after an error or Ctrl-C no final line is printed)."""
+        """Stop the thread. ``finished`` (the job ended): the live line shows the final counts and
+        stays, or a last plain line with them is printed (when any was); both end with
+        :data:`DONE`, since the summary comes only after the output is checked and published.
+        After an error or Ctrl-C the live line is cleared and no plain line is printed."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join()
@@ -285,10 +290,13 @@ class Reporter:
             if isinstance(replaced, _LinesAbove):
                 replaced.close_pending()
         if self._bar is not None:
+            if finished:  # the last counts stay on screen, above the summary
+                self._bar.set_description_str(self.line(time.monotonic()) + DONE, refresh=True)
+            self._bar.leave = finished
             self._bar.close()
             self._bar = None
         elif finished and self.printed:
-            self._print(self.line(time.monotonic()))
+            self._print(self.line(time.monotonic()) + DONE)
 
 
 @contextlib.contextmanager

@@ -23,7 +23,7 @@ EXAMPLES = REPO / "examples" / "articles"
 STUB_PAGE = ('<html><head><title>Sign in</title></head><body><nav><a href="/">Home</a></nav>'
              "<form>Sign in to continue</form></body></html>")
 LINE = re.compile(r"^newsbeam \[\d+:\d\d\] read (\d+) inputs \([\d.]+/s\) \| out: (\d+) articles, (\d+) duplicates, "
-                  r"(\d+) rejects$")
+                  r"(\d+) rejects( \| job done; checking and publishing the output)?$")
 
 
 # --------------------------------------------------------------------------- the pure parts
@@ -112,8 +112,9 @@ def test_plain_reporter_prints_one_line_per_period_and_a_last_line(tmp_path):
     ]
     reporter.stop(finished=True)
     last = out.getvalue().splitlines()[-1]
-    assert len(out.getvalue().splitlines()) == 3 and last.endswith("read 40 inputs (4.0/s) | out: 30 articles, "
-                                                                   "0 duplicates, 0 rejects")
+    assert len(out.getvalue().splitlines()) == 3 and last.endswith(
+        "read 40 inputs (4.0/s) | out: 30 articles, 0 duplicates, 0 rejects | job done; checking and publishing "
+        "the output")
 
 
 def test_plain_reporter_prints_nothing_at_the_end_of_a_short_run_or_after_an_error(tmp_path):
@@ -130,6 +131,7 @@ def test_live_line_is_redrawn_and_lines_written_to_stderr_go_above_it(tmp_path, 
     write(d, "inputs-1-a.json", {"kind": "inputs", "count": 3})
     terminal = io.StringIO()
     monkeypatch.setattr("sys.stderr", terminal)
+    monkeypatch.setenv("COLUMNS", "200")
     reporter = progress.Reporter(d, terminal, tty=True, started=0.0, every=10.0).start(thread=False)
     try:
         reporter.tick(2.0)
@@ -142,6 +144,14 @@ def test_live_line_is_redrawn_and_lines_written_to_stderr_go_above_it(tmp_path, 
     text = terminal.getvalue()
     assert "\r" in text and "newsbeam [0:02] read 3 inputs (1.5/s)" in text
     assert "WARNING:x:half a line\n" in text
+    assert text.endswith("| job done; checking and publishing the output\n")  # the last counts stay
+
+    cleared = io.StringIO()
+    monkeypatch.setattr("sys.stderr", cleared)
+    reporter = progress.Reporter(d, cleared, tty=True, started=0.0, every=10.0).start(thread=False)
+    reporter.tick(1.0)
+    reporter.stop(finished=False)  # an error or Ctrl-C: the line goes
+    assert "job done" not in cleared.getvalue() and not cleared.getvalue().endswith("\n")
 
 
 def test_terminal_width(monkeypatch):
@@ -219,7 +229,8 @@ def test_a_run_into_a_pipe_prints_periodic_lines_and_no_library_noise(tmp_path):
     lines = result.stderr.splitlines()
     matches = [LINE.match(line) for line in lines]
     assert all(matches), [line for line, m in zip(lines, matches) if not m]  # nothing else: no noise
-    assert len(lines) >= 2 and matches[-1].groups() == FINAL  # the last line: the final counts
+    assert len(lines) >= 2 and matches[-1].groups()[:4] == FINAL and matches[-1].group(5)  # the last: final counts
+    assert not any(m.group(5) for m in matches[:-1])
     assert "discarding data" not in result.stderr
     # the counting steps change no row: the same files, byte for byte, as the run without them
     assert manifest(tmp_path / "out")["files"] == files_quiet
@@ -266,7 +277,8 @@ def test_a_run_on_a_terminal_shows_a_live_line(tmp_path):
     finally:
         os.close(master)
     text = seen.decode(errors="replace")
-    assert "\r" in text  # redrawn in place
+    assert "\rnewsbeam [" in text  # redrawn in place
     assert "newsbeam [" in text and "read 11 inputs" in text
+    assert "out: 5 articles, 2 duplicates, 4 rejects | job done" in text  # the final counts stay on screen
     assert "discarding data" not in text
     assert "inputs 11 = articles 5 + duplicates 2 + rejects 4 + skipped 0" in stdout
