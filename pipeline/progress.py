@@ -257,7 +257,9 @@ class Reporter:
             from tqdm import tqdm
 
             self._bar = tqdm(total=None, file=self.stream, bar_format="{desc}", leave=False,
-                             ncols=terminal_width(self.stream), mininterval=0, delay=0)
+                             ncols=terminal_width(self.stream), nrows=24, mininterval=0, delay=0)
+            # nrows: a terminal that says 0 rows (a new pseudo-terminal, `script`) made tqdm count -1
+            # rows and draw nothing; one line is drawn, any count above 1 will do
             if sys.stderr is self.stream:  # log lines and other stderr writes go above the line
                 self._stderr_before = sys.stderr
                 sys.stderr = _LinesAbove(self.stream, lambda text: tqdm.write(text, file=self.stream))
@@ -278,8 +280,9 @@ class Reporter:
 
     def stop(self, finished: bool = True) -> None:
         """Stop the thread. ``finished`` (the job ended): the live line shows the final counts and
-        stays, or a last plain line with them is printed (when any was); both end with
-        :data:`DONE`, since the summary comes only after the output is checked and published.
+        stays, followed by a line saying the job is done, or a last plain line with them and
+        :data:`DONE` is printed (when any was): the summary comes only after the output is checked
+        and published.
         After an error or Ctrl-C the live line is cleared and no plain line is printed."""
         self._stop.set()
         if self._thread is not None:
@@ -291,10 +294,12 @@ class Reporter:
                 replaced.close_pending()
         if self._bar is not None:
             if finished:  # the last counts stay on screen, above the summary
-                self._bar.set_description_str(self.line(time.monotonic()) + DONE, refresh=True)
+                self._bar.set_description_str(self.line(time.monotonic()), refresh=True)
             self._bar.leave = finished
             self._bar.close()
             self._bar = None
+            if finished:  # its own line: at the end of the live one a narrow terminal would cut it
+                print("newsbeam:" + DONE.replace(" |", "", 1), file=self.stream, flush=True)
         elif finished and self.printed:
             self._print(self.line(time.monotonic()) + DONE)
 

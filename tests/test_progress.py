@@ -144,7 +144,8 @@ def test_live_line_is_redrawn_and_lines_written_to_stderr_go_above_it(tmp_path, 
     text = terminal.getvalue()
     assert "\r" in text and "newsbeam [0:02] read 3 inputs (1.5/s)" in text
     assert "WARNING:x:half a line\n" in text
-    assert text.endswith("| job done; checking and publishing the output\n")  # the last counts stay
+    assert text.endswith("out: 0 articles, 0 duplicates, 0 rejects\nnewsbeam: job done; checking and publishing the "
+                         "output\n")  # the last counts stay
 
     cleared = io.StringIO()
     monkeypatch.setattr("sys.stderr", cleared)
@@ -253,9 +254,12 @@ def test_run_help_says_what_quiet_keeps():
     assert "only errors" in text and "final summary" in text
 
 
-def test_a_run_on_a_terminal_shows_a_live_line(tmp_path):
+@pytest.mark.parametrize("size", [(24, 160), None], ids=["24x160", "size-unknown"])
+def test_a_run_on_a_terminal_shows_a_live_line(tmp_path, size):
+    """``size``: rows and columns the terminal says; a new pseudo-terminal (and `script`) says 0x0."""
     master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 160, 0, 0))  # 24 rows, 160 columns
+    if size:
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", *size, 0, 0))
     try:
         proc = subprocess.Popen(run_args(tmp_path), cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=slave, env=env(TERM="xterm"))
@@ -279,6 +283,7 @@ def test_a_run_on_a_terminal_shows_a_live_line(tmp_path):
     text = seen.decode(errors="replace")
     assert "\rnewsbeam [" in text  # redrawn in place
     assert "newsbeam [" in text and "read 11 inputs" in text
-    assert "out: 5 articles, 2 duplicates, 4 rejects | job done" in text  # the final counts stay on screen
+    assert "\rnewsbeam [" in text.rsplit("out: 5 articles, 2 duplicates, 4 rej", 1)[0]  # the final counts stay
+    assert text.endswith("\nnewsbeam: job done; checking and publishing the output\r\n")
     assert "discarding data" not in text
     assert "inputs 11 = articles 5 + duplicates 2 + rejects 4 + skipped 0" in stdout
