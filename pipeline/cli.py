@@ -41,7 +41,8 @@ def _run_parser() -> argparse.ArgumentParser:
     levels = shown.add_mutually_exclusive_group()
     levels.add_argument("-q", "--quiet", action="store_true", default=False,
                         help="Print only errors (error log lines and error messages, on standard error) and "
-                             "the final summary (standard output): no progress line, no warnings, no notices.")
+                             "the final summary (standard output): no progress lines, no warnings, no notices. "
+                             "(A --streaming run keeps its status line.)")
     levels.add_argument("-v", "--verbose", action="store_true", default=False,
                         help="Print debug logs, every library's included (Beam, trafilatura, htmldate, ...), "
                              "and the per-page messages that are otherwise hidden.")
