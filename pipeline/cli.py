@@ -33,6 +33,16 @@ class ConservationError(RuntimeError):
     pass
 
 
+#: newsbeam's own output flags: taken out of argv before Beam parses it.
+_OUTPUT_FLAGS = ("-q", "--quiet", "-v", "--verbose")
+
+
+def _output_level(known) -> int:
+    from pipeline import logs
+
+    return logs.QUIET if known.quiet else logs.VERBOSE if known.verbose else logs.DEFAULT
+
+
 def counters(result) -> dict[str, int]:
     """Every user counter as 'namespace/name' -> value (committed, else attempted)."""
     from apache_beam.metrics.metric import MetricsFilter
@@ -96,6 +106,15 @@ def _run_parser() -> argparse.ArgumentParser:
                          help="Run on unbounded sources (--watch, --feeds, --pubsub-subscription) until "
                               "--stop-after or Ctrl-C, writing files as they land (see 'streaming' below).")
     NewsbeamOptions._add_argparse_args(parser)
+    shown = parser.add_argument_group("what the run prints (newsbeam's own flags, not passed to Beam)")
+    levels = shown.add_mutually_exclusive_group()
+    levels.add_argument("-q", "--quiet", action="store_true", default=False,
+                        help="Print only errors (error log lines and error messages, on standard error) and "
+                             "the final summary (standard output): no progress lines, no warnings, no notices. "
+                             "(A --streaming run keeps its status line.)")
+    levels.add_argument("-v", "--verbose", action="store_true", default=False,
+                        help="Print debug logs, every library's included (Beam, trafilatura, htmldate, ...), "
+                             "and the per-page messages that are otherwise hidden.")
     beam_group = parser.add_argument_group(
         "Apache Beam (a few of Beam's options; all of them are accepted)")
     beam_group.add_argument("--runner", default=None, metavar="NAME",
@@ -270,10 +289,15 @@ def run(argv: list[str]) -> int:
     if "-h" in argv or "--help" in argv:
         parser.print_help()
         return EXIT_OK
+    from pipeline import logs
+
     try:
         argv, config_file = _with_config(argv)
-        _reject_unknown(argv, _every_option_parser())
         known, _beam_flags = parser.parse_known_args(argv)
+        level = _output_level(known)
+        logs.configure(level)
+        argv = [arg for arg in argv if arg not in _OUTPUT_FLAGS]
+        _reject_unknown(argv, _every_option_parser())
         streaming = known.streaming
         _check_modes(parser, known, streaming)
         output = _check_output(known)
@@ -294,9 +318,9 @@ def run(argv: list[str]) -> int:
 
     import apache_beam as beam
 
-    from pipeline import graph
+    from pipeline import graph, progress
     from pipeline.io import ownership, sinks
-    from pipeline.options import NewsbeamOptions
+    from pipeline.options import NewsbeamOptions, local_runner
 
     options = NewsbeamOptions(argv)
     try:
@@ -308,25 +332,29 @@ def run(argv: list[str]) -> int:
     created = ownership.adopt(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     for name in sinks.clean_leftovers(output):
-        print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
-    if sinks.interrupted_publish(output):
+        if level > logs.QUIET:
+            print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
+    if sinks.interrupted_publish(output) and level > logs.QUIET:
         print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
               "replaces every dataset", file=sys.stderr)
     staging = sinks.staging_dir(output)
     started, started_at = time.monotonic(), time.time()
     published = False
+    # progress: counting steps write under the staging directory, a driver thread shows their sum
+    progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
     try:
         pipeline = beam.Pipeline(options=options)
         try:
-            graph.build(pipeline, options, staging, state_dir)
+            graph.build(pipeline, options, staging, state_dir, progress=progress_dir)
         except (NoInputError, FeedStateError) as e:
             print(f"newsbeam: {e}", file=sys.stderr)
             shutil.rmtree(staging, ignore_errors=True)
             ownership.abandon(output, created)
             return EXIT_USAGE
         try:
-            result = pipeline.run()
-            result.wait_until_finish()
+            with progress.shown(progress_dir, started=started, entities=options.entities):
+                result = pipeline.run()
+                result.wait_until_finish()
         except Exception as error:  # a stop signal arrives wrapped by the runner
             stop = _as_stop(error)
             if stop is error:
@@ -604,10 +632,12 @@ def _print_summary(output: str, row: dict, counts: dict, skipped: dict, metrics:
 
 
 def _quiet_known_noise() -> None:
-    """Beam warns at import that optional GCP client libraries are missing; they are optional."""
-    import logging
+    """newsbeam's log handler at the default level: library noise (Beam's warning at import that
+    optional GCP client libraries are missing, trafilatura's per-page notes, ...) at debug level
+    (see pipeline/logs.py); ``run`` sets the level of -q/-v."""
+    from pipeline import logs
 
-    logging.getLogger().addFilter(lambda record: "apitools not found" not in record.getMessage())
+    logs.configure(logs.DEFAULT)
 
 
 def version_line() -> str:

@@ -16,6 +16,9 @@ alias table need the whole input (a global combine); story grouping needs pairs 
 input (each article's story_id is its own id, a duplicate's the id of its canonical).
 
 Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
+
+Progress (batch, ``progress=DIR``): leaf counting steps (:class:`pipeline.progress.CountProgress`)
+on the read parts, the entity stage's output and each writer's input; they output nothing.
 """
 from __future__ import annotations
 
@@ -24,6 +27,7 @@ import apache_beam as beam
 from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticleParts
 from pipeline.options import NewsbeamOptions, local_runner
+from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps, upstream
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
@@ -89,12 +93,16 @@ def _clean(parts: list):
     return cleaned | "AllCleaned" >> beam.Flatten(), rejects | "AllCleanRejects" >> beam.Flatten()
 
 
-def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str) -> None:
-    """Wire every stage; datasets are written under ``staging`` (published by the CLI)."""
+def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str,
+          progress: str | None = None) -> None:
+    """Wire every stage; datasets are written under ``staging`` (published by the CLI).
+    ``progress``: the directory the progress counting steps write to (None: no such steps)."""
     formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
 
     item_parts, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
-    (*(items for _label, items in item_parts), read_rejects, skipped) | "CountInputs" >> WriteInputCount(staging)
+    input_parts = (*(items for _label, items in item_parts), read_rejects, skipped)
+    input_parts | "CountInputs" >> WriteInputCount(staging)
+    count_steps([(f"ProgressInputs{i}", INPUTS, part) for i, part in enumerate(input_parts)], progress)
     skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
     cleaned, clean_rejects = _clean(item_parts)
@@ -115,6 +123,8 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         articles, entity_rejects = articles | "Entities" >> ExtractEntities(
             model=options.ner_model, batch_size=options.ner_batch_size)
         stage_rejects.append(entity_rejects)
+        # counted at the NER step's own output: the stage's output waits for its run-wide alias table
+        count_steps([("ProgressEntities", ENTITIES, upstream(articles, "NER"))], progress)
     else:
         articles = articles | "NoEntities" >> beam.Map(_without_entities)
 
@@ -127,6 +137,8 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
     entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
     rejects = (stage_rejects + [article_rejects, duplicate_rejects]) | "AllRejects" >> beam.Flatten()
+    count_steps([("ProgressArticles", ARTICLES, articles), ("ProgressDuplicates", DUPLICATES, duplicates),
+                 ("ProgressRejects", REJECTS, rejects)], progress)
 
     articles | "WriteArticles" >> WriteDataset("articles", staging, formats)
     duplicates | "WriteDuplicates" >> WriteDataset("duplicates", staging, formats)
