@@ -34,11 +34,20 @@ STREAM_DIR = "_stream"
 
 
 def window_label(window) -> str:
-    """``w20240312T1800`` for a window starting then (UTC); ``wall`` for the global window."""
+    """``w20240312T180000`` for a window starting then (UTC); ``wall`` for the global window.
+
+    Never raises: a window whose start has no calendar date (near Beam's MIN/MAX_TIMESTAMP, what
+    FixedWindows makes of an element stamped at the end of the global window) is labelled by its
+    start in microseconds, ``wus<micros>``, rather than crash the writer.
+    """
     if isinstance(window, GlobalWindow) or not hasattr(window, "start"):
         return "wall"
-    start = window.start.to_utc_datetime()
-    return "w" + start.strftime("%Y%m%dT%H%M%S")
+    try:
+        start = window.start.to_utc_datetime()
+        return "w" + start.strftime("%Y%m%dT%H%M%S")
+    except (OverflowError, ValueError, OSError, AttributeError):
+        micros = getattr(window.start, "micros", None)
+        return f"wus{micros}" if isinstance(micros, int) else "wunknown"
 
 
 class _WriteLiveFn(beam.DoFn):

@@ -97,6 +97,20 @@ def test_window_labels():
     assert window_label(GlobalWindow()) == "wall"
 
 
+def test_window_label_never_fails_on_a_window_beyond_datetime():
+    """A window near MAX_TIMESTAMP (what FixedWindows made of an element stamped at the end of the
+    global window) has no calendar date: it still gets a label, and the writer does not crash."""
+    from apache_beam.transforms.window import GlobalWindow as GW
+    from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP
+
+    end = GW().max_timestamp()
+    far = IntervalWindow(end - HOUR, end)
+    label = window_label(far)
+    assert label.startswith("w") and "/" not in label and label != window_label(IntervalWindow(0, HOUR))
+    assert window_label(IntervalWindow(MIN_TIMESTAMP, MIN_TIMESTAMP + HOUR)).startswith("w")
+    assert window_label(IntervalWindow(MAX_TIMESTAMP - HOUR, MAX_TIMESTAMP)).startswith("w")
+
+
 def test_event_time_is_the_publication_time_when_plausible():
     fetched = dt.datetime(2024, 3, 12, 18, 0, tzinfo=dt.timezone.utc)
     record = {"published_at": "2024-03-12T09:00:00Z", "fetched_at": "2024-03-12T18:00:00Z"}
