@@ -7,7 +7,7 @@ Batch (:func:`build`)::
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
 
-    Poll feeds every --poll-interval / watch folders / Pub/Sub -> Clean -> Language -> Identify -> EventTime
+    Poll feeds every --poll-interval / scan folders every --watch-interval / Pub/Sub -> Clean -> Language -> Identify -> EventTime
          -> StreamingDedup (state per bucket, --dedup-horizon) -> Entities (no run-wide alias table)
          -> Validate -> FixedWindows(--window) -> WriteLive(articles, duplicates, entities, rejects)
 
@@ -156,8 +156,8 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
         feeds["states"] | "CountPolls" >> CountLive("polls", output)
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
-        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop,
-                                                        state_dir, paced=local_runner(options)))
+        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.watch_interval, start, stop,
+                                                        state_dir, paced=local_runner(options), scans_root=output))
     if options.pubsub_subscription:
         sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
     if len(sources) == 1:

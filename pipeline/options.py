@@ -7,6 +7,8 @@ from pipeline import limits
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
 
 FORMATS = ("parquet", "jsonl", "both")
+#: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
+WATCH_INTERVAL = 5.0
 
 
 def local_runner(options) -> bool:
@@ -41,10 +43,13 @@ class NewsbeamOptions(PipelineOptions):
                            help="Minimum delay between two requests to the same host.")
         group.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS",
                            help="Streaming: seconds between two polls of the --feeds list (conditional "
-                                "requests: unchanged feeds cost a 304).")
+                                "requests: unchanged feeds cost a 304). Default: 300.")
         group.add_argument("--watch", action="append", default=None, metavar="GLOB",
-                           help="Streaming: watch GLOB for new or changed files (checked every --poll-interval). "
+                           help="Streaming: watch GLOB for new or changed files (scanned every --watch-interval). "
                                 "Repeatable.")
+        group.add_argument("--watch-interval", type=float, default=WATCH_INTERVAL, metavar="SECONDS",
+                           help="Streaming: seconds between two scans of the --watch folders (listing a folder "
+                                f"is cheap; feeds keep --poll-interval). Default: {WATCH_INTERVAL:g}.")
         group.add_argument("--pubsub-subscription", default=None, metavar="projects/P/subscriptions/S",
                            help="Streaming: read articles (one JSON object per message) from Pub/Sub (Dataflow).")
         group.add_argument("--window", type=float, default=3600.0, metavar="SECONDS",

@@ -123,7 +123,7 @@ class _CountLiveFn(beam.DoFn):
 
 
 class CountLive(beam.PTransform):
-    """Per-bundle counts of ``kind`` (inputs, skipped, polls) under ``OUT/_stream/``."""
+    """Per-bundle counts of ``kind`` (inputs, skipped, polls, scans) under ``OUT/_stream/``."""
 
     def __init__(self, kind: str, root: str):
         super().__init__()
@@ -163,7 +163,8 @@ def live_counts(root: str) -> tuple[dict, dict, dict, list]:
     row = {"inputs": sum(streamed.get("inputs", {}).values()),
            "articles": counts["articles"], "duplicates": counts["duplicates"],
            "rejects": counts["rejects"], "skipped": sum(skipped.values()),
-           "polls": sum(streamed.get("polls", {}).values())}
+           "polls": sum(streamed.get("polls", {}).values()),
+           "scans": sum(streamed.get("scans", {}).values())}
     return row, counts, skipped, files
 
 

@@ -5,7 +5,8 @@
   a changed feed costs one request and an unchanged one a 304; one host's feeds are polled one
   after the other by one DoFn call (politeness, as in batch). Every new state is also handed to
   ``states`` so the driver can save it for the next run.
-* :class:`WatchFiles`: ``fileio.MatchContinuously`` over each ``--watch`` glob, a stateful step
+* :class:`WatchFiles`: ``fileio.MatchContinuously`` over each ``--watch`` glob every
+  ``--watch-interval`` (default a few seconds: a scan only lists a folder), a stateful step
   that passes a file on only when it is new or changed (size or mtime), then the batch reader.
 * :class:`ReadPubSub`: one JSON article per message (Dataflow); the reader is the batch one.
 * :func:`event_time` / :class:`AssignEventTime`: publication time when plausible, else fetch time.
@@ -310,11 +311,13 @@ def _path_and_version(metadata):
 
 
 class WatchFiles(beam.PTransform):
-    """New or changed files under the globs, checked every ``interval`` seconds, read like batch
-    inputs: ``(items, rejects, skipped)``."""
+    """New or changed files under the globs, checked every ``interval`` seconds (``--watch-interval``),
+    read like batch inputs: ``(items, rejects, skipped)``. With ``scans_root`` (the streaming output),
+    every scan of a glob is counted as a ``scans`` count there (the manifest's ``scans``)."""
 
     def __init__(self, patterns: list[str], interval: float, start: Optional[float] = None,
-                 stop: Optional[float] = None, state_dir: Optional[str] = None, paced: bool = False):
+                 stop: Optional[float] = None, state_dir: Optional[str] = None, paced: bool = False,
+                 scans_root: Optional[str] = None):
         super().__init__()
         self.patterns = list(patterns)
         self.interval = interval
@@ -322,6 +325,7 @@ class WatchFiles(beam.PTransform):
         self.stop = stop
         self.state_dir = state_dir
         self.paced = paced  # the local runner: see Ticks
+        self.scans_root = scans_root
 
     def expand(self, pbegin):
         from apache_beam.io import fileio
@@ -330,11 +334,16 @@ class WatchFiles(beam.PTransform):
 
         # fileio.MatchContinuously(has_deduplication=False) is PeriodicImpulse | pattern | MatchAll;
         # spelled out here so that the ticks can be paced
-        matches = [pbegin
-                   | f"Ticks{i}" >> Ticks(self.start, self.stop, self.interval, self.paced)
-                   | f"Pattern{i}" >> beam.Map(lambda _tick, pattern=pattern: pattern)
-                   | f"Match{i}" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-                   for i, pattern in enumerate(self.patterns)]
+        matches = []
+        for i, pattern in enumerate(self.patterns):
+            scans = (pbegin
+                     | f"Ticks{i}" >> Ticks(self.start, self.stop, self.interval, self.paced)
+                     | f"Pattern{i}" >> beam.Map(lambda _tick, pattern=pattern: pattern))
+            if self.scans_root:
+                from pipeline.io.live_sinks import CountLive
+
+                scans | f"CountScans{i}" >> CountLive("scans", self.scans_root)
+            matches.append(scans | f"Match{i}" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW))
         files = matches[0] if len(matches) == 1 else matches | "AllMatches" >> beam.Flatten()
         read = (files
                 | "Version" >> beam.Map(_path_and_version).with_output_types(Tuple[str, str])

@@ -138,3 +138,7 @@ def test_local_stream_segments_are_whole_poll_intervals():
     assert segment_bounds(100.0, None, 120, True, 300) == (100.0, 400.0, False)  # never polls early
     assert segment_bounds(100.0, 150.0, 120, True, 2) == (100.0, 150.0, True)
     assert segment_bounds(100.0, None, 120, False, 2) == (100.0, None, True)  # other runners: one job
+    # folders only: whole --watch-interval scans; feeds and folders: whole feed polls
+    assert segment_bounds(100.0, None, 120, True, watch_interval=7) == (100.0, 226.0, False)
+    assert segment_bounds(100.0, None, 120, True, poll_interval=300, watch_interval=5) == (100.0, 400.0, False)
+    assert segment_bounds(100.0, None, 120, True) == (100.0, 220.0, False)
