@@ -41,6 +41,11 @@ class NewsbeamOptions(PipelineOptions):
                            help="HTTP connect/read timeout per request.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
+        group.add_argument("--retry-now", action="store_true", default=False,
+                           help="Poll every listed feed now, even one backing off after failed polls "
+                                "(15 min, 30 min, ... up to 16 h, stored in the feed state): for this run only; "
+                                "a feed that fails again backs off again. Back-off recorded under other fetch "
+                                "settings (--allow-private-hosts, --fetch-timeout) is ignored anyway. Default: off.")
         group.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS",
                            help="Streaming: seconds between two polls of the --feeds list (conditional "
                                 "requests: unchanged feeds cost a 304). Default: 300.")

@@ -191,11 +191,13 @@ def streaming_options(argv: list[str]):
     return options
 
 
-def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool) -> dict[str, int]:
+def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool,
+            run_started=None) -> dict[str, int]:
     """Build and run one job of the stream until its sources stop; its counters.
 
     ``seed_dedup``: start the dedup state from the articles already written (every job after
-    the first). Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
+    the first). ``run_started``: when the run (not this job) started, for ``--retry-now``.
+    Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
     """
     import apache_beam as beam
 
@@ -204,7 +206,8 @@ def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup
 
     seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if seed_dedup else None
     pipeline = beam.Pipeline(options=options)
-    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed)
+    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed,
+                          run_started=run_started)
     result = pipeline.run()
     if options.pubsub_subscription and options.stop_after:
         result.wait_until_finish(duration=int(options.stop_after * 1000))
@@ -275,7 +278,7 @@ def segment_main(spec_path: str) -> int:
         options = streaming_options(spec["argv"])
         with sigterm_as_ctrl_c():
             metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                              spec["seed_dedup"])
+                              spec["seed_dedup"], spec.get("run_started"))
     except (NoInputError, FeedStateError) as e:
         print(f"newsbeam: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -352,7 +355,8 @@ def run_streaming(argv: list[str]) -> int:
     started = time.time()
     stop = started + options.stop_after if options.stop_after else None
 
-    options_row = dict(_manifest_options(options), streaming=True, poll_interval=options.poll_interval,
+    options_row = dict(_manifest_options(options), streaming=True, retry_now=options.retry_now,
+                       poll_interval=options.poll_interval,
                        watch=options.watch, watch_interval=options.watch_interval, pubsub_subscription=options.pubsub_subscription,
                        window=options.window, dedup_horizon=options.dedup_horizon, stop_after=options.stop_after)
     versions = sinks.library_versions(_model_name(options))
@@ -389,11 +393,12 @@ def run_streaming(argv: list[str]) -> int:
                 if local:
                     spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
                             "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
-                            "driver_pid": os.getpid()}
+                            "run_started": started, "driver_pid": os.getpid()}
                     job_metrics = run_segment_child(spec, workdir)
                 else:
                     try:
-                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False)
+                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False,
+                                              run_started=started)
                     except (NoInputError, FeedStateError) as e:
                         print(f"newsbeam: {e}", file=sys.stderr)
                         return EXIT_USAGE

@@ -179,10 +179,12 @@ class PollHostStatefulFn(_FetchDoFn):
 
     FEEDS = ReadModifyWriteStateSpec("feeds", PickleCoder())
 
-    def __init__(self, settings, initial_states: dict, fetch_articles: bool = False):
+    def __init__(self, settings, initial_states: dict, fetch_articles: bool = False,
+                 retry_before: Optional[_dt.datetime] = None):
         super().__init__(settings)
         self.initial = initial_states
         self.fetch_articles = fetch_articles
+        self.retry_before = retry_before  # --retry-now: the run's start (see poll_feed)
         self.polls = Metrics.counter(NAMESPACE, "polls")
 
     def process(self, element, feeds=beam.DoFn.StateParam(FEEDS)):
@@ -194,7 +196,8 @@ class PollHostStatefulFn(_FetchDoFn):
             raw = known.get(url)
             state = FeedState.from_dict(raw, url) if raw is not None else None
             stats: collections.Counter = collections.Counter()
-            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats)
+            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats,
+                                           settings_key=self.settings_key, retry_before=self.retry_before)
             self.polls.inc()
             for record in outputs:
                 routed = route(record)
@@ -213,8 +216,9 @@ class PollFeedsForever(beam.PTransform):
 
     def __init__(self, feed_urls: list[str], states: dict, settings, interval: float,
                  start: Optional[float] = None, stop: Optional[float] = None, fetch_articles: bool = False,
-                 paced: bool = False):
+                 paced: bool = False, retry_before: Optional[_dt.datetime] = None):
         super().__init__()
+        self.retry_before = retry_before  # --retry-now: the run's start (see pipeline.io.live.poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
         self.states = {url: (s.to_dict() if isinstance(s, FeedState) else dict(s))
@@ -237,7 +241,8 @@ class PollFeedsForever(beam.PTransform):
         polled = (pbegin
                   | "Ticks" >> Ticks(self.start, self.stop, self.interval, self.paced)
                   | "HostsDue" >> beam.FlatMap(_hosts, self._keyed()).with_output_types(Tuple[str, Any])
-                  | "Poll" >> beam.ParDo(PollHostStatefulFn(self.settings, self.states, self.fetch_articles))
+                  | "Poll" >> beam.ParDo(PollHostStatefulFn(self.settings, self.states, self.fetch_articles,
+                                                            self.retry_before))
                   .with_outputs("rejects", "skipped", "states", main="items"))
         return {"items": polled.items, "rejects": polled.rejects, "skipped": polled.skipped,
                 "states": polled.states}
