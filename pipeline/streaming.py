@@ -378,6 +378,7 @@ def run_streaming(argv: list[str]) -> int:
     metrics: dict = {}
     failure = None
     workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
+    next_start = None  # when the next job may start: the end of the last job's segment
     with sigterm_as_ctrl_c():  # SIGTERM stops the run as Ctrl-C does, manifest included
         try:
             while True:
@@ -385,6 +386,12 @@ def run_streaming(argv: list[str]) -> int:
                 now = time.time()
                 if progress["jobs"] and stop is not None and now >= stop:
                     break  # the last segment's job ran past the end: nothing left to run
+                if next_start is not None and now < next_start:
+                    # A job ends once its last tick is handled, before its segment does; its sources'
+                    # next tick is due at the segment's end, so the next job waits for it (started at
+                    # once, it would poll every feed early: each time a job had started).
+                    time.sleep(next_start - now)
+                    now = time.time()
                 seg_start, seg_stop, last = segment_bounds(
                     now, stop, options.segment_seconds, local,
                     poll_interval=options.poll_interval if options.feeds else 0.0,
@@ -405,6 +412,7 @@ def run_streaming(argv: list[str]) -> int:
                 metrics = add_counters(metrics, job_metrics)
                 if last:
                     break
+                next_start = seg_stop
         except KeyboardInterrupt:
             print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
         except SegmentFailed as e:
