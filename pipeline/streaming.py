@@ -348,6 +348,12 @@ def run_streaming(argv: list[str]) -> int:
     from pipeline.options import local_runner
 
     options = streaming_options(argv)
+    for flag, value, used in (("--poll-interval", options.poll_interval, options.feeds),
+                              ("--watch-interval", options.watch_interval, options.watch)):
+        if used and not value > 0:
+            print(f"newsbeam run: error: {flag} must be a number of seconds above 0 (got {value:g})",
+                  file=sys.stderr)
+            return EXIT_USAGE
     output = os.path.abspath(options.output)
     os.makedirs(output, exist_ok=True)
     _clear_output(output)

@@ -126,6 +126,12 @@ def test_streaming_needs_an_unbounded_source(tmp_path):
     assert result.returncode == 2 and "add --streaming" in result.stderr
 
 
+def test_a_zero_interval_is_a_usage_error_not_a_failed_job(tmp_path):
+    result = newsbeam("run", "--streaming", "--watch", str(tmp_path / "*.json"), "--watch-interval", "0",
+                      "--stop-after", "5", "--output", tmp_path / "out")
+    assert result.returncode == 2 and "--watch-interval must be a number of seconds above 0" in result.stderr
+
+
 def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
     """Also across the local runner's job segments (--segment-seconds 10): the second segment
     neither re-reads a.json nor forgets it for dedup."""
