@@ -7,7 +7,7 @@ Batch (:func:`build`)::
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
 
-    Poll feeds every --poll-interval / watch folders / Pub/Sub -> Clean -> Language -> Identify -> EventTime
+    Poll feeds every --poll-interval / scan folders every --watch-interval / Pub/Sub -> Clean -> Language -> Identify -> EventTime
          -> StreamingDedup (state per bucket, --dedup-horizon) -> Entities (no run-wide alias table)
          -> Validate -> FixedWindows(--window) -> WriteLive(articles, duplicates, entities, rejects)
 
@@ -48,6 +48,17 @@ def _entity_rows(article: dict):
     return entity_rows(article)
 
 
+def _retry_before(options: NewsbeamOptions, run_started):
+    """``--retry-now``: the run's start (unix seconds; None: now), before which a feed's stored
+    back-off is not honoured (see :func:`pipeline.io.live.poll_feed`); else None."""
+    if not options.retry_now:
+        return None
+    import datetime as _dt
+    import time
+
+    return _dt.datetime.fromtimestamp(run_started if run_started is not None else time.time(), _dt.timezone.utc)
+
+
 def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
     """Poll the listed feeds; their new state is staged and only kept if the run succeeds."""
     from pipeline.io.feedstate import FeedStateStore
@@ -57,7 +68,8 @@ def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str,
     settings = FetchSettings(timeout=options.fetch_timeout, min_delay=options.host_delay,
                              allow_private_hosts=options.allow_private_hosts)
     feeds = pipeline | "Feeds" >> FetchFeeds(read_feed_list(options.feeds), FeedStateStore(state_dir).load(),
-                                             settings, options.fetch_articles)
+                                             settings, options.fetch_articles,
+                                             retry_before=_retry_before(options, None))
     feeds["states"] | "StageFeedState" >> WriteFeedStates(staging)
     return feeds["items"], feeds["rejects"], feeds["skipped"]
 
@@ -147,7 +159,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
 
 
 def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
-                      start: float, stop):
+                      start: float, stop, run_started=None):
     """Every unbounded source the options name, as (items, rejects, skipped)."""
     from pipeline.io.live_sinks import CountLive
     from pipeline.io.unbounded import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
@@ -163,13 +175,13 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
         feeds = pipeline | "PollFeeds" >> PollFeedsForever(
             read_feed_list(options.feeds), FeedStateStore(state_dir).load(), settings,
             interval=options.poll_interval, start=start, stop=stop, fetch_articles=options.fetch_articles,
-            paced=local_runner(options))
+            paced=local_runner(options), retry_before=_retry_before(options, run_started if run_started else start))
         feeds["states"] | "SaveFeedState" >> SaveFeedStates(state_dir)
         feeds["states"] | "CountPolls" >> CountLive("polls", output)
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
-        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.poll_interval, start, stop,
-                                                        state_dir, paced=local_runner(options)))
+        sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.watch_interval, start, stop,
+                                                        state_dir, paced=local_runner(options), scans_root=output))
     if options.pubsub_subscription:
         sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
     if len(sources) == 1:
@@ -179,15 +191,18 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
 
 
 def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
-                    start: float, stop=None, dedup_seed=None) -> None:
+                    start: float, stop=None, dedup_seed=None, run_started=None) -> None:
     """Wire the streaming graph; files land under ``output`` while it runs. ``dedup_seed``: what
-    the dedup state starts from (:func:`pipeline.stages.dedup_stream.seed_entries`)."""
+    the dedup state starts from (:func:`pipeline.stages.dedup_stream.seed_entries`). ``run_started``:
+    when the whole run started (unix seconds; default ``start``), for ``--retry-now``: a local run
+    is a series of jobs, and only back-off stored before the run is ignored."""
     from pipeline.io.live_sinks import CountLive, WriteLive
     from pipeline.io.unbounded import AssignEventTime
     from pipeline.stages.dedup_stream import StreamingDedup
 
     formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
-    items, read_rejects, skipped = _unbounded_inputs(pipeline, options, output, state_dir, start, stop)
+    items, read_rejects, skipped = _unbounded_inputs(pipeline, options, output, state_dir, start, stop,
+                                                     run_started)
     # No Flatten on the way to the writers: the FnApiRunner (local streaming) drains a Flatten of
     # several steps only when the job ends, so each branch is counted and written on its own.
     for name, part in (("Items", items), ("ReadRejects", read_rejects), ("Skipped", skipped)):

@@ -7,6 +7,8 @@ from pipeline import limits
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
 
 FORMATS = ("parquet", "jsonl", "both")
+#: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
+WATCH_INTERVAL = 5.0
 
 
 def local_runner(options) -> bool:
@@ -39,12 +41,20 @@ class NewsbeamOptions(PipelineOptions):
                            help="HTTP connect/read timeout per request.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
+        group.add_argument("--retry-now", action="store_true", default=False,
+                           help="Poll every listed feed now, even one backing off after failed polls "
+                                "(15 min, 30 min, ... up to 16 h, stored in the feed state): for this run only; "
+                                "a feed that fails again backs off again. Back-off recorded under other fetch "
+                                "settings (--allow-private-hosts, --fetch-timeout) is ignored anyway. Default: off.")
         group.add_argument("--poll-interval", type=float, default=300.0, metavar="SECONDS",
                            help="Streaming: seconds between two polls of the --feeds list (conditional "
-                                "requests: unchanged feeds cost a 304).")
+                                "requests: unchanged feeds cost a 304). Default: 300.")
         group.add_argument("--watch", action="append", default=None, metavar="GLOB",
-                           help="Streaming: watch GLOB for new or changed files (checked every --poll-interval). "
+                           help="Streaming: watch GLOB for new or changed files (scanned every --watch-interval). "
                                 "Repeatable.")
+        group.add_argument("--watch-interval", type=float, default=WATCH_INTERVAL, metavar="SECONDS",
+                           help="Streaming: seconds between two scans of the --watch folders (listing a folder "
+                                f"is cheap; feeds keep --poll-interval). Default: {WATCH_INTERVAL:g}.")
         group.add_argument("--pubsub-subscription", default=None, metavar="projects/P/subscriptions/S",
                            help="Streaming: read articles (one JSON object per message) from Pub/Sub (Dataflow).")
         group.add_argument("--window", type=float, default=3600.0, metavar="SECONDS",

@@ -5,8 +5,8 @@ The job itself is :func:`pipeline.graph.build_streaming`; this module is the dri
 * the output is a live Hive tree (files land while the job runs, see ``pipeline/io/live_sinks``);
   like a batch run, a new run replaces what an earlier run left in ``--output``;
 * a background thread rewrites ``_manifest.json`` (``status: running``) every few seconds from
-  the files that have landed, and prints a status line (polls, inputs, articles, duplicates,
-  rejects, time since the last file);
+  the files that have landed, and prints a status line (feed polls, folder scans, inputs, articles,
+  duplicates, rejects, time since the last file);
 * ``--stop-after SECONDS`` stops the sources (feed ticks, folder matches) at that time; the job
   then drains and the final manifest is written (``status: complete``) with conservation checked.
   A Pub/Sub job has no end of its own: it is cancelled after ``--stop-after`` (Dataflow: drain it
@@ -71,6 +71,7 @@ def live_manifest(output: str, status: str, options_row: dict, versions: dict, s
         "mode": "streaming",
         "counts": base,
         "polls": row["polls"],
+        "scans": row["scans"],
         "datasets": {name: {"rows": counts[name]} for name in counts},
         "skipped_by_reason": skipped,
         "conservation": check,
@@ -88,7 +89,8 @@ def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
 
     not_modified = skipped.get(SKIP_NOT_MODIFIED, 0)
     age = "no file yet" if last_file_age is None else f"last file {last_file_age:.0f}s ago"
-    return (f"newsbeam [{elapsed:5.0f}s] polls {row['polls']} (304: {not_modified})  inputs {row['inputs']}  "
+    return (f"newsbeam [{elapsed:5.0f}s] polls {row['polls']} (304: {not_modified})  scans {row['scans']}  "
+            f"inputs {row['inputs']}  "
             f"articles {row['articles']}  duplicates {row['duplicates']}  rejects {row['rejects']}  "
             f"skipped {row['skipped']}  {age}")
 
@@ -123,7 +125,7 @@ class _Refresher(threading.Thread):
 
 
 def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
-                   poll_interval: float = 0.0) -> tuple[float, object, bool]:
+                   poll_interval: float = 0.0, watch_interval: float = 0.0) -> tuple[float, object, bool]:
     """``(start, stop, is_last)`` of the next job of a stream.
 
     The local runner's memory grows with every poll (measured with paced ticks, see
@@ -131,11 +133,17 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
     back, so a local stream runs as jobs of ``segment_seconds``, each in its own child process;
     each starts from the feed state, the files seen and the dedup entries the previous ones left.
     Other runners run one job.
+
+    A segment is rounded up to whole ``poll_interval`` (feeds polled; 0: none), so a new job never
+    polls a feed early; without feeds, to whole ``watch_interval`` (folders watched; 0: none). With
+    both, the feeds' interval decides: a folder scanned a little early costs nothing (and with the
+    defaults, 300 s and 5 s, a whole number of polls is a whole number of scans too).
     """
     if not local or segment_seconds <= 0:
         return now, stop, True
-    if poll_interval > 0:  # whole poll intervals, so a new job never polls early
-        segment_seconds = math.ceil(segment_seconds / poll_interval) * poll_interval
+    interval = poll_interval if poll_interval > 0 else watch_interval
+    if interval > 0:  # whole intervals, so a new job never polls early
+        segment_seconds = math.ceil(segment_seconds / interval) * interval
     end = now + segment_seconds
     if stop is not None and stop <= end:
         return now, stop, True
@@ -183,11 +191,13 @@ def streaming_options(argv: list[str]):
     return options
 
 
-def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool) -> dict[str, int]:
+def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool,
+            run_started=None) -> dict[str, int]:
     """Build and run one job of the stream until its sources stop; its counters.
 
     ``seed_dedup``: start the dedup state from the articles already written (every job after
-    the first). Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
+    the first). ``run_started``: when the run (not this job) started, for ``--retry-now``.
+    Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
     """
     import apache_beam as beam
 
@@ -196,7 +206,8 @@ def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup
 
     seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if seed_dedup else None
     pipeline = beam.Pipeline(options=options)
-    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed)
+    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed,
+                          run_started=run_started)
     result = pipeline.run()
     if options.pubsub_subscription and options.stop_after:
         result.wait_until_finish(duration=int(options.stop_after * 1000))
@@ -267,7 +278,7 @@ def segment_main(spec_path: str) -> int:
         options = streaming_options(spec["argv"])
         with sigterm_as_ctrl_c():
             metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                              spec["seed_dedup"])
+                              spec["seed_dedup"], spec.get("run_started"))
     except (NoInputError, FeedStateError) as e:
         print(f"newsbeam: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -337,6 +348,12 @@ def run_streaming(argv: list[str]) -> int:
     from pipeline.options import local_runner
 
     options = streaming_options(argv)
+    for flag, value, used in (("--poll-interval", options.poll_interval, options.feeds),
+                              ("--watch-interval", options.watch_interval, options.watch)):
+        if used and not value > 0:
+            print(f"newsbeam run: error: {flag} must be a number of seconds above 0 (got {value:g})",
+                  file=sys.stderr)
+            return EXIT_USAGE
     output = os.path.abspath(options.output)
     from pipeline.io.ownership import adopt
 
@@ -346,8 +363,9 @@ def run_streaming(argv: list[str]) -> int:
     started = time.time()
     stop = started + options.stop_after if options.stop_after else None
 
-    options_row = dict(_manifest_options(options), streaming=True, poll_interval=options.poll_interval,
-                       watch=options.watch, pubsub_subscription=options.pubsub_subscription,
+    options_row = dict(_manifest_options(options), streaming=True, retry_now=options.retry_now,
+                       poll_interval=options.poll_interval,
+                       watch=options.watch, watch_interval=options.watch_interval, pubsub_subscription=options.pubsub_subscription,
                        window=options.window, dedup_horizon=options.dedup_horizon, stop_after=options.stop_after)
     versions = sinks.library_versions(_model_name(options))
     schema_version = _schema_version()
@@ -368,6 +386,7 @@ def run_streaming(argv: list[str]) -> int:
     metrics: dict = {}
     failure = None
     workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
+    next_start = None  # when the next job may start: the end of the last job's segment
     with sigterm_as_ctrl_c():  # SIGTERM stops the run as Ctrl-C does, manifest included
         try:
             while True:
@@ -375,23 +394,33 @@ def run_streaming(argv: list[str]) -> int:
                 now = time.time()
                 if progress["jobs"] and stop is not None and now >= stop:
                     break  # the last segment's job ran past the end: nothing left to run
-                seg_start, seg_stop, last = segment_bounds(now, stop, options.segment_seconds, local,
-                                                           options.poll_interval)
+                if next_start is not None and now < next_start:
+                    # A job ends once its last tick is handled, before its segment does; its sources'
+                    # next tick is due at the segment's end, so the next job waits for it (started at
+                    # once, it would poll every feed early: each time a job had started).
+                    time.sleep(next_start - now)
+                    now = time.time()
+                seg_start, seg_stop, last = segment_bounds(
+                    now, stop, options.segment_seconds, local,
+                    poll_interval=options.poll_interval if options.feeds else 0.0,
+                    watch_interval=options.watch_interval if options.watch else 0.0)
                 progress["jobs"] += 1
                 if local:
                     spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
                             "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
-                            "driver_pid": os.getpid()}
+                            "run_started": started, "driver_pid": os.getpid()}
                     job_metrics = run_segment_child(spec, workdir)
                 else:
                     try:
-                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False)
+                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False,
+                                              run_started=started)
                     except (NoInputError, FeedStateError) as e:
                         print(f"newsbeam: {e}", file=sys.stderr)
                         return EXIT_USAGE
                 metrics = add_counters(metrics, job_metrics)
                 if last:
                     break
+                next_start = seg_stop
         except KeyboardInterrupt:
             print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
         except SegmentFailed as e:
@@ -420,7 +449,7 @@ def run_streaming(argv: list[str]) -> int:
     check = manifest["conservation"]
     print(f"newsbeam: wrote {output} (streaming, {time.time() - started:.0f} s)")
     print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
-          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']}, jobs: {progress['jobs']})")
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']}, scans: {row['scans']}, jobs: {progress['jobs']})")
     for reason, n in manifest["skipped_by_reason"].items():
         print(f"    skipped {n}: {reason}")
     for key, value in metrics.items():

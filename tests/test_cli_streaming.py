@@ -68,7 +68,7 @@ def test_streaming_run_writes_while_running_dedups_reposts_and_polls_conditional
         proc = subprocess.Popen(
             [sys.executable, "-m", "pipeline.cli", "run", "--streaming", "--feeds", str(feeds),
              "--allow-private-hosts", "--poll-interval", "2", "--stop-after", "45", "--output", str(out),
-             "--no-entities", "--host-delay", "0"],
+             "--host-delay", "0"],  # entities on (the default): they crashed every streaming run before
             cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         try:
             seen_new_while_running = False
@@ -113,6 +113,10 @@ def test_streaming_run_writes_while_running_dedups_reposts_and_polls_conditional
     assert m["conservation"]["holds"] and c["inputs"] == c["articles"] + c["duplicates"] + c["rejects"] + c["skipped"]
     assert c["articles"] == 3 and c["duplicates"] == 1
     assert "polls" in stderr and "articles" in stderr  # the status line
+    # NER ran on every article (not skipped), and each kept its own event-time window (publication hour)
+    assert all(r["provenance"]["entities"] is None for r in articles)
+    windows = {p.name.split("-")[1] for p in (out / "articles").glob("**/*.parquet")}
+    assert windows == {"w20240401T090000", "w20240402T090000", "w20240403T090000"}
 
 
 def test_streaming_needs_an_unbounded_source(tmp_path):
@@ -120,6 +124,12 @@ def test_streaming_needs_an_unbounded_source(tmp_path):
     assert result.returncode == 2 and "--streaming needs a source" in result.stderr
     result = newsbeam("run", "--watch", str(tmp_path / "*.json"), "--output", tmp_path / "out")
     assert result.returncode == 2 and "add --streaming" in result.stderr
+
+
+def test_a_zero_interval_is_a_usage_error_not_a_failed_job(tmp_path):
+    result = newsbeam("run", "--streaming", "--watch", str(tmp_path / "*.json"), "--watch-interval", "0",
+                      "--stop-after", "5", "--output", tmp_path / "out")
+    assert result.returncode == 2 and "--watch-interval must be a number of seconds above 0" in result.stderr
 
 
 def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
@@ -133,8 +143,8 @@ def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
     (inbox / "a.json").write_text(json.dumps(first))
     proc = subprocess.Popen(
         [sys.executable, "-m", "pipeline.cli", "run", "--streaming", "--watch", str(inbox / "*.json"),
-         "--poll-interval", "1", "--stop-after", "45", "--segment-seconds", "10", "--output", str(out),
-         "--no-entities", "--no-quality"],
+         "--watch-interval", "1", "--stop-after", "45", "--segment-seconds", "10", "--output", str(out),
+         "--no-quality"],
         cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 40
@@ -159,6 +169,42 @@ def test_watched_folder_new_files_are_ingested_while_running(tmp_path):
     assert dup["url"] == "https://copy.example/ferry" and dup["kind"] == "exact"
     m = json.loads((out / "_manifest.json").read_text())
     assert m["counts"]["inputs"] == 3 and m["conservation"]["holds"]
+    assert all(r["provenance"]["entities"] is None for r in rows(out, "articles"))  # NER ran
+
+
+def test_watch_with_default_options_sees_files_added_while_running(tmp_path):
+    """The README's command as written: no interval given, entities on. Before, --watch used the
+    feeds' --poll-interval (300 s): one scan at the start, files added later never ingested."""
+    inbox = tmp_path / "inbox"
+    inbox.mkdir()
+    out = tmp_path / "out"
+    named = "Mayor Anne Hidalgo told reporters in Paris on Friday that the plan had her full support."
+    body = lambda text: text.replace("<p>", "").replace("</p>", "\n\n") + named
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pipeline.cli", "run", "--streaming", "--watch", str(inbox / "*"),
+         "--stop-after", "20", "--output", str(out)],
+        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for at, name, url, text in ((6, "a.json", "https://wire.example/ferry", FERRY),
+                                    (11, "b.json", "https://wire.example/library", LIBRARY)):
+            time.sleep(max(0.0, started + at - time.monotonic()))
+            (inbox / name).write_text(json.dumps({"url": url, "title": name, "text": body(text),
+                                                  "published_at": "2024-04-01T09:00:00Z"}))
+        stdout, stderr = proc.communicate(timeout=180)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, stderr[-3000:]
+    articles = rows(out, "articles")
+    assert sorted(r["url"] for r in articles) == ["https://wire.example/ferry", "https://wire.example/library"]
+    assert all({"Anne Hidalgo", "Paris"} <= {e["canonical"] for e in r["entities"]} for r in articles)
+    assert len(rows(out, "entities")) >= 4
+    m = json.loads((out / "_manifest.json").read_text())
+    assert m["status"] == "complete" and m["conservation"]["holds"] and m["counts"]["inputs"] == 2
+    # folder scans are counted next to feed polls: in the manifest, the status line and the summary
+    assert m["polls"] == 0 and m["scans"] >= 3, m
+    assert "scans" in stderr and f"scans: {m['scans']}" in stdout
 
 
 def live_jobs(out) -> int:
@@ -176,11 +222,11 @@ def test_pubsub_source_is_built_into_the_streaming_graph(tmp_path):
     from pipeline.options import NewsbeamOptions
 
     options = NewsbeamOptions(["--streaming", "--pubsub-subscription", "projects/my-project/subscriptions/news",
-                               "--output", str(tmp_path), "--no-entities"])
+                               "--output", str(tmp_path)])  # default options: entities on
     p = beam.Pipeline(options=options)
     graph.build_streaming(p, options, str(tmp_path), str(tmp_path / "_state"), start=time.time())
     proto = p.to_runner_api()
     urns = {t.spec.urn for t in proto.components.transforms.values()}
     names = {t.unique_name for t in proto.components.transforms.values()}
     assert "beam:transform:pubsub_read:v1" in urns
-    assert {"StreamingDedup", "WriteArticles", "WriteDuplicates", "EventTime"} <= names
+    assert {"StreamingDedup", "WriteArticles", "WriteDuplicates", "EventTime", "Entities/NER"} <= names

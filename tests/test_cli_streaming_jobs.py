@@ -227,3 +227,25 @@ def test_a_killed_driver_takes_its_job_with_it(tmp_path):
                 os.killpg(proc.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+def test_a_job_that_ends_before_its_segment_does_not_bring_the_next_poll_forward(tmp_path):
+    """A segment is rounded up to whole poll intervals so a new job never polls early; but a job
+    ends as soon as its last tick is handled. Before, the next job started at once: with one poll
+    per segment (the default --poll-interval 300 > --segment-seconds 120) every feed was polled
+    each time a job had started (seconds apart), not every --poll-interval. Counted, not timed:
+    a 15 s interval over 30 s is two polls."""
+    out = tmp_path / "out"
+    with FeedServer() as server:
+        feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
+        proc = stream(feeds, out, "--poll-interval", "15", "--segment-seconds", "1", "--stop-after", "30")
+        try:
+            _stdout, stderr = proc.communicate(timeout=240)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        requests = server.requests_to("/feed.xml")
+    assert proc.returncode == 0, stderr[-3000:]
+    assert len(requests) == 2, [r.time for r in requests]
+    m = json.loads((out / "_manifest.json").read_text())
+    assert m["polls"] == 2 and m["jobs"] == 2 and m["counts"]["articles"] == 1

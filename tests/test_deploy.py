@@ -32,6 +32,8 @@ NOT_IN_TEMPLATE = {
     "host_delay": "feeds only",
     "poll_interval": "feeds and watched folders only",
     "watch": "watches local folders",
+    "watch_interval": "watched local folders only",
+    "retry_now": "feeds only",
     "stop_after": "a Dataflow streaming job is drained or cancelled instead",
     "segment_seconds": "works around the local runner's memory growth; Dataflow keeps state in its backend",
     "quality": "the quality step runs after the job in the CLI, not in the template",
@@ -169,6 +171,7 @@ def test_dataflow_streaming_job_translates_offline(monkeypatch, tmp_path):
                                   "--output=gs://newsbeam-test/live", "--enable_streaming_engine")
     assert job.type_.name == "JOB_TYPE_STREAMING"
     assert {"Clean", "Language", "Identify", "WriteArticles"} <= names
+    assert "Entities" in names  # entities on (the default) in the streaming graph too
     if hasattr(graph, "build_streaming"):  # the streaming graph, not the batch one in streaming mode
         assert "StreamingDedup" in names and "Stories" not in names
 

@@ -16,9 +16,14 @@ File format (``version`` 1)::
         "status": "active" | "gone",            gone after a 410: never polled again
         "consecutive_failures": 0,
         "next_poll_after": "2024-03-12T18:30:00Z" | null,   backoff or Retry-After
+        "failed_with": "<fingerprint of the fetch settings of the failures>" | null,
         "last_status": 200 | null,              last HTTP status (null: no response)
         "last_fetched_at": "2024-03-12T18:30:00Z" | null,
         "entries": [["<entry key>", "<content hash>"], ...]}}}
+
+``failed_with`` (:meth:`pipeline.io.http.FetchSettings.fingerprint`): a back-off recorded under
+other fetch settings (say, before ``--allow-private-hosts``) is not honoured; absent in files
+written before it existed (such a back-off is honoured; ``--retry-now`` polls the feed anyway).
 
 ``entries`` is a list of pairs, oldest first, rather than an object: sorted-key JSON would
 lose the recency order that decides which entries are forgotten when a feed holds more than
@@ -58,6 +63,7 @@ class FeedState:
     last_status: Optional[int] = None
     last_fetched_at: Optional[str] = None
     entries: dict = field(default_factory=dict)  # entry key -> content hash, oldest first
+    failed_with: Optional[str] = None  # fingerprint of the fetch settings the failures happened under
 
     def __post_init__(self):
         if self.current_url is None:
@@ -82,6 +88,7 @@ class FeedState:
             "last_status": self.last_status,
             "last_fetched_at": self.last_fetched_at,
             "entries": [[key, value] for key, value in self.entries.items()],
+            "failed_with": self.failed_with,
         }
 
     @classmethod
@@ -102,6 +109,7 @@ class FeedState:
             last_status=data.get("last_status"),
             last_fetched_at=data.get("last_fetched_at"),
             entries=entries,
+            failed_with=data.get("failed_with"),
         )
 
     def copy(self) -> "FeedState":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as _dt
 import email.utils
 import ipaddress
+import json
 import socket
 import threading
 import time
@@ -67,6 +68,17 @@ class FetchSettings:
     min_delay: float = 1.0  # seconds between two requests to the same host
     allow_private_hosts: bool = False
     max_retry_after: float = 30.0  # longest Retry-After waited for inside a run
+
+    def fingerprint(self) -> str:
+        """A short hash of the settings that decide whether a fetch can succeed at all (private
+        hosts allowed, timeout, size and redirect limits, User-Agent). A feed's back-off records
+        it: failures under other settings (say, before ``--allow-private-hosts``) do not hold
+        the feed back. The politeness knobs (delay, Retry-After wait) are not part of it."""
+        import hashlib
+
+        key = json.dumps([self.allow_private_hosts, float(self.timeout), int(self.max_bytes),
+                          int(self.max_redirects), self.user_agent])
+        return hashlib.sha256(key.encode()).hexdigest()[:16]
 
 
 @dataclass

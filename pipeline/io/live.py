@@ -16,7 +16,11 @@ so a failed run does not advance the state (its entries would otherwise never be
 Backoff: after the n-th consecutive failure a feed is not polled again before
 ``min(2 ** (n - 1), 64) * BACKOFF_BASE`` (15 min, 30 min, 1 h ... 16 h); any answer from
 the server (200, 304) resets it.  A Retry-After longer than ``max_retry_after`` sets
-``next_poll_after`` to the time asked, without counting a failure.
+``next_poll_after`` to the time asked, without counting a failure.  Two ways out of a back-off:
+failures recorded under other fetch settings (``failed_with``, the fingerprint of
+:class:`FetchSettings`: say the run before lacked ``--allow-private-hosts``) do not count, and
+``retry_before`` (``--retry-now``: the run's start) polls a feed whose last attempt was before it
+once, whatever its back-off (a failure then backs off again, counted on).
 """
 from __future__ import annotations
 
@@ -64,9 +68,12 @@ BODY_PREFIX = 4096
 SKIP_GONE = "feed gone (410), no longer polled"
 SKIP_NOT_MODIFIED = "not modified (304)"
 SKIP_KNOWN = "already ingested"
+#: The reason of a backing-off skip, up to its time (counted per reason: the part before " until ").
+SKIP_BACKING_OFF = "backing off after failed polls (--retry-now polls it anyway)"
 
 COUNTERS = ("requests", "not_modified", "errors", "refused", "entries", "skipped_known",
-            "updated", "gone", "rate_limited", "backing_off", "articles_fetched", "article_errors")
+            "updated", "gone", "rate_limited", "backing_off", "backoff_reset", "articles_fetched",
+            "article_errors")
 
 
 class FeedListError(NoInputError):
@@ -183,30 +190,56 @@ def _fetch_reject(url: str, result: FetchResult, reason: str) -> dict:
 def poll_feed(url: str, state: Optional[FeedState], fetcher, now: _dt.datetime,
               stats: Optional[collections.Counter] = None, *,
               parse: Optional[Callable[..., list]] = None,
-              max_entries: int = MAX_ENTRIES) -> tuple[list[dict], FeedState]:
+              max_entries: int = MAX_ENTRIES, settings_key: Optional[str] = None,
+              retry_before: Optional[_dt.datetime] = None) -> tuple[list[dict], FeedState]:
     """Poll the feed listed as ``url`` once.  ``fetcher`` has ``fetch(url, etag,
     last_modified) -> FetchResult``; ``now`` is an aware datetime; ``stats`` (optional)
-    counts what happened under the :data:`COUNTERS` names.  Never raises."""
+    counts what happened under the :data:`COUNTERS` names.  Never raises.
+
+    ``settings_key``: the fingerprint of the fetch settings (:meth:`FetchSettings.fingerprint`),
+    recorded with a failure; a back-off recorded under another one is not honoured.
+    ``retry_before`` (``--retry-now``: the run's start): a back-off whose last attempt was before
+    it is not honoured (so a run polls such a feed once, then backs off again if it still fails)."""
     stats = stats if stats is not None else collections.Counter()
     new = state.copy() if state is not None else FeedState(url=url)
     new.url = url
     try:
-        return _poll(url, new, fetcher, now, stats, parse, max_entries), new
+        return _poll(url, new, fetcher, now, stats, parse, max_entries, settings_key, retry_before), new
     except Exception as exc:  # a bug must cost one feed, not the run
         stats["errors"] += 1
         reason = f"unexpected error {exc!r}; this is a newsbeam bug, please report it with this feed"
         return [dict(make_reject(STAGE, reason, url, input_uri=url))], (state or FeedState(url=url))
 
 
-def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries) -> list[dict]:
+def _backoff_lifted(state: FeedState, settings_key: Optional[str],
+                    retry_before: Optional[_dt.datetime]) -> Optional[str]:
+    """Why a feed's back-off does not hold it back this time (None: it does)."""
+    if settings_key is not None and state.failed_with is not None and state.failed_with != settings_key:
+        return "settings"
+    if retry_before is not None:
+        last = _parse_iso(state.last_fetched_at)
+        if last is None or last < retry_before:
+            return "retry"
+    return None
+
+
+def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries, settings_key=None,
+          retry_before=None) -> list[dict]:
     if new.status == "gone":
         stats["gone"] += 1
         return [dict(make_skip(SKIP_GONE, url))]
     resume = _parse_iso(new.next_poll_after)
+    if resume is not None and now < resume and new.consecutive_failures:
+        lifted = _backoff_lifted(new, settings_key, retry_before)
+        if lifted == "settings":  # the failures were had with other settings: they do not count
+            new.consecutive_failures, new.next_poll_after, new.failed_with = 0, None, None
+        if lifted is not None:
+            stats["backoff_reset"] += 1
+            resume = None
     if resume is not None and now < resume:
         if new.consecutive_failures:
             stats["backing_off"] += 1
-            reason = (f"backing off until {new.next_poll_after} after "
+            reason = (f"{SKIP_BACKING_OFF} until {new.next_poll_after} after "
                       f"{new.consecutive_failures} consecutive failures")
         else:
             stats["rate_limited"] += 1
@@ -237,9 +270,10 @@ def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries) -> list[
         stats["refused" if result.refused else "errors"] += 1
         new.consecutive_failures += 1
         new.next_poll_after = iso_utc(now + backoff_delay(new.consecutive_failures))
+        new.failed_with = settings_key
         return [_fetch_reject(url, result, reason)]
 
-    new.consecutive_failures, new.next_poll_after = 0, None
+    new.consecutive_failures, new.next_poll_after, new.failed_with = 0, None, None
     if "etag" in result.headers or result.status == 200:
         new.etag = result.headers.get("etag")
     if "last-modified" in result.headers or result.status == 200:
@@ -373,6 +407,7 @@ class _FetchDoFn(beam.DoFn):
     def __init__(self, settings: FetchSettings):
         super().__init__()
         self.settings = settings
+        self.settings_key = settings.fingerprint()
         self.fetcher = None
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTERS}
 
@@ -397,16 +432,19 @@ class PollHostFn(_FetchDoFn):
     None)])``.  Outputs: items (main; with ``fetch_articles``, the items that need their
     article page go to ``articles`` keyed by its host), ``rejects``, ``skipped``, ``states``."""
 
-    def __init__(self, settings: FetchSettings, fetch_articles: bool = False):
+    def __init__(self, settings: FetchSettings, fetch_articles: bool = False,
+                 retry_before: Optional[_dt.datetime] = None):
         super().__init__(settings)
         self.fetch_articles = fetch_articles
+        self.retry_before = retry_before
 
     def process(self, element):
         _host, feeds = element
         for _index, url, known in sorted(feeds, key=lambda feed: feed[0]):
             state = FeedState.from_dict(known, url) if known is not None else None
             stats: collections.Counter = collections.Counter()
-            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats)
+            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats,
+                                           settings_key=self.settings_key, retry_before=self.retry_before)
             self._count(stats)
             for record in outputs:
                 routed = route(record)
@@ -432,8 +470,10 @@ class FetchFeeds(beam.PTransform):
     (states are ``(listed url, FeedState dict)``, one per feed polled)."""
 
     def __init__(self, feed_urls: list[str], states: dict, settings: Optional[FetchSettings] = None,
-                 fetch_articles: bool = False, label: Optional[str] = None):
+                 fetch_articles: bool = False, label: Optional[str] = None,
+                 retry_before: Optional[_dt.datetime] = None):
         super().__init__(label)
+        self.retry_before = retry_before  # --retry-now: the run's start (see poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
         # Each feed's state travels with the feed (not with the DoFn): a worker holds only the
@@ -456,7 +496,7 @@ class FetchFeeds(beam.PTransform):
             pbegin
             | "ListFeeds" >> beam.Create(self._keyed())
             | "ByHost" >> beam.GroupByKey()
-            | "Poll" >> beam.ParDo(PollHostFn(self.settings, self.fetch_articles))
+            | "Poll" >> beam.ParDo(PollHostFn(self.settings, self.fetch_articles, self.retry_before))
             .with_outputs("rejects", "skipped", "states", "articles", main="items")
         )
         items = polled.items

@@ -34,11 +34,20 @@ STREAM_DIR = "_stream"
 
 
 def window_label(window) -> str:
-    """``w20240312T1800`` for a window starting then (UTC); ``wall`` for the global window."""
+    """``w20240312T180000`` for a window starting then (UTC); ``wall`` for the global window.
+
+    Never raises: a window whose start has no calendar date (near Beam's MIN/MAX_TIMESTAMP, what
+    FixedWindows makes of an element stamped at the end of the global window) is labelled by its
+    start in microseconds, ``wus<micros>``, rather than crash the writer.
+    """
     if isinstance(window, GlobalWindow) or not hasattr(window, "start"):
         return "wall"
-    start = window.start.to_utc_datetime()
-    return "w" + start.strftime("%Y%m%dT%H%M%S")
+    try:
+        start = window.start.to_utc_datetime()
+        return "w" + start.strftime("%Y%m%dT%H%M%S")
+    except (OverflowError, ValueError, OSError, AttributeError):
+        micros = getattr(window.start, "micros", None)
+        return f"wus{micros}" if isinstance(micros, int) else "wunknown"
 
 
 class _WriteLiveFn(beam.DoFn):
@@ -114,7 +123,7 @@ class _CountLiveFn(beam.DoFn):
 
 
 class CountLive(beam.PTransform):
-    """Per-bundle counts of ``kind`` (inputs, skipped, polls) under ``OUT/_stream/``."""
+    """Per-bundle counts of ``kind`` (inputs, skipped, polls, scans) under ``OUT/_stream/``."""
 
     def __init__(self, kind: str, root: str):
         super().__init__()
@@ -154,7 +163,8 @@ def live_counts(root: str) -> tuple[dict, dict, dict, list]:
     row = {"inputs": sum(streamed.get("inputs", {}).values()),
            "articles": counts["articles"], "duplicates": counts["duplicates"],
            "rejects": counts["rejects"], "skipped": sum(skipped.values()),
-           "polls": sum(streamed.get("polls", {}).values())}
+           "polls": sum(streamed.get("polls", {}).values()),
+           "scans": sum(streamed.get("scans", {}).values())}
     return row, counts, skipped, files
 
 

@@ -5,7 +5,8 @@
   a changed feed costs one request and an unchanged one a 304; one host's feeds are polled one
   after the other by one DoFn call (politeness, as in batch). Every new state is also handed to
   ``states`` so the driver can save it for the next run.
-* :class:`WatchFiles`: ``fileio.MatchContinuously`` over each ``--watch`` glob, a stateful step
+* :class:`WatchFiles`: ``fileio.MatchContinuously`` over each ``--watch`` glob every
+  ``--watch-interval`` (default a few seconds: a scan only lists a folder), a stateful step
   that passes a file on only when it is new or changed (size or mtime), then the batch reader.
 * :class:`ReadPubSub`: one JSON article per message (Dataflow); the reader is the batch one.
 * :func:`event_time` / :class:`AssignEventTime`: publication time when plausible, else fetch time.
@@ -178,10 +179,12 @@ class PollHostStatefulFn(_FetchDoFn):
 
     FEEDS = ReadModifyWriteStateSpec("feeds", PickleCoder())
 
-    def __init__(self, settings, initial_states: dict, fetch_articles: bool = False):
+    def __init__(self, settings, initial_states: dict, fetch_articles: bool = False,
+                 retry_before: Optional[_dt.datetime] = None):
         super().__init__(settings)
         self.initial = initial_states
         self.fetch_articles = fetch_articles
+        self.retry_before = retry_before  # --retry-now: the run's start (see poll_feed)
         self.polls = Metrics.counter(NAMESPACE, "polls")
 
     def process(self, element, feeds=beam.DoFn.StateParam(FEEDS)):
@@ -193,7 +196,8 @@ class PollHostStatefulFn(_FetchDoFn):
             raw = known.get(url)
             state = FeedState.from_dict(raw, url) if raw is not None else None
             stats: collections.Counter = collections.Counter()
-            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats)
+            outputs, new_state = poll_feed(url, state, self.fetcher, _utcnow(), stats,
+                                           settings_key=self.settings_key, retry_before=self.retry_before)
             self.polls.inc()
             for record in outputs:
                 routed = route(record)
@@ -212,8 +216,9 @@ class PollFeedsForever(beam.PTransform):
 
     def __init__(self, feed_urls: list[str], states: dict, settings, interval: float,
                  start: Optional[float] = None, stop: Optional[float] = None, fetch_articles: bool = False,
-                 paced: bool = False):
+                 paced: bool = False, retry_before: Optional[_dt.datetime] = None):
         super().__init__()
+        self.retry_before = retry_before  # --retry-now: the run's start (see pipeline.io.live.poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
         self.states = {url: (s.to_dict() if isinstance(s, FeedState) else dict(s))
@@ -236,7 +241,8 @@ class PollFeedsForever(beam.PTransform):
         polled = (pbegin
                   | "Ticks" >> Ticks(self.start, self.stop, self.interval, self.paced)
                   | "HostsDue" >> beam.FlatMap(_hosts, self._keyed()).with_output_types(Tuple[str, Any])
-                  | "Poll" >> beam.ParDo(PollHostStatefulFn(self.settings, self.states, self.fetch_articles))
+                  | "Poll" >> beam.ParDo(PollHostStatefulFn(self.settings, self.states, self.fetch_articles,
+                                                            self.retry_before))
                   .with_outputs("rejects", "skipped", "states", main="items"))
         return {"items": polled.items, "rejects": polled.rejects, "skipped": polled.skipped,
                 "states": polled.states}
@@ -310,11 +316,13 @@ def _path_and_version(metadata):
 
 
 class WatchFiles(beam.PTransform):
-    """New or changed files under the globs, checked every ``interval`` seconds, read like batch
-    inputs: ``(items, rejects, skipped)``."""
+    """New or changed files under the globs, checked every ``interval`` seconds (``--watch-interval``),
+    read like batch inputs: ``(items, rejects, skipped)``. With ``scans_root`` (the streaming output),
+    every scan of a glob is counted as a ``scans`` count there (the manifest's ``scans``)."""
 
     def __init__(self, patterns: list[str], interval: float, start: Optional[float] = None,
-                 stop: Optional[float] = None, state_dir: Optional[str] = None, paced: bool = False):
+                 stop: Optional[float] = None, state_dir: Optional[str] = None, paced: bool = False,
+                 scans_root: Optional[str] = None):
         super().__init__()
         self.patterns = list(patterns)
         self.interval = interval
@@ -322,6 +330,7 @@ class WatchFiles(beam.PTransform):
         self.stop = stop
         self.state_dir = state_dir
         self.paced = paced  # the local runner: see Ticks
+        self.scans_root = scans_root
 
     def expand(self, pbegin):
         from apache_beam.io import fileio
@@ -330,11 +339,16 @@ class WatchFiles(beam.PTransform):
 
         # fileio.MatchContinuously(has_deduplication=False) is PeriodicImpulse | pattern | MatchAll;
         # spelled out here so that the ticks can be paced
-        matches = [pbegin
-                   | f"Ticks{i}" >> Ticks(self.start, self.stop, self.interval, self.paced)
-                   | f"Pattern{i}" >> beam.Map(lambda _tick, pattern=pattern: pattern)
-                   | f"Match{i}" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW)
-                   for i, pattern in enumerate(self.patterns)]
+        matches = []
+        for i, pattern in enumerate(self.patterns):
+            scans = (pbegin
+                     | f"Ticks{i}" >> Ticks(self.start, self.stop, self.interval, self.paced)
+                     | f"Pattern{i}" >> beam.Map(lambda _tick, pattern=pattern: pattern))
+            if self.scans_root:
+                from pipeline.io.live_sinks import CountLive
+
+                scans | f"CountScans{i}" >> CountLive("scans", self.scans_root)
+            matches.append(scans | f"Match{i}" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW))
         files = matches[0] if len(matches) == 1 else matches | "AllMatches" >> beam.Flatten()
         read = (files
                 | "Version" >> beam.Map(_path_and_version).with_output_types(Tuple[str, str])

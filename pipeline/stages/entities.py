@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator, Optional, Sequence
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
+from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.records import EntitySummary, Mention
 from pipeline.stages.base import failure_to_reject
@@ -927,8 +928,15 @@ def _error_text(exc: BaseException, limit: int = 500) -> str:
 
 
 class _ExtractFn(beam.DoFn):
-    """Batches of articles -> articles with ``mentions`` and ``entities``; non-dict elements
-    to the ``rejects`` output."""
+    """Articles -> articles with ``mentions`` and ``entities``; non-dict elements to the
+    ``rejects`` output.
+
+    Articles are handed to spaCy in batches of ``batch_size`` gathered within a bundle (the last
+    partial batch in ``finish_bundle``), and each one leaves with its own timestamp and window.
+    Beam's ``BatchElements`` did the batching before: in the global window it stamps every batch
+    with the end of the window, so a streaming article lost its event time here and the writers'
+    ``FixedWindows`` put it in a window near MAX_TIMESTAMP (``OverflowError`` in the writer).
+    """
 
     REJECTS = "rejects"
 
@@ -962,7 +970,30 @@ class _ExtractFn(beam.DoFn):
         self._mentions.inc(len(mentions))
         return out
 
-    def process(self, batch):
+    def start_bundle(self):
+        self._pending: list[WindowedValue] = []
+
+    def process(self, article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        self._pending.append(WindowedValue(article, timestamp, (window,)))
+        if len(self._pending) >= self.batch_size:
+            yield from self._flush()
+
+    def finish_bundle(self):
+        yield from self._flush()
+
+    def _flush(self):
+        """The pending articles, extracted as one batch, each in its own timestamp and window."""
+        pending, self._pending = self._pending, []
+        if not pending:
+            return
+        for held, result in zip(pending, self._extract_batch([held.value for held in pending])):
+            if isinstance(result, beam.pvalue.TaggedOutput):
+                yield beam.pvalue.TaggedOutput(result.tag, held.with_value(result.value))
+            else:
+                yield held.with_value(result)
+
+    def _extract_batch(self, batch: list) -> list:
+        """One output per element of ``batch``, in order: an article, or a TaggedOutput reject."""
         results: list[Any] = [None] * len(batch)
         todo: list[int] = []
         for i, article in enumerate(batch):
@@ -992,7 +1023,7 @@ class _ExtractFn(beam.DoFn):
                 results[i] = self._finish(batch[i], [], f"failed: {_error_text(result)}")
             else:
                 results[i] = self._finish(batch[i], result, None)
-        yield from results
+        return results
 
 
 def _evidence(article: dict) -> list:
@@ -1066,9 +1097,9 @@ class ExtractEntities(beam.PTransform):
             articles = articles | "Distribute" >> beam.Reshuffle()
         outputs = (
             articles
-            # Fixed-size batches: BatchElements' adaptive sizing handed spaCy ~3-13 articles per
-            # call (measured), and nlp.pipe is fastest at 32 (8: -2%, 128: -12% words/s).
-            | "Batch" >> beam.BatchElements(min_batch_size=self.batch_size, max_batch_size=self.batch_size)
+            # Fixed-size batches of batch_size, gathered inside the NER step (see _ExtractFn, which
+            # keeps each article's timestamp and window): BatchElements' adaptive sizing handed spaCy
+            # ~3-13 articles per call (measured), and nlp.pipe is fastest at 32 (8: -2%, 128: -12% words/s).
             | "NER" >> beam.ParDo(_ExtractFn(self.model, self.languages, self.batch_size, self.labels))
             .with_outputs(_ExtractFn.REJECTS, main="articles")
         )

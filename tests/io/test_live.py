@@ -263,6 +263,38 @@ def test_non_http_feed_urls_are_rejected(url, fetcher):
     assert stats["refused"] == 1
 
 
+def test_backoff_under_other_settings_or_before_retry_now_is_not_honoured(feed_server, fetcher):
+    from pipeline.io.http import FetchSettings
+
+    feed_server.route("/feed", Response(500))
+    url = feed_server.url("/feed")
+    before, after = FetchSettings().fingerprint(), FetchSettings(allow_private_hosts=True).fingerprint()
+    assert before != after and FetchSettings(min_delay=5).fingerprint() == before  # politeness is not part of it
+    outputs, state = poll_feed(url, None, fetcher, NOW, settings_key=before)
+    assert state.consecutive_failures == 1 and state.failed_with == before
+    soon = NOW + dt.timedelta(minutes=1)
+    # same settings: backing off, no request
+    hits = len(feed_server.requests)
+    outputs, same = poll_feed(url, state, fetcher, soon, settings_key=before)
+    assert skips(outputs) and len(feed_server.requests) == hits
+    # other settings: polled, and the old failures do not count
+    stats = collections.Counter()
+    outputs, other = poll_feed(url, state, fetcher, soon, stats, settings_key=after)
+    assert len(feed_server.requests) == hits + 1 and stats["backoff_reset"] == 1
+    assert other.consecutive_failures == 1 and other.failed_with == after
+    # --retry-now (retry_before: the run's start): polled once, a new failure counts on
+    outputs, retried = poll_feed(url, state, fetcher, soon, settings_key=before, retry_before=soon)
+    assert len(feed_server.requests) == hits + 2 and retried.consecutive_failures == 2
+    # ... and within the same run the new back-off holds
+    outputs, again = poll_feed(url, retried, fetcher, soon + dt.timedelta(seconds=5), settings_key=before,
+                               retry_before=soon)
+    assert skips(outputs) and len(feed_server.requests) == hits + 2
+    # a state written before failed_with existed: its back-off holds (--retry-now lifts it)
+    legacy = FeedState.from_dict({k: v for k, v in state.to_dict().items() if k != "failed_with"}, url)
+    outputs, _ = poll_feed(url, legacy, fetcher, soon, settings_key=after)
+    assert skips(outputs) and len(feed_server.requests) == hits + 2
+
+
 def test_repeated_failures_back_off_exponentially_and_success_resets(feed_server, fetcher):
     feed_server.route("/feed", Response(500))
     url = feed_server.url("/feed")
@@ -274,8 +306,8 @@ def test_repeated_failures_back_off_exponentially_and_success_resets(feed_server
         assert state.next_poll_after == resume.strftime("%Y-%m-%dT%H:%M:%SZ")
         hits = len(feed_server.requests)
         outputs, state, stats = poll(url, state, fetcher, resume - dt.timedelta(minutes=1))
-        assert skips(outputs) == [f"backing off until {state.next_poll_after} after {failures} "
-                                  f"consecutive failures"]
+        assert skips(outputs) == [f"backing off after failed polls (--retry-now polls it anyway) until "
+                                  f"{state.next_poll_after} after {failures} consecutive failures"]
         assert len(feed_server.requests) == hits and stats["backing_off"] == 1
         now = resume
     feed_server.route("/feed", body=rss_feed([ENTRY_A]))

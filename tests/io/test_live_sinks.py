@@ -97,6 +97,20 @@ def test_window_labels():
     assert window_label(GlobalWindow()) == "wall"
 
 
+def test_window_label_never_fails_on_a_window_beyond_datetime():
+    """A window near MAX_TIMESTAMP (what FixedWindows made of an element stamped at the end of the
+    global window) has no calendar date: it still gets a label, and the writer does not crash."""
+    from apache_beam.transforms.window import GlobalWindow as GW
+    from apache_beam.utils.timestamp import MAX_TIMESTAMP, MIN_TIMESTAMP
+
+    end = GW().max_timestamp()
+    far = IntervalWindow(end - HOUR, end)
+    label = window_label(far)
+    assert label.startswith("w") and "/" not in label and label != window_label(IntervalWindow(0, HOUR))
+    assert window_label(IntervalWindow(MIN_TIMESTAMP, MIN_TIMESTAMP + HOUR)).startswith("w")
+    assert window_label(IntervalWindow(MAX_TIMESTAMP - HOUR, MAX_TIMESTAMP)).startswith("w")
+
+
 def test_event_time_is_the_publication_time_when_plausible():
     fetched = dt.datetime(2024, 3, 12, 18, 0, tzinfo=dt.timezone.utc)
     record = {"published_at": "2024-03-12T09:00:00Z", "fetched_at": "2024-03-12T18:00:00Z"}
@@ -124,3 +138,7 @@ def test_local_stream_segments_are_whole_poll_intervals():
     assert segment_bounds(100.0, None, 120, True, 300) == (100.0, 400.0, False)  # never polls early
     assert segment_bounds(100.0, 150.0, 120, True, 2) == (100.0, 150.0, True)
     assert segment_bounds(100.0, None, 120, False, 2) == (100.0, None, True)  # other runners: one job
+    # folders only: whole --watch-interval scans; feeds and folders: whole feed polls
+    assert segment_bounds(100.0, None, 120, True, watch_interval=7) == (100.0, 226.0, False)
+    assert segment_bounds(100.0, None, 120, True, poll_interval=300, watch_interval=5) == (100.0, 400.0, False)
+    assert segment_bounds(100.0, None, 120, True) == (100.0, 220.0, False)

@@ -371,7 +371,7 @@ def test_entity_rows():
 def run_fn(batch, **kw):
     fn = E._ExtractFn(FALLBACK_MODEL, kw.get("languages", ("en",)), 32, DEFAULT_LABELS)
     fn.setup()
-    return list(fn.process(batch))
+    return fn._extract_batch(batch)  # one batch as the DoFn hands it to spaCy
 
 
 def test_fn_failed_article_is_kept_and_does_not_sink_the_batch():
@@ -460,6 +460,59 @@ def test_extract_entities_without_aliases_keeps_per_article_names():
     names = good | beam.Map(lambda a: (a["id"], sorted(e["canonical"] for e in a["entities"] if e["label"] == "PERSON")))
     assert_that(names, equal_to([("a", ["Alexander Gabuev", "Vladimir Putin", "Xi Jinping"]),
                                  ("b", ["John Kirby", "Putin"])]))
+    p.run().wait_until_finish()
+
+
+class _Stamp(beam.DoFn):
+    """(id, timestamp, window) of each article, the window as (start, end) or "global"."""
+
+    def process(self, article, timestamp=beam.DoFn.TimestampParam, window=beam.DoFn.WindowParam):
+        from apache_beam.transforms.window import GlobalWindow
+
+        where = "global" if isinstance(window, GlobalWindow) else (int(window.start), int(window.end))
+        yield article["id"], int(timestamp), where
+
+
+@pytest.mark.parametrize("distribute", [False, True])
+def test_extract_entities_keeps_each_articles_timestamp_and_window(distribute):
+    """Streaming: the entity stage batches articles for spaCy, yet each article leaves it with its
+    own event time and window. Before, a batch came out stamped at the end of the global window, and
+    the writers' FixedWindows then put it in a window near MAX_TIMESTAMP (OverflowError)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions
+    from apache_beam.testing.test_stream import TestStream
+    from apache_beam.transforms.window import FixedWindows, TimestampedValue
+
+    hour, t0 = 3600, 1_700_000_000  # t0's hour window starts at 1_699_999_200
+    texts = [PARAGRAPH, SECOND, "Olaf Scholz besuchte Paris.", PARAGRAPH, SECOND]
+    articles = [{"id": f"a{i}", "lang": "de" if i == 2 else "en", "text": text} for i, text in enumerate(texts)]
+    times = [t0, t0 + hour + 5, t0 + 2 * hour, t0 + 60, t0 + 3 * hour]
+    stream = (TestStream()
+              .advance_watermark_to(t0)
+              .add_elements([TimestampedValue(a, t) for a, t in zip(articles[:3], times[:3])])
+              .add_elements([TimestampedValue(a, t) for a, t in zip(articles[3:], times[3:])])
+              .advance_watermark_to(t0 + 5 * hour))
+    options = PipelineOptions()
+    options.view_as(StandardOptions).streaming = True
+    p = beam.Pipeline(runner="BundleBasedDirectRunner", options=options)
+    items = p | stream
+    # as in the streaming graph: entities in the global window, the writers' FixedWindows after them
+    found, _ = items | "Global" >> ExtractEntities(batch_size=2, aliases=False, distribute=distribute)
+    windowed = found | "Window" >> beam.WindowInto(FixedWindows(hour))
+    start = lambda t: t - (t % hour)
+    assert_that(windowed | "Stamp" >> beam.ParDo(_Stamp()),
+                equal_to([(a["id"], t, (start(t), start(t) + hour)) for a, t in zip(articles, times)]),
+                label="after")
+    assert_that(found | "StampGlobal" >> beam.ParDo(_Stamp()),
+                equal_to([(a["id"], t, "global") for a, t in zip(articles, times)]), label="global")
+    # and articles already in their windows keep them through the stage
+    prewindowed = items | "PreWindow" >> beam.WindowInto(FixedWindows(hour))
+    kept, _ = prewindowed | "Windowed" >> ExtractEntities(batch_size=2, aliases=False, distribute=distribute)
+    assert_that(kept | "StampKept" >> beam.ParDo(_Stamp()),
+                equal_to([(a["id"], t, (start(t), start(t) + hour)) for a, t in zip(articles, times)]),
+                label="kept")
+    assert_that(kept | "Persons" >> beam.Map(lambda a: (a["id"], bool(a["entities"]))),
+                equal_to([("a0", True), ("a1", True), ("a2", False), ("a3", True), ("a4", True)]),
+                label="entities")
     p.run().wait_until_finish()
 
 
