@@ -110,8 +110,8 @@ def _run_parser() -> argparse.ArgumentParser:
     levels = shown.add_mutually_exclusive_group()
     levels.add_argument("-q", "--quiet", action="store_true", default=False,
                         help="Print only errors (error log lines and error messages, on standard error) and "
-                             "the final summary (standard output): no progress lines, no warnings, no notices. "
-                             "(A --streaming run keeps its status line.)")
+                             "the final summary (standard output): no progress or status lines, no warnings, "
+                             "no notices.")
     levels.add_argument("-v", "--verbose", action="store_true", default=False,
                         help="Print debug logs, every library's included (Beam, trafilatura, htmldate, ...), "
                              "and the per-page messages that are otherwise hidden.")
@@ -311,7 +311,7 @@ def run(argv: list[str]) -> int:
     if streaming:
         from pipeline.streaming import run_streaming
 
-        return run_streaming(argv)
+        return run_streaming(argv, quiet=level == logs.QUIET)
 
     from pipeline.io.feedstate import FeedStateError
     from pipeline.io.sources import NoInputError

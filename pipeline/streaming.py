@@ -336,9 +336,9 @@ def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
         return json.load(f)["counters"]
 
 
-def run_streaming(argv: list[str]) -> int:
+def run_streaming(argv: list[str], quiet: bool = False) -> int:
     """Run until the sources end (``--stop-after``) or forever; exit code as for batch, and 1
-    (2 for a source that cannot be read) when a job fails."""
+    (2 for a source that cannot be read) when a job fails. ``quiet`` (``-q``): no status line."""
     from pipeline.cli import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE,
                               _manifest_options, _model_name, _print_quality_failures, _quality_step,
                               _schema_version)
@@ -378,7 +378,7 @@ def run_streaming(argv: list[str]) -> int:
         return manifest, row
 
     local = local_runner(options)
-    refresher = _Refresher(output, make_manifest, started)
+    refresher = _Refresher(output, make_manifest, started, quiet=quiet)
     refresher.start()
     print(f"newsbeam: streaming into {output}"
           + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
@@ -441,7 +441,11 @@ def run_streaming(argv: list[str]) -> int:
         return EXIT_FAILED
 
     manifest, row = make_manifest("complete")
-    quality, failed = _quality_step(output, options.quality)
+    from pipeline.quality.report import run_info
+
+    run_row = run_info(mode="streaming", options=options_row, versions=versions, schema_version=schema_version,
+                       started_at=started, finished_at=time.time(), duration_seconds=time.time() - started)
+    quality, failed = _quality_step(output, options.quality, run=run_row)
     manifest["quality"] = quality
     if failed:
         manifest["status"] = "degraded"
