@@ -127,6 +127,8 @@ def test_streaming_watch_block_as_written(tmp_path):
     m = manifest(tmp_path / "live")
     assert m["status"] == "complete" and m["conservation"]["holds"] and m["scans"] >= 1
     assert list((tmp_path / "live" / "entities").glob("**/*.parquet")), "entities are on by default"
+    check = shell("newsbeam validate live", tmp_path)  # a streaming manifest is a valid manifest too
+    assert check.returncode == 0, check.stdout[-2000:] + check.stderr[-2000:]
 
 
 def test_streaming_feeds_block_as_written(tmp_path):
