@@ -157,6 +157,17 @@ def configure(verbosity: int = DEFAULT) -> None:
         if root.level != logging.DEBUG:
             handler.level_before_verbose = root.level
         root.setLevel(logging.DEBUG)
+        _unmute_libraries()
     elif getattr(handler, "level_before_verbose", None) is not None:
         root.setLevel(handler.level_before_verbose)  # otherwise the root level is left as it is
         handler.level_before_verbose = None
+
+
+def _unmute_libraries() -> None:
+    """-v shows every library's debug logs, but trafilatura sets htmldate's logger to WARNING when
+    its metadata module is imported (trafilatura 2.x): import it first, then lift that level."""
+    try:
+        import trafilatura.metadata  # noqa: F401
+    except ImportError:  # pragma: no cover - trafilatura is a dependency
+        pass
+    logging.getLogger("htmldate").setLevel(logging.NOTSET)

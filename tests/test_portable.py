@@ -128,6 +128,8 @@ def test_portable_runner_with_external_workers_matches_the_direct_runner(portabl
     # with entities: the spaCy model loaded in the SDK worker, not only in the client
     assert b["datasets"]["entities"]["rows"] == a["datasets"]["entities"]["rows"] > 0
     differ = {k for k in a if a[k] != b.get(k)}
-    assert differ <= {"options"}, f"manifest fields differ beyond the runner name: {differ}"
+    assert differ <= {"options", "configuration"}, f"manifest fields differ beyond the runner name: {differ}"
+    same = lambda c: {k: v for k, v in c["newsbeam"].items() if k != "output"}  # noqa: E731
+    assert same(a["configuration"]) == same(b["configuration"])  # beyond the output, only Beam's options differ
     assert {k for k in a["options"] if a["options"][k] != b["options"][k]} == {"runner"}
     print(f"portable run: {seconds:.1f} s")
