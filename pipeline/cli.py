@@ -1,15 +1,14 @@
-"""The ``newsbeam`` command.
+"""The ``newsbeam`` command: parse and dispatch.
 
-``newsbeam run --input GLOB --output DIR [Beam options such as --runner]`` builds the graph of
-``pipeline/graph.py``, runs it, checks conservation (every input item is exactly one article,
-duplicate, reject or skip), publishes the datasets, runs the data quality checks
-(``pipeline/quality``: results and report in ``_quality/``) and writes ``_manifest.json``.
-``newsbeam validate DIR`` runs the same checks on an existing output; ``newsbeam inspect DIR``
-summarises one.
+``newsbeam run`` reads its flags (a ``--config`` file's first, the command line's over them),
+refuses what cannot work (unknown options, a missing source, an output directory newsbeam does
+not own) with one line and exit 2, then hands over to :mod:`pipeline.run.batch` or
+:mod:`pipeline.run.streaming`. ``newsbeam validate DIR`` and ``newsbeam inspect DIR`` check and
+summarise an output (:mod:`pipeline.quality`).
 
-Exit codes: 0 ok, 1 a check failed (validate), 2 usage, 3 conservation failure (nothing published),
-4 data quality failure (published, manifest status 'degraded'). A streaming run whose job fails
-exits 1 (manifest status 'failed').
+Exit codes (:mod:`pipeline.run.common`): 0 ok, 1 a check failed (validate) or a streaming job
+failed, 2 usage, 3 conservation failure (nothing published), 4 data quality failure (published,
+status 'degraded'), 130 Ctrl-C, 143 SIGTERM, 141 a closed pipe.
 
 Beam and the stages are imported only when a command needs them, so ``--help`` is instant.
 """
@@ -20,18 +19,9 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
-import threading
-import time
 
-EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONSERVATION, EXIT_QUALITY = 0, 1, 2, 3, 4
-#: 128 + the signal, as a shell reports a command stopped by Ctrl-C (SIGINT), SIGTERM, SIGPIPE.
-EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_BROKEN_PIPE = 130, 143, 141
-
-
-class ConservationError(RuntimeError):
-    pass
-
+from pipeline.run.common import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Terminated, UsageError,
+                                 install_stop_handlers, interrupted_exit, quiet_known_noise)
 
 #: newsbeam's own output flags: taken out of argv before Beam parses it.
 _OUTPUT_FLAGS = ("-q", "--quiet", "-v", "--verbose")
@@ -41,28 +31,6 @@ def _output_level(known) -> int:
     from pipeline import logs
 
     return logs.QUIET if known.quiet else logs.VERBOSE if known.verbose else logs.DEFAULT
-
-
-def counters(result) -> dict[str, int]:
-    """Every user counter as 'namespace/name' -> value (committed, else attempted)."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    values: dict[str, int] = {}
-    try:
-        query = result.metrics().query(MetricsFilter())
-    except Exception:  # some runners do not report metrics
-        return values
-    for c in query.get("counters", []):
-        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
-        value = c.committed if c.committed is not None else c.attempted
-        values[key] = values.get(key, 0) + int(value or 0)
-    return dict(sorted(values.items()))
-
-
-def conservation(inputs: int, counts: dict) -> dict:
-    """The invariant every run checks: inputs = articles + duplicates + rejects + skipped."""
-    total = counts["articles"] + counts["duplicates"] + counts["rejects"] + counts["skipped"]
-    return {"inputs": inputs, "accounted": total, "holds": inputs == total}
 
 
 class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
@@ -151,10 +119,6 @@ def _every_option_parser() -> argparse.ArgumentParser:
     return parser
 
 
-class UsageError(Exception):
-    """A mistake in how newsbeam was called: one line for the person, exit 2."""
-
-
 def _reject_unknown(argv: list[str], parser: argparse.ArgumentParser) -> None:
     """Raise :class:`UsageError` for an argument that is neither newsbeam's nor Beam's."""
     import difflib
@@ -220,70 +184,6 @@ def _check_output(known) -> str:
     return output
 
 
-def _check_runner(options) -> None:
-    from apache_beam.options.pipeline_options import StandardOptions
-    from apache_beam.runners.runner import create_runner
-
-    runner = options.view_as(StandardOptions).runner
-    if runner is None:
-        return
-    try:
-        create_runner(runner)
-    except (ValueError, ImportError) as e:
-        raise UsageError(f"--runner {runner}: {e}") from None
-
-
-def _check_model(options) -> None:
-    if not options.entities:
-        return
-    from pipeline.stages.entities import ModelNotInstalled, resolve_model
-
-    try:
-        resolve_model(options.ner_model)
-    except ModelNotInstalled as e:
-        raise UsageError(f"{e} Or run with --no-entities.") from None
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM (``kill``, ``docker stop``, systemd): stop as Ctrl-C does, exit 143."""
-
-
-#: The stop signal received during this command, if any: Beam wraps an exception raised inside a
-#: running stage (``RuntimeError: KeyboardInterrupt [while running 'Clean/...']``), so the run asks
-#: here whether the failure was really the person stopping it.
-_STOP_SIGNAL: list[int] = []
-
-
-def _stop(signum, _frame):
-    import logging
-
-    _STOP_SIGNAL.append(signum)
-    logging.disable(logging.CRITICAL)  # the runner logs the stop as a failed bundle, with a traceback
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-def _install_stop_handlers() -> list:
-    """Ctrl-C and SIGTERM raise in the main thread (SIGINT left alone where it is ignored, as for
-    a background job); returns what to restore."""
-    if threading.current_thread() is not threading.main_thread():
-        return []
-    restore = [(signal.SIGTERM, signal.signal(signal.SIGTERM, _stop))]
-    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
-        restore.append((signal.SIGINT, signal.signal(signal.SIGINT, _stop)))
-    return restore
-
-
-def _as_stop(error: Exception) -> BaseException:
-    """The KeyboardInterrupt/Terminated a runner error stands for, when a stop signal caused it."""
-    if not _STOP_SIGNAL:
-        return error
-    return Terminated() if _STOP_SIGNAL[-1] == signal.SIGTERM else KeyboardInterrupt()
-
-
-def interrupted_exit(exc: BaseException) -> int:
-    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
-
-
 def run(argv: list[str]) -> int:
     parser = _run_parser()
     if "-h" in argv or "--help" in argv:
@@ -309,173 +209,12 @@ def run(argv: list[str]) -> int:
         print(f"newsbeam run: {e}", file=sys.stderr)
         return EXIT_USAGE
     if streaming:
-        from pipeline.streaming import run_streaming
+        from pipeline.run.streaming import run_streaming
 
         return run_streaming(argv, quiet=level == logs.QUIET)
+    from pipeline.run.batch import run_batch
 
-    from pipeline.io.feedstate import FeedStateError
-    from pipeline.io.sources import NoInputError
-
-    import apache_beam as beam
-
-    from pipeline import graph, progress
-    from pipeline.io import ownership, sinks
-    from pipeline.options import NewsbeamOptions, local_runner
-
-    options = NewsbeamOptions(argv)
-    try:
-        _check_runner(options)
-        _check_model(options)
-    except UsageError as e:
-        print(f"newsbeam run: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    created = ownership.adopt(output)
-    state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
-    for name in sinks.clean_leftovers(output):
-        if level > logs.QUIET:
-            print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
-    if sinks.interrupted_publish(output) and level > logs.QUIET:
-        print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
-              "replaces every dataset", file=sys.stderr)
-    staging = sinks.staging_dir(output)
-    started, started_at = time.monotonic(), time.time()
-    published = False
-    # progress: counting steps write under the staging directory, a driver thread shows their sum
-    progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
-    try:
-        pipeline = beam.Pipeline(options=options)
-        try:
-            graph.build(pipeline, options, staging, state_dir, progress=progress_dir)
-        except (NoInputError, FeedStateError) as e:
-            print(f"newsbeam: {e}", file=sys.stderr)
-            shutil.rmtree(staging, ignore_errors=True)
-            ownership.abandon(output, created)
-            return EXIT_USAGE
-        try:
-            with progress.shown(progress_dir, started=started, entities=options.entities):
-                result = pipeline.run()
-                result.wait_until_finish()
-        except Exception as error:  # a stop signal arrives wrapped by the runner
-            stop = _as_stop(error)
-            if stop is error:
-                raise
-            raise stop from None
-        metrics = counters(result)
-
-        counts, _files = sinks.dataset_counts(staging)
-        inputs = sinks.read_input_count(staging)
-        skipped = sinks.read_skip_counts(staging)
-        counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
-                      "rejects": counts["rejects"], "skipped": sum(skipped.values())}
-        check = conservation(inputs, counts_row)
-        if not check["holds"]:
-            raise ConservationError(
-                f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
-                f"({counts_row}); the output was NOT published, staged files are in {staging}. "
-                "This is a newsbeam bug: please report it with the input.")
-
-        sinks.publish(staging, output)
-        published = True
-        if options.feeds:  # the feed state advances only when the run's output is published
-            from pipeline.io.feedstate import FeedStateStore
-            from pipeline.io.live import merge_states
-
-            merge_states(FeedStateStore(state_dir), staging)
-        counts, files = sinks.dataset_counts(output)
-        from pipeline.quality.report import run_info
-
-        options_row, versions = _manifest_options(options), sinks.library_versions(_model_name(options))
-        run_row = run_info(mode="batch", options=options_row, versions=versions, schema_version=_schema_version(),
-                           started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
-        interrupted = None
-        try:
-            quality, failed = _quality_step(output, options.quality, run=run_row)
-        except KeyboardInterrupt as e:  # the datasets are whole: commit them, without the checks
-            signal.signal(signal.SIGINT, signal.SIG_IGN)
-            interrupted, (quality, failed) = e, ({"status": "skipped"}, [])
-        manifest = {
-            "status": "degraded" if failed else "ok",
-            "counts": counts_row,
-            "datasets": {name: {"rows": counts[name]} for name in sinks.DATASETS},
-            "skipped_by_reason": skipped,
-            "conservation": check,
-            "files": files,
-            "options": options_row,
-            "configuration": _effective_configuration(options, argv, config_file),
-            "versions": versions,
-            "schema_version": _schema_version(),
-            "quality": quality,
-        }
-        sinks.write_manifest(output, manifest)
-        shutil.rmtree(staging, ignore_errors=True)
-        if interrupted is not None:
-            how = "stopped by SIGTERM" if isinstance(interrupted, Terminated) else "interrupted (Ctrl-C)"
-            print(f"newsbeam: {how} during the quality checks; {output} has this run's datasets and "
-                  "manifest (quality: skipped); 'newsbeam validate' runs the checks", file=sys.stderr)
-            return interrupted_exit(interrupted)
-        _print_summary(output, counts_row, counts, skipped, metrics, time.monotonic() - started)
-        if failed:
-            _print_quality_failures(output, failed)
-            return EXIT_QUALITY
-        return EXIT_OK
-    except ConservationError as e:
-        print(f"newsbeam: {e}", file=sys.stderr)
-        return EXIT_CONSERVATION
-    except KeyboardInterrupt as e:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        shutil.rmtree(staging, ignore_errors=True)
-        how = "stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted (Ctrl-C)"
-        if published:
-            print(f"newsbeam: {how} after publishing; {output} has the new datasets but no final "
-                  "manifest yet: rerun to complete it", file=sys.stderr)
-        elif sinks.interrupted_publish(output):
-            print(f"newsbeam: {how} while publishing; rerun to replace every dataset in {output}",
-                  file=sys.stderr)
-        else:
-            ownership.abandon(output, created)
-            print(f"newsbeam: {how}; nothing was published ({output} keeps what it had)", file=sys.stderr)
-        return interrupted_exit(e)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-
-
-def _quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[dict, list[str]]:
-    """GE suites and row checks over every published partition; results and report in _quality/.
-
-    ``run`` (``pipeline.quality.report.run_info``) is what the report says about the run; without
-    it, the live manifest of a streaming run in progress when there is one, else only the versions."""
-    from pipeline.quality import runner
-
-    directory = os.path.join(output, runner.QUALITY_DIR)
-    if not enabled:
-        shutil.rmtree(directory, ignore_errors=True)  # no stale results from an earlier run
-        return {"status": "skipped"}, []
-    from pipeline.quality import inspect, report
-
-    results = runner.check_output(output)
-    runner.write_results(output, results)
-    if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
-        from pipeline.io.sinks import library_versions
-
-        run = report.run_from_output(output, live_only=True) or report.run_info(
-            mode=None, options={}, versions=library_versions(), schema_version=_schema_version())
-    report.write_report(output, results, inspect.dataset_stats(output), run=run)
-    failed = runner.failures(results)
-    return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
-            "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",
-            "report": f"{runner.QUALITY_DIR}/{runner.REPORT_FILE}"}, failed
-
-
-def _print_quality_failures(output: str, failed: list[str]) -> None:
-    print(f"newsbeam: {len(failed)} data quality check(s) failed; the datasets are published but "
-          "_manifest.json says status 'degraded':", file=sys.stderr)
-    for line in failed[:20]:
-        print(f"  - {line}", file=sys.stderr)
-    if len(failed) > 20:
-        print(f"  ... and {len(failed) - 20} more", file=sys.stderr)
-    print(f"  see {os.path.join(output, '_quality', 'report.html')}; fix the input or the stage named, "
-          "or rerun with --no-quality to skip the checks", file=sys.stderr)
+    return run_batch(argv, output, level, config_file)
 
 
 def _output_dir(prog: str, description: str, argv: list[str]):
@@ -572,74 +311,6 @@ def inspect(argv: list[str]) -> int:
     return EXIT_OK
 
 
-def _schema_version() -> str:
-    from pipeline.records import SCHEMA_VERSION
-
-    return SCHEMA_VERSION
-
-
-def _model_name(options) -> str | None:
-    if not options.entities:
-        return None
-    try:
-        from pipeline.stages.entities import resolve_model
-
-        return resolve_model(options.ner_model)
-    except Exception:
-        return options.ner_model
-
-
-def _manifest_options(options) -> dict:
-    """The options that shape the output (paths made relative-free, runner kept)."""
-    from pipeline.options import NewsbeamOptions
-
-    mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
-    keep = ("input", "feeds", "fetch_articles", "allow_private_hosts", "format", "entities", "ner_model",
-            "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "story_threshold",
-            "story_window_days", "story_max_bucket", "quality", "runner")
-    return {k: mine.get(k) for k in keep}
-
-
-def _effective_configuration(options, argv: list[str], config_file: dict | None) -> dict:
-    """Every newsbeam option's value for this run (defaults included), the Beam options given, and
-    the config file they came from: what it takes to run it again."""
-    from pipeline.options import NewsbeamOptions
-
-    values = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
-    parser = argparse.ArgumentParser(add_help=False)
-    NewsbeamOptions._add_argparse_args(parser)
-    mine = {action.dest for action in parser._actions}
-    newsbeam = {k: v for k, v in sorted(values.items()) if k in mine}
-    given = options.get_all_options(drop_default=True, retain_unknown_options=False)
-    beam_given = {k: v for k, v in sorted(given.items()) if k not in newsbeam}
-    return {"newsbeam": newsbeam, "beam": beam_given, "config_file": config_file, "argv": list(argv)}
-
-
-def _print_summary(output: str, row: dict, counts: dict, skipped: dict, metrics: dict, seconds: float) -> None:
-    out = sys.stdout
-    print(f"newsbeam: wrote {output}", file=out)
-    print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
-          f" + rejects {row['rejects']} + skipped {row['skipped']}   (entities rows: {counts['entities']})",
-          file=out)
-    for reason, n in skipped.items():
-        print(f"    skipped {n}: {reason}", file=out)
-    if metrics:
-        print("  stage counters:", file=out)
-        width = max(len(k) for k in metrics)
-        for key, value in metrics.items():
-            print(f"    {key:<{width}}  {value}", file=out)
-    print(f"  time {seconds:.1f} s", file=out)
-
-
-def _quiet_known_noise() -> None:
-    """newsbeam's log handler at the default level: library noise (Beam's warning at import that
-    optional GCP client libraries are missing, trafilatura's per-page notes, ...) at debug level
-    (see pipeline/logs.py); ``run`` sets the level of -q/-v."""
-    from pipeline import logs
-
-    logs.configure(logs.DEFAULT)
-
-
 def version_line() -> str:
     """``newsbeam 0.1.0 (apache-beam 2.77.0, Python 3.11.7)``, without importing Beam."""
     import platform
@@ -704,8 +375,8 @@ def _dispatch(argv: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    _quiet_known_noise()
-    restore = _install_stop_handlers()
+    quiet_known_noise()
+    restore = install_stop_handlers()
     try:
         return _dispatch(argv)
     except SystemExit as e:  # argparse errors and --help

@@ -13,7 +13,7 @@ WATCH_INTERVAL = 5.0
 
 def local_runner(options) -> bool:
     """True for the in-process runners, whose watermark timers fire at once in streaming mode
-    and whose memory grows with every poll (``pipeline/streaming.py`` runs them in segments)."""
+    and whose memory grows with every poll (``pipeline/run/streaming.py`` runs them in segments)."""
     from apache_beam.options.pipeline_options import StandardOptions
 
     runner = options.view_as(StandardOptions).runner

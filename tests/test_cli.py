@@ -172,7 +172,7 @@ def test_seeds_acceptance(tmp_path):
 
 
 def test_conservation_check_flags_any_mismatch():
-    from pipeline.cli import conservation
+    from pipeline.run.common import conservation
 
     counts = {"articles": 5, "duplicates": 2, "rejects": 3, "skipped": 0}
     assert conservation(10, counts)["holds"] is True

@@ -133,7 +133,7 @@ def test_stream_counts_skip_a_file_being_replaced(tmp_path):
 
 
 def test_local_stream_segments_are_whole_poll_intervals():
-    from pipeline.streaming import segment_bounds
+    from pipeline.run.streaming import segment_bounds
 
     assert segment_bounds(100.0, None, 120, True, 300) == (100.0, 400.0, False)  # never polls early
     assert segment_bounds(100.0, 150.0, 120, True, 2) == (100.0, 150.0, True)

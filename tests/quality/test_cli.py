@@ -49,12 +49,12 @@ def test_validate_report_takes_the_run_from_the_manifest(output, tmp_path, capsy
 
 
 def test_the_quality_step_without_run_details_still_names_versions_and_schema(tmp_path):
-    from pipeline.cli import _quality_step
+    from pipeline.run.common import quality_step
     from pipeline.records import SCHEMA_VERSION
     from tests.quality.conftest import sample_datasets, write_output
 
     root = write_output(tmp_path / "out", sample_datasets(), manifest=False)  # streaming, before a live manifest
-    quality, _failed = _quality_step(root, True)
+    quality, _failed = quality_step(root, True)
     text = _words((tmp_path / "out" / quality["report"]).read_text(encoding="utf-8"))
     assert "run mode not recorded; start and end not recorded input not recorded" in text
     assert f"Apache Beam {version('apache-beam')}" in text and f"schema version {SCHEMA_VERSION}" in text

@@ -1,0 +1,192 @@
+"""What every run shares: exit codes, the stop signals, conservation, the quality step, the
+manifest's option rows and the summary. ``run/batch.py`` and ``run/streaming.py`` are the two runs."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import sys
+import threading
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_CONSERVATION, EXIT_QUALITY = 0, 1, 2, 3, 4
+#: 128 + the signal, as a shell reports a command stopped by Ctrl-C (SIGINT), SIGTERM, SIGPIPE.
+EXIT_INTERRUPTED, EXIT_TERMINATED, EXIT_BROKEN_PIPE = 130, 143, 141
+
+
+class ConservationError(RuntimeError):
+    pass
+
+
+class UsageError(Exception):
+    """A mistake in how newsbeam was called: one line for the person, exit 2."""
+
+
+def counters(result) -> dict[str, int]:
+    """Every user counter as 'namespace/name' -> value (committed, else attempted)."""
+    from apache_beam.metrics.metric import MetricsFilter
+
+    values: dict[str, int] = {}
+    try:
+        query = result.metrics().query(MetricsFilter())
+    except Exception:  # some runners do not report metrics
+        return values
+    for c in query.get("counters", []):
+        key = f"{c.key.metric.namespace}/{c.key.metric.name}"
+        value = c.committed if c.committed is not None else c.attempted
+        values[key] = values.get(key, 0) + int(value or 0)
+    return dict(sorted(values.items()))
+
+
+def conservation(inputs: int, counts: dict) -> dict:
+    """The invariant every run checks: inputs = articles + duplicates + rejects + skipped."""
+    total = counts["articles"] + counts["duplicates"] + counts["rejects"] + counts["skipped"]
+    return {"inputs": inputs, "accounted": total, "holds": inputs == total}
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, ``docker stop``, systemd): stop as Ctrl-C does, exit 143."""
+
+
+#: The stop signal received during this command, if any: Beam wraps an exception raised inside a
+#: running stage (``RuntimeError: KeyboardInterrupt [while running 'Clean/...']``), so the run asks
+#: here whether the failure was really the person stopping it.
+STOP_SIGNAL: list[int] = []
+
+
+def _on_stop_signal(signum, _frame):
+    import logging
+
+    STOP_SIGNAL.append(signum)
+    logging.disable(logging.CRITICAL)  # the runner logs the stop as a failed bundle, with a traceback
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def install_stop_handlers() -> list:
+    """Ctrl-C and SIGTERM raise in the main thread (SIGINT left alone where it is ignored, as for
+    a background job); returns what to restore."""
+    if threading.current_thread() is not threading.main_thread():
+        return []
+    restore = [(signal.SIGTERM, signal.signal(signal.SIGTERM, _on_stop_signal))]
+    if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
+        restore.append((signal.SIGINT, signal.signal(signal.SIGINT, _on_stop_signal)))
+    return restore
+
+
+def as_stop(error: Exception) -> BaseException:
+    """The KeyboardInterrupt/Terminated a runner error stands for, when a stop signal caused it."""
+    if not STOP_SIGNAL:
+        return error
+    return Terminated() if STOP_SIGNAL[-1] == signal.SIGTERM else KeyboardInterrupt()
+
+
+def interrupted_exit(exc: BaseException) -> int:
+    return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
+
+
+def quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[dict, list[str]]:
+    """GE suites and row checks over every published partition; results and report in _quality/.
+
+    ``run`` (``pipeline.quality.report.run_info``) is what the report says about the run; without
+    it, the live manifest of a streaming run in progress when there is one, else only the versions."""
+    from pipeline.quality import runner
+
+    directory = os.path.join(output, runner.QUALITY_DIR)
+    if not enabled:
+        shutil.rmtree(directory, ignore_errors=True)  # no stale results from an earlier run
+        return {"status": "skipped"}, []
+    from pipeline.quality import inspect, report
+
+    results = runner.check_output(output)
+    runner.write_results(output, results)
+    if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
+        from pipeline.io.sinks import library_versions
+
+        run = report.run_from_output(output, live_only=True) or report.run_info(
+            mode=None, options={}, versions=library_versions(), schema_version=_schema_version())
+    report.write_report(output, results, inspect.dataset_stats(output), run=run)
+    failed = runner.failures(results)
+    return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
+            "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",
+            "report": f"{runner.QUALITY_DIR}/{runner.REPORT_FILE}"}, failed
+
+
+def print_quality_failures(output: str, failed: list[str]) -> None:
+    print(f"newsbeam: {len(failed)} data quality check(s) failed; the datasets are published but "
+          "_manifest.json says status 'degraded':", file=sys.stderr)
+    for line in failed[:20]:
+        print(f"  - {line}", file=sys.stderr)
+    if len(failed) > 20:
+        print(f"  ... and {len(failed) - 20} more", file=sys.stderr)
+    print(f"  see {os.path.join(output, '_quality', 'report.html')}; fix the input or the stage named, "
+          "or rerun with --no-quality to skip the checks", file=sys.stderr)
+
+
+def schema_version() -> str:
+    from pipeline.records import SCHEMA_VERSION
+
+    return SCHEMA_VERSION
+
+
+def model_name(options) -> str | None:
+    if not options.entities:
+        return None
+    try:
+        from pipeline.stages.entities import resolve_model
+
+        return resolve_model(options.ner_model)
+    except Exception:
+        return options.ner_model
+
+
+def manifest_options(options) -> dict:
+    """The options that shape the output (paths made relative-free, runner kept)."""
+    from pipeline.options import NewsbeamOptions
+
+    mine = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
+    keep = ("input", "feeds", "fetch_articles", "allow_private_hosts", "format", "entities", "ner_model",
+            "ner_batch_size", "near_threshold", "excerpt_threshold", "lsh_bands", "story_threshold",
+            "story_window_days", "story_max_bucket", "quality", "runner")
+    return {k: mine.get(k) for k in keep}
+
+
+def effective_configuration(options, argv: list[str], config_file: dict | None) -> dict:
+    """Every newsbeam option's value for this run (defaults included), the Beam options given, and
+    the config file they came from: what it takes to run it again."""
+    from pipeline.options import NewsbeamOptions
+
+    values = options.view_as(NewsbeamOptions).get_all_options(drop_default=False, retain_unknown_options=False)
+    parser = argparse.ArgumentParser(add_help=False)
+    NewsbeamOptions._add_argparse_args(parser)
+    mine = {action.dest for action in parser._actions}
+    newsbeam = {k: v for k, v in sorted(values.items()) if k in mine}
+    given = options.get_all_options(drop_default=True, retain_unknown_options=False)
+    beam_given = {k: v for k, v in sorted(given.items()) if k not in newsbeam}
+    return {"newsbeam": newsbeam, "beam": beam_given, "config_file": config_file, "argv": list(argv)}
+
+
+def print_summary(output: str, row: dict, counts: dict, skipped: dict, metrics: dict, seconds: float) -> None:
+    out = sys.stdout
+    print(f"newsbeam: wrote {output}", file=out)
+    print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (entities rows: {counts['entities']})",
+          file=out)
+    for reason, n in skipped.items():
+        print(f"    skipped {n}: {reason}", file=out)
+    if metrics:
+        print("  stage counters:", file=out)
+        width = max(len(k) for k in metrics)
+        for key, value in metrics.items():
+            print(f"    {key:<{width}}  {value}", file=out)
+    print(f"  time {seconds:.1f} s", file=out)
+
+
+def quiet_known_noise() -> None:
+    """newsbeam's log handler at the default level: library noise (Beam's warning at import that
+    optional GCP client libraries are missing, trafilatura's per-page notes, ...) at debug level
+    (see pipeline/logs.py); ``run`` sets the level of -q/-v."""
+    from pipeline import logs
+
+    logs.configure(logs.DEFAULT)
+
+

@@ -1,0 +1,478 @@
+"""``newsbeam run --streaming``: run the streaming graph, keep the manifest fresh, show a status line.
+
+The job itself is :func:`pipeline.graph.build_streaming`; this module is the driver around it:
+
+* the output is a live Hive tree (files land while the job runs, see ``pipeline/io/live_sinks``);
+  like a batch run, a new run replaces what an earlier run left in ``--output``;
+* a background thread rewrites ``_manifest.json`` (``status: running``) every few seconds from
+  the files that have landed, and prints a status line (feed polls, folder scans, inputs, articles,
+  duplicates, rejects, time since the last file);
+* ``--stop-after SECONDS`` stops the sources (feed ticks, folder matches) at that time; the job
+  then drains and the final manifest is written (``status: complete``) with conservation checked.
+  A Pub/Sub job has no end of its own: it is cancelled after ``--stop-after`` (Dataflow: drain it
+  from the console or with ``gcloud dataflow jobs drain`` instead for a clean stop).
+
+Local runs use the FnApiRunner in streaming mode: elements flow through as they arrive (measured:
+a stateful step sees each poll's items at once), but its watermark timers fire immediately, so
+the dedup state expires on access instead (``StreamingDedup(timers=False)``); on Dataflow/Flink
+the TTL timers are used as well. The FnApiRunner's memory also grows with every poll and a
+process does not give it back when a job ends, so a local stream runs as a series of jobs
+(``--segment-seconds``), each in a child process (``python -m pipeline.run.streaming JOB.json``,
+see :func:`segment_main`): the driver keeps the manifest and the status line, adds up the
+counters each child writes, and starts the next child from the state the last one left.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REFRESH_SECONDS = 2.0
+STATUS_EVERY = 5.0
+#: How long an interrupted segment job may take to stop before it is killed.
+INTERRUPT_GRACE_SECONDS = 30.0
+#: Exit code of a segment job stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
+EXIT_INTERRUPTED = 130
+
+
+def _clear_output(output: str) -> None:
+    from pipeline.io.live_sinks import DATASETS, STREAM_DIR
+
+    for name in list(DATASETS) + [STREAM_DIR, "_quality"]:
+        path = os.path.join(output, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path)
+    manifest = os.path.join(output, "_manifest.json")
+    if os.path.exists(manifest):
+        os.remove(manifest)
+
+
+def live_manifest(output: str, status: str, options_row: dict, versions: dict, schema_version: str,
+                  started: float) -> tuple[dict, dict]:
+    """The manifest of a streaming output as it is now, and its counts row."""
+    from pipeline.run.common import conservation
+    from pipeline.io.live_sinks import live_counts
+
+    row, counts, skipped, files = live_counts(output)
+    base = {k: row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
+    check = conservation(row["inputs"], base)
+    if status == "running":
+        check["in_flight"] = row["inputs"] - check["accounted"]
+    manifest = {
+        "status": status,
+        "mode": "streaming",
+        "counts": base,
+        "polls": row["polls"],
+        "scans": row["scans"],
+        "datasets": {name: {"rows": counts[name]} for name in counts},
+        "skipped_by_reason": skipped,
+        "conservation": check,
+        "files": files,
+        "options": options_row,
+        "versions": versions,
+        "schema_version": schema_version,
+        "elapsed_seconds": round(time.time() - started, 1),
+    }
+    return manifest, row
+
+
+def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
+    from pipeline.io.live import SKIP_NOT_MODIFIED
+
+    not_modified = skipped.get(SKIP_NOT_MODIFIED, 0)
+    age = "no file yet" if last_file_age is None else f"last file {last_file_age:.0f}s ago"
+    return (f"newsbeam [{elapsed:5.0f}s] polls {row['polls']} (304: {not_modified})  scans {row['scans']}  "
+            f"inputs {row['inputs']}  "
+            f"articles {row['articles']}  duplicates {row['duplicates']}  rejects {row['rejects']}  "
+            f"skipped {row['skipped']}  {age}")
+
+
+class _Refresher(threading.Thread):
+    def __init__(self, output: str, make_manifest, started: float, quiet: bool = False):
+        super().__init__(name="newsbeam-manifest", daemon=True)
+        self.output = output
+        self.make_manifest = make_manifest
+        self.started = started
+        self.quiet = quiet
+        self.stopped = threading.Event()
+
+    def run(self):
+        from pipeline.io import sinks
+        from pipeline.io.live_sinks import newest_file_age
+
+        last_status = 0.0
+        while not self.stopped.wait(REFRESH_SECONDS):
+            try:
+                manifest, row = self.make_manifest("running")
+                sinks.write_manifest(self.output, manifest)
+            except Exception as exc:  # a file replaced under us: try again next time
+                print(f"newsbeam: manifest refresh skipped ({exc!r})", file=sys.stderr)
+                continue
+            now = time.time()
+            if not self.quiet and now - last_status >= STATUS_EVERY:
+                last_status = now
+                age = newest_file_age(manifest["files"], self.output, now)
+                print(status_line(row, manifest["skipped_by_reason"], now - self.started, age),
+                      file=sys.stderr, flush=True)
+
+
+def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
+                   poll_interval: float = 0.0, watch_interval: float = 0.0) -> tuple[float, object, bool]:
+    """``(start, stop, is_last)`` of the next job of a stream.
+
+    The local runner's memory grows with every poll (measured with paced ticks, see
+    ``pipeline.io.unbounded.Ticks``: ~0.26 MB per poll) and only the end of the process gives it
+    back, so a local stream runs as jobs of ``segment_seconds``, each in its own child process;
+    each starts from the feed state, the files seen and the dedup entries the previous ones left.
+    Other runners run one job.
+
+    A segment is rounded up to whole ``poll_interval`` (feeds polled; 0: none), so a new job never
+    polls a feed early; without feeds, to whole ``watch_interval`` (folders watched; 0: none). With
+    both, the feeds' interval decides: a folder scanned a little early costs nothing (and with the
+    defaults, 300 s and 5 s, a whole number of polls is a whole number of scans too).
+    """
+    if not local or segment_seconds <= 0:
+        return now, stop, True
+    interval = poll_interval if poll_interval > 0 else watch_interval
+    if interval > 0:  # whole intervals, so a new job never polls early
+        segment_seconds = math.ceil(segment_seconds / interval) * interval
+    end = now + segment_seconds
+    if stop is not None and stop <= end:
+        return now, stop, True
+    return now, end, False
+
+
+def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) -> dict:
+    """The dedup entries of the canonical articles already written: those within the horizon of
+    the newest event time among them (event time, as the dedup state itself expires)."""
+    import datetime as _dt
+
+    import pyarrow.parquet as pq
+
+    from pipeline.io.sinks import list_dataset_files
+    from pipeline.io.unbounded import event_time
+    from pipeline.stages.dedup_stream import seed_entries
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    columns = ["id", "text", "content_hash", "published_at", "fetched_at", "url", "provenance"]
+    timed = []
+    for rel in list_dataset_files(output, "articles"):
+        if rel.endswith(".parquet"):
+            for row in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist():
+                moment, _source = event_time(row, now, tolerance_seconds)
+                timed.append((row, int(moment.timestamp() * 1_000_000)))
+    if not timed:
+        return {}
+    newest = max(micros for _row, micros in timed)
+    oldest = newest - int(horizon_seconds * 1_000_000)
+    return seed_entries([(row, micros) for row, micros in timed if micros > oldest])
+
+
+def streaming_options(argv: list[str]):
+    """The options of a streaming run: streaming on, and the local default runner named, so
+    the driver and every segment job read the same options from the same argv."""
+    from apache_beam.options.pipeline_options import StandardOptions
+
+    from pipeline.options import NewsbeamOptions
+
+    options = NewsbeamOptions(argv)
+    standard = options.view_as(StandardOptions)
+    standard.streaming = True
+    if standard.runner in (None, "DirectRunner"):
+        standard.runner = "FnApiRunner"  # see the module docstring (and NOTES.md)
+    return options
+
+
+def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool,
+            run_started=None) -> dict[str, int]:
+    """Build and run one job of the stream until its sources stop; its counters.
+
+    ``seed_dedup``: start the dedup state from the articles already written (every job after
+    the first). ``run_started``: when the run (not this job) started, for ``--retry-now``.
+    Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
+    """
+    import apache_beam as beam
+
+    from pipeline import graph
+    from pipeline.run.common import counters
+
+    seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if seed_dedup else None
+    pipeline = beam.Pipeline(options=options)
+    graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed,
+                          run_started=run_started)
+    result = pipeline.run()
+    if options.pubsub_subscription and options.stop_after:
+        result.wait_until_finish(duration=int(options.stop_after * 1000))
+        try:
+            result.cancel()
+        except Exception:  # already done, or the runner cannot cancel
+            pass
+    else:
+        result.wait_until_finish()
+    return counters(result)
+
+
+def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """Two jobs' counters added up, key by key."""
+    return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
+
+
+def _die_with(driver_pid: int) -> None:
+    """Linux: have the kernel kill this job when the driver dies (SIGKILL, a crash), instead of
+    letting it run on, unwatched, until its segment ends; elsewhere nothing is done."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != driver_pid:  # the driver died before the kernel was told
+        os._exit(1)
+
+
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt
+
+
+@contextlib.contextmanager
+def sigterm_as_ctrl_c():
+    """SIGTERM (``docker stop``, systemd, ``kill``) stops a streaming run as Ctrl-C does: the job
+    ends, the driver writes the final manifest of what landed. Without this SIGTERM killed the
+    driver on the spot and left ``_manifest.json`` at its last refresh. Main thread only."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def segment_main(spec_path: str) -> int:
+    """A segment job in a child process (``python -m pipeline.run.streaming JOB.json``).
+
+    ``JOB.json`` holds the run's argv, the output and state directories, the segment's start and
+    stop and whether to seed dedup; the job's counters are written to ``spec["result"]`` (JSON)
+    for the driver, which only reads them after a clean exit.
+    """
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    _die_with(spec["driver_pid"])  # first: the imports below take seconds
+
+    from pipeline.run.common import EXIT_USAGE, quiet_known_noise
+    from pipeline.io.feedstate import FeedStateError, atomic_write
+    from pipeline.io.sources import NoInputError
+
+    quiet_known_noise()
+    try:
+        options = streaming_options(spec["argv"])
+        with sigterm_as_ctrl_c():
+            metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
+                              spec["seed_dedup"], spec.get("run_started"))
+    except (NoInputError, FeedStateError) as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
+        return EXIT_INTERRUPTED
+    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
+    return 0
+
+
+class SegmentFailed(RuntimeError):
+    """A segment job's child process ended with an error (``code``: its exit code, or minus the
+    signal that killed it)."""
+
+    def __init__(self, index: int, code: int):
+        how = f"was killed by signal {-code}" if code < 0 else f"exited with code {code}"
+        super().__init__(f"streaming job {index} {how}")
+        self.index = index
+        self.code = code
+
+
+def _stop_child(proc: subprocess.Popen) -> None:
+    """After Ctrl-C or SIGTERM: let the child stop (a terminal sent it SIGINT too; if not, send
+    it SIGTERM, which it takes as Ctrl-C even where SIGINT is ignored), then kill it if it does
+    not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
+    try:
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.kill()
+        proc.wait()
+
+
+def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
+    """Run one segment job in a child process; its counters. Raises :class:`SegmentFailed`."""
+    index = spec["index"]
+    spec = dict(spec, result=os.path.join(workdir, f"job-{index}.result.json"))
+    spec_path = os.path.join(workdir, f"job-{index}.json")
+    with open(spec_path, "w", encoding="utf-8") as f:
+        json.dump(spec, f)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run.streaming", spec_path])
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        _stop_child(proc)
+        raise
+    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
+        raise KeyboardInterrupt
+    if code != 0:
+        raise SegmentFailed(index, code)
+    with open(spec["result"], encoding="utf-8") as f:
+        return json.load(f)["counters"]
+
+
+def run_streaming(argv: list[str], quiet: bool = False) -> int:
+    """Run until the sources end (``--stop-after``) or forever; exit code as for batch, and 1
+    (2 for a source that cannot be read) when a job fails. ``quiet`` (``-q``): no status line."""
+    from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE,
+                                     manifest_options, model_name, print_quality_failures, quality_step,
+                                     schema_version as current_schema_version)
+    from pipeline.io import sinks
+    from pipeline.io.feedstate import FeedStateError
+    from pipeline.io.sources import NoInputError
+    from pipeline.options import local_runner
+
+    options = streaming_options(argv)
+    for flag, value, used in (("--poll-interval", options.poll_interval, options.feeds),
+                              ("--watch-interval", options.watch_interval, options.watch)):
+        if used and not value > 0:
+            print(f"newsbeam run: error: {flag} must be a number of seconds above 0 (got {value:g})",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    output = os.path.abspath(options.output)
+    from pipeline.io.ownership import adopt
+
+    adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/io/ownership.py)
+    _clear_output(output)
+    state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
+    started = time.time()
+    stop = started + options.stop_after if options.stop_after else None
+
+    options_row = dict(manifest_options(options), streaming=True, retry_now=options.retry_now,
+                       poll_interval=options.poll_interval,
+                       watch=options.watch, watch_interval=options.watch_interval, pubsub_subscription=options.pubsub_subscription,
+                       window=options.window, dedup_horizon=options.dedup_horizon, stop_after=options.stop_after)
+    versions = sinks.library_versions(model_name(options))
+    schema_version = current_schema_version()
+
+    progress = {"jobs": 0}  # how many jobs have started (local runs: one per segment)
+
+    def make_manifest(status):
+        manifest, row = live_manifest(output, status, options_row, versions, schema_version, started)
+        manifest["jobs"] = progress["jobs"]
+        return manifest, row
+
+    local = local_runner(options)
+    refresher = _Refresher(output, make_manifest, started, quiet=quiet)
+    refresher.start()
+    print(f"newsbeam: streaming into {output}"
+          + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
+          file=sys.stderr, flush=True)
+    metrics: dict = {}
+    failure = None
+    workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
+    next_start = None  # when the next job may start: the end of the last job's segment
+    with sigterm_as_ctrl_c():  # SIGTERM stops the run as Ctrl-C does, manifest included
+        try:
+            while True:
+                # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
+                now = time.time()
+                if progress["jobs"] and stop is not None and now >= stop:
+                    break  # the last segment's job ran past the end: nothing left to run
+                if next_start is not None and now < next_start:
+                    # A job ends once its last tick is handled, before its segment does; its sources'
+                    # next tick is due at the segment's end, so the next job waits for it (started at
+                    # once, it would poll every feed early: each time a job had started).
+                    time.sleep(next_start - now)
+                    now = time.time()
+                seg_start, seg_stop, last = segment_bounds(
+                    now, stop, options.segment_seconds, local,
+                    poll_interval=options.poll_interval if options.feeds else 0.0,
+                    watch_interval=options.watch_interval if options.watch else 0.0)
+                progress["jobs"] += 1
+                if local:
+                    spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
+                            "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
+                            "run_started": started, "driver_pid": os.getpid()}
+                    job_metrics = run_segment_child(spec, workdir)
+                else:
+                    try:
+                        job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False,
+                                              run_started=started)
+                    except (NoInputError, FeedStateError) as e:
+                        print(f"newsbeam: {e}", file=sys.stderr)
+                        return EXIT_USAGE
+                metrics = add_counters(metrics, job_metrics)
+                if last:
+                    break
+                next_start = seg_stop
+        except KeyboardInterrupt:
+            print("newsbeam: interrupted; writing the manifest of what landed", file=sys.stderr)
+        except SegmentFailed as e:
+            failure = e
+        finally:
+            refresher.stopped.set()
+            refresher.join()
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    if failure is not None:
+        manifest, _row = make_manifest("failed")
+        manifest["error"] = str(failure)
+        sinks.write_manifest(output, manifest)
+        if failure.code == EXIT_USAGE and failure.index == 1:
+            return EXIT_USAGE  # the first job could not read a source: its message says which
+        print(f"newsbeam: {failure}; the run stops here (see its error above). {output} keeps what "
+              "landed before, and _manifest.json says status 'failed'", file=sys.stderr)
+        return EXIT_FAILED
+
+    manifest, row = make_manifest("complete")
+    from pipeline.quality.report import run_info
+
+    run_row = run_info(mode="streaming", options=options_row, versions=versions, schema_version=schema_version,
+                       started_at=started, finished_at=time.time(), duration_seconds=time.time() - started)
+    quality, failed = quality_step(output, options.quality, run=run_row)
+    manifest["quality"] = quality
+    if failed:
+        manifest["status"] = "degraded"
+    sinks.write_manifest(output, manifest)
+    check = manifest["conservation"]
+    print(f"newsbeam: wrote {output} (streaming, {time.time() - started:.0f} s)")
+    print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"
+          f" + rejects {row['rejects']} + skipped {row['skipped']}   (polls: {row['polls']}, scans: {row['scans']}, jobs: {progress['jobs']})")
+    for reason, n in manifest["skipped_by_reason"].items():
+        print(f"    skipped {n}: {reason}")
+    for key, value in metrics.items():
+        if key.startswith(("stream/", "dedup_stream/", "fetch/")):
+            print(f"    {key}  {value}")
+    if not check["holds"]:
+        print(f"newsbeam: conservation violated: {check}; this is a newsbeam bug, please report it",
+              file=sys.stderr)
+        return EXIT_CONSERVATION
+    if failed:
+        print_quality_failures(output, failed)
+        return EXIT_QUALITY
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    from pipeline.run.streaming import segment_main as _segment_main  # the importable module's, not __main__'s
+
+    _code = _segment_main(sys.argv[1])
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(_code)  # not a clean interpreter exit: a runner thread left behind must not hold the child open
