@@ -152,7 +152,33 @@ def _with_config(argv: list[str]) -> tuple[list[str], dict | None]:
     return file_argv + rest, config.describe(known.config, digest)
 
 
-def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool) -> None:
+#: Flags one mode reads and the other would silently ignore: refused in the other mode.
+BATCH_ONLY = {
+    "--near-threshold": "streaming dedup keeps one rule in its state (estimated Jaccard >= 0.8 over "
+                        "16x8 MinHash bands)",
+    "--excerpt-threshold": "excerpts need the whole input: streaming does not look for them",
+    "--lsh-bands": "streaming dedup keeps its own 16 bands in its state",
+    "--story-threshold": "stories need the whole input: streaming does not group them yet",
+    "--story-window-days": "stories need the whole input: streaming does not group them yet",
+    "--story-max-bucket": "stories need the whole input: streaming does not group them yet",
+}
+STREAMING_ONLY = ("--watch-interval", "--window", "--allowed-lateness", "--event-time-tolerance",
+                  "--dedup-horizon", "--segment-seconds", "--stop-after", "--poll-interval")
+
+
+def _given_flags(argv: list[str]) -> set[str]:
+    return {arg.split("=", 1)[0] for arg in argv if arg.startswith("--")}
+
+
+def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool, argv: list[str] = ()) -> None:
+    given = _given_flags(list(argv))
+    for flag in sorted(given):
+        if streaming and flag in BATCH_ONLY:
+            raise UsageError(f"{flag} applies to batch runs only ({BATCH_ONLY[flag]}); remove it, "
+                             "or run without --streaming")
+        if not streaming and flag in STREAMING_ONLY:
+            raise UsageError(f"{flag} applies to streaming runs only; add --streaming (with --watch, "
+                             "--feeds or --pubsub-subscription), or remove it")
     if streaming:
         if known.input:
             parser.error("--streaming reads unbounded sources: use --watch GLOB for folders "
@@ -170,7 +196,7 @@ def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool) -> Non
 
 def _check_output(known) -> str:
     """The absolute output directory, once it is known newsbeam may write there (else UsageError)."""
-    from pipeline.io import ownership
+    from pipeline.output import ownership
 
     output = os.path.abspath(known.output)
     try:
@@ -199,10 +225,10 @@ def run(argv: list[str]) -> int:
         argv = [arg for arg in argv if arg not in _OUTPUT_FLAGS]
         _reject_unknown(argv, _every_option_parser())
         streaming = known.streaming
-        _check_modes(parser, known, streaming)
+        _check_modes(parser, known, streaming, argv)
         output = _check_output(known)
         if config_file:
-            from pipeline.io import ownership
+            from pipeline.output import ownership
 
             ownership.check_inputs_outside(output, [config_file["file"]], "--config")
     except (UsageError, ValueError) as e:  # config.ConfigError is a ValueError
@@ -260,7 +286,7 @@ def validate(argv: list[str]) -> int:
     if problem:
         print(f"newsbeam validate: {problem}", file=sys.stderr)
         return EXIT_USAGE
-    from pipeline.io.sinks import interrupted_publish
+    from pipeline.output.publish import interrupted_publish
 
     if interrupted_publish(args.directory):
         print(f"newsbeam validate: FAILED: a run was killed while publishing to {args.directory} "

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import apache_beam as beam
 
-from pipeline.io.sinks import WriteDataset, WriteInputCount, WriteSkipCounts
+from pipeline.output.datasets import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticleParts
 from pipeline.options import NewsbeamOptions, local_runner
 from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps, upstream
@@ -161,7 +161,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
 def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
                       start: float, stop, run_started=None):
     """Every unbounded source the options name, as (items, rejects, skipped)."""
-    from pipeline.io.live_sinks import CountLive
+    from pipeline.output.live import CountLive
     from pipeline.io.unbounded import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
 
     sources = []
@@ -196,7 +196,7 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
     the dedup state starts from (:func:`pipeline.stages.dedup_stream.seed_entries`). ``run_started``:
     when the whole run started (unix seconds; default ``start``), for ``--retry-now``: a local run
     is a series of jobs, and only back-off stored before the run is ignored."""
-    from pipeline.io.live_sinks import CountLive, WriteLive
+    from pipeline.output.live import CountLive, WriteLive
     from pipeline.io.unbounded import AssignEventTime
     from pipeline.stages.dedup_stream import StreamingDedup
 

@@ -270,3 +270,19 @@ def test_the_example_config_file_runs(tmp_path):
                       "--no-entities", "--no-quality")
     assert result.returncode == 0, result.stderr[-3000:]
     assert json.loads((tmp_path / "out" / "_manifest.json").read_text())["counts"]["inputs"] == 10
+
+
+# ------------------------------------------------------------------ flags of the other mode
+
+
+def test_a_batch_only_flag_is_refused_in_streaming(tmp_path):
+    line = one_line_error(newsbeam("run", "--streaming", "--watch", f"{tmp_path}/in/*", "--output", tmp_path / "out",
+                                   "--near-threshold", "0.5"))
+    assert "--near-threshold applies to batch runs only" in line
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_streaming_only_flag_is_refused_in_batch(tmp_path):
+    line = one_line_error(newsbeam("run", "--input", WIRE, "--output", tmp_path / "out", "--window=600"))
+    assert "--window applies to streaming runs only" in line
+    assert not (tmp_path / "out").exists()

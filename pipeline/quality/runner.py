@@ -104,7 +104,7 @@ def read_partition(root: str, part: Partition, columns: Optional[list[str]] = No
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from pipeline.io.sinks import arrow_schema
+    from pipeline.schemas import arrow_schema
 
     schema = arrow_schema(part.dataset)
     tables = []
@@ -136,9 +136,9 @@ def _json_row(value, node: dict, root: dict):
 
     Maps come back as lists of pairs; optional fields that cannot be null come back as None
     when absent, so they are dropped again."""
-    from pipeline.io.sinks import _resolve
+    from pipeline.schemas import resolve
 
-    node = _resolve(node, root)
+    node = resolve(node, root)
     if value is None:
         return None
     if isinstance(value, dict) and "properties" in node:
@@ -163,20 +163,20 @@ def _json_row(value, node: dict, root: dict):
 
 
 def _allows_null(node: dict, root: dict) -> bool:
-    from pipeline.io.sinks import _resolve
+    from pipeline.schemas import resolve
 
-    node = _resolve(node, root)
+    node = resolve(node, root)
     types = node.get("type")
     return types == "null" or (isinstance(types, list) and "null" in types) or None in node.get("enum", [1])
 
 
 def _dataset_node(dataset: str) -> tuple[dict, dict]:
     """A single object node (properties, required) for a dataset's rows, and its $ref root."""
-    from pipeline.io.sinks import _top_level_properties
-    from pipeline.stages.validate import SCHEMA_FILES, load_schema
+    from pipeline.schemas import top_level_properties
+    from pipeline.schemas import SCHEMA_FILES, load_schema
 
     schema = load_schema(SCHEMA_FILES[dataset])
-    props, required = _top_level_properties(schema)
+    props, required = top_level_properties(schema)
     external = "$ref" in schema and not schema["$ref"].startswith("#")
     root = load_schema("article.schema.json") if external else schema
     return {"type": "object", "properties": props, "required": sorted(required)}, root
@@ -184,7 +184,7 @@ def _dataset_node(dataset: str) -> tuple[dict, dict]:
 
 def row_check(table, dataset: str, partition_columns: Iterable[str]) -> dict:
     """Every row against the dataset's JSON Schema, as one result entry."""
-    from pipeline.stages.validate import SCHEMA_FILES, validation_errors
+    from pipeline.schemas import SCHEMA_FILES, validation_errors
 
     node, root = _dataset_node(dataset)
     keep = set(node["properties"])
@@ -207,14 +207,14 @@ def row_check(table, dataset: str, partition_columns: Iterable[str]) -> dict:
 
 def manifest_checks(root: str) -> list[dict]:
     """The manifest against its schema, and every data file against the sha256 it lists."""
-    from pipeline.io import sinks
-    from pipeline.stages.validate import manifest_errors
+    from pipeline.output import files, publish
+    from pipeline.schemas import manifest_errors
 
-    path = os.path.join(root, sinks.MANIFEST)
+    path = os.path.join(root, publish.MANIFEST)
     if not os.path.exists(path):
         return [{"expectation": "manifest present", "type": "newsbeam:manifest", "kwargs": {},
                  "success": False, "element_count": 0, "unexpected_count": 1,
-                 "examples": [f"no {sinks.MANIFEST}: was the output written by 'newsbeam run'?"]}]
+                 "examples": [f"no {publish.MANIFEST}: was the output written by 'newsbeam run'?"]}]
     with open(path, encoding="utf-8") as f:
         manifest = json.load(f)
     errors = manifest_errors(manifest)
@@ -224,14 +224,14 @@ def manifest_checks(root: str) -> list[dict]:
     listed = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict) and "path" in f}
     present = set()
     for dataset in DATASETS:
-        present.update(sinks.list_dataset_files(root, dataset))
+        present.update(files.list_dataset_files(root, dataset))
     problems = []
     for rel in sorted(present | set(listed)):
         if rel not in listed:
             problems.append(f"{rel}: not in the manifest")
         elif rel not in present:
             problems.append(f"{rel}: listed but missing")
-        elif sinks.sha256_file(os.path.join(root, rel)) != listed[rel].get("sha256"):
+        elif files.sha256_file(os.path.join(root, rel)) != listed[rel].get("sha256"):
             problems.append(f"{rel}: sha256 differs from the manifest (file changed after the run)")
     results.append({"expectation": "files match the manifest (sha256)", "type": "newsbeam:files",
                     "kwargs": {}, "success": not problems, "element_count": len(present | set(listed)),
@@ -243,7 +243,7 @@ def manifest_checks(root: str) -> list[dict]:
 
 
 def collect_refs(root: str, parts: list[Partition], now=None) -> suites.Refs:
-    from pipeline.stages.validate import readable_versions
+    from pipeline.schemas import readable_versions
 
     ids: dict[str, dict[str, set]] = {}
     for part in parts:

@@ -23,7 +23,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from pipeline.stages.validate import schema_dir
+from pipeline.schemas import schema_dir
 
 #: datasets that have a suite, in the order they are checked and shown
 SUITES = ("articles", "duplicates", "entities", "rejects")

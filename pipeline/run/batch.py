@@ -53,7 +53,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
     import apache_beam as beam
 
     from pipeline import graph, progress
-    from pipeline.io import ownership, sinks
+    from pipeline.output import datasets, files, ownership, publish
     from pipeline.options import NewsbeamOptions, local_runner
 
     options = NewsbeamOptions(argv)
@@ -65,13 +65,13 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_USAGE
     created = ownership.adopt(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
-    for name in sinks.clean_leftovers(output):
+    for name in publish.clean_leftovers(output):
         if level > logs.QUIET:
             print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
-    if sinks.interrupted_publish(output) and level > logs.QUIET:
+    if publish.interrupted_publish(output) and level > logs.QUIET:
         print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
               "replaces every dataset", file=sys.stderr)
-    staging = sinks.staging_dir(output)
+    staging = publish.staging_dir(output)
     started, started_at = time.monotonic(), time.time()
     published = False
     # progress: counting steps write under the staging directory, a driver thread shows their sum
@@ -96,9 +96,9 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             raise stop from None
         metrics = counters(result)
 
-        counts, _files = sinks.dataset_counts(staging)
-        inputs = sinks.read_input_count(staging)
-        skipped = sinks.read_skip_counts(staging)
+        counts, _files = files.dataset_counts(staging)
+        inputs = datasets.read_input_count(staging)
+        skipped = datasets.read_skip_counts(staging)
         counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
                       "rejects": counts["rejects"], "skipped": sum(skipped.values())}
         check = conservation(inputs, counts_row)
@@ -108,17 +108,17 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                 f"({counts_row}); the output was NOT published, staged files are in {staging}. "
                 "This is a newsbeam bug: please report it with the input.")
 
-        sinks.publish(staging, output)
+        publish.publish(staging, output)
         published = True
         if options.feeds:  # the feed state advances only when the run's output is published
             from pipeline.io.feedstate import FeedStateStore
             from pipeline.io.live import merge_states
 
             merge_states(FeedStateStore(state_dir), staging)
-        counts, files = sinks.dataset_counts(output)
+        counts, files = files.dataset_counts(output)
         from pipeline.quality.report import run_info
 
-        options_row, versions = manifest_options(options), sinks.library_versions(model_name(options))
+        options_row, versions = manifest_options(options), publish.library_versions(model_name(options))
         run_row = run_info(mode="batch", options=options_row, versions=versions, schema_version=schema_version(),
                            started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
         interrupted = None
@@ -130,7 +130,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         manifest = {
             "status": "degraded" if failed else "ok",
             "counts": counts_row,
-            "datasets": {name: {"rows": counts[name]} for name in sinks.DATASETS},
+            "datasets": {name: {"rows": counts[name]} for name in files.DATASETS},
             "skipped_by_reason": skipped,
             "conservation": check,
             "files": files,
@@ -140,7 +140,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             "schema_version": schema_version(),
             "quality": quality,
         }
-        sinks.write_manifest(output, manifest)
+        publish.write_manifest(output, manifest)
         shutil.rmtree(staging, ignore_errors=True)
         if interrupted is not None:
             how = "stopped by SIGTERM" if isinstance(interrupted, Terminated) else "interrupted (Ctrl-C)"
@@ -162,7 +162,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         if published:
             print(f"newsbeam: {how} after publishing; {output} has the new datasets but no final "
                   "manifest yet: rerun to complete it", file=sys.stderr)
-        elif sinks.interrupted_publish(output):
+        elif publish.interrupted_publish(output):
             print(f"newsbeam: {how} while publishing; rerun to replace every dataset in {output}",
                   file=sys.stderr)
         else:

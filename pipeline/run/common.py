@@ -100,7 +100,7 @@ def quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[d
     results = runner.check_output(output)
     runner.write_results(output, results)
     if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
-        from pipeline.io.sinks import library_versions
+        from pipeline.output.publish import library_versions
 
         run = report.run_from_output(output, live_only=True) or report.run_info(
             mode=None, options={}, versions=library_versions(), schema_version=_schema_version())

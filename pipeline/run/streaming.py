@@ -2,7 +2,7 @@
 
 The job itself is :func:`pipeline.graph.build_streaming`; this module is the driver around it:
 
-* the output is a live Hive tree (files land while the job runs, see ``pipeline/io/live_sinks``);
+* the output is a live Hive tree (files land while the job runs, see ``pipeline/output/live.py``);
   like a batch run, a new run replaces what an earlier run left in ``--output``;
 * a background thread rewrites ``_manifest.json`` (``status: running``) every few seconds from
   the files that have landed, and prints a status line (feed polls, folder scans, inputs, articles,
@@ -44,7 +44,7 @@ EXIT_INTERRUPTED = 130
 
 
 def _clear_output(output: str) -> None:
-    from pipeline.io.live_sinks import DATASETS, STREAM_DIR
+    from pipeline.output.live import DATASETS, STREAM_DIR
 
     for name in list(DATASETS) + [STREAM_DIR, "_quality"]:
         path = os.path.join(output, name)
@@ -59,7 +59,7 @@ def live_manifest(output: str, status: str, options_row: dict, versions: dict, s
                   started: float) -> tuple[dict, dict]:
     """The manifest of a streaming output as it is now, and its counts row."""
     from pipeline.run.common import conservation
-    from pipeline.io.live_sinks import live_counts
+    from pipeline.output.live import live_counts
 
     row, counts, skipped, files = live_counts(output)
     base = {k: row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
@@ -105,14 +105,14 @@ class _Refresher(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self):
-        from pipeline.io import sinks
-        from pipeline.io.live_sinks import newest_file_age
+        from pipeline.output import publish
+        from pipeline.output.live import newest_file_age
 
         last_status = 0.0
         while not self.stopped.wait(REFRESH_SECONDS):
             try:
                 manifest, row = self.make_manifest("running")
-                sinks.write_manifest(self.output, manifest)
+                publish.write_manifest(self.output, manifest)
             except Exception as exc:  # a file replaced under us: try again next time
                 print(f"newsbeam: manifest refresh skipped ({exc!r})", file=sys.stderr)
                 continue
@@ -157,7 +157,7 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
 
     import pyarrow.parquet as pq
 
-    from pipeline.io.sinks import list_dataset_files
+    from pipeline.output.files import list_dataset_files
     from pipeline.io.unbounded import event_time
     from pipeline.stages.dedup_stream import seed_entries
 
@@ -342,7 +342,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE,
                                      manifest_options, model_name, print_quality_failures, quality_step,
                                      schema_version as current_schema_version)
-    from pipeline.io import sinks
+    from pipeline.output import publish
     from pipeline.io.feedstate import FeedStateError
     from pipeline.io.sources import NoInputError
     from pipeline.options import local_runner
@@ -355,7 +355,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
                   file=sys.stderr)
             return EXIT_USAGE
     output = os.path.abspath(options.output)
-    from pipeline.io.ownership import adopt
+    from pipeline.output.ownership import adopt
 
     adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/io/ownership.py)
     _clear_output(output)
@@ -367,7 +367,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
                        poll_interval=options.poll_interval,
                        watch=options.watch, watch_interval=options.watch_interval, pubsub_subscription=options.pubsub_subscription,
                        window=options.window, dedup_horizon=options.dedup_horizon, stop_after=options.stop_after)
-    versions = sinks.library_versions(model_name(options))
+    versions = publish.library_versions(model_name(options))
     schema_version = current_schema_version()
 
     progress = {"jobs": 0}  # how many jobs have started (local runs: one per segment)
@@ -433,7 +433,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     if failure is not None:
         manifest, _row = make_manifest("failed")
         manifest["error"] = str(failure)
-        sinks.write_manifest(output, manifest)
+        publish.write_manifest(output, manifest)
         if failure.code == EXIT_USAGE and failure.index == 1:
             return EXIT_USAGE  # the first job could not read a source: its message says which
         print(f"newsbeam: {failure}; the run stops here (see its error above). {output} keeps what "
@@ -449,7 +449,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     manifest["quality"] = quality
     if failed:
         manifest["status"] = "degraded"
-    sinks.write_manifest(output, manifest)
+    publish.write_manifest(output, manifest)
     check = manifest["conservation"]
     print(f"newsbeam: wrote {output} (streaming, {time.time() - started:.0f} s)")
     print(f"  inputs {row['inputs']} = articles {row['articles']} + duplicates {row['duplicates']}"

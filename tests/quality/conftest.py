@@ -21,9 +21,9 @@ def write_output(root, datasets: dict, manifest: bool = True) -> str:
         for rel, group in groups.items():
             ordered = sinks.file_rows(dataset, group)
             if dataset == "rejects":
-                sinks._write_bytes(os.path.join(root, rel, "part-00000.jsonl.gz"), sinks.jsonl_gz_bytes(ordered))
+                sinks.write_bytes(os.path.join(root, rel, "part-00000.jsonl.gz"), sinks.jsonl_gz_bytes(ordered))
             else:
-                sinks._write_bytes(os.path.join(root, rel, "part-00000.parquet"),
+                sinks.write_bytes(os.path.join(root, rel, "part-00000.parquet"),
                                    sinks.parquet_bytes(dataset, ordered))
     for dataset in sinks.DATASETS:
         os.makedirs(os.path.join(root, dataset), exist_ok=True)

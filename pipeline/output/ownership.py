@@ -1,0 +1,163 @@
+"""Which directories newsbeam may write into: nothing a user owns is ever deleted or overwritten.
+
+A run replaces the datasets of its ``--output`` directory, so before any work the CLI checks
+that the directory is newsbeam's to replace: it does not exist yet, or it is empty, or it is a
+newsbeam output (it holds the :data:`MARKER` file, or a manifest or publish journal) and every
+file in it has a name newsbeam gives its files. Anything else (a user's ``mydata.csv`` dropped
+into ``OUT/articles/``, a home folder, the folder the input files live in) is refused with the
+path that made the decision, and nothing is touched. Input paths inside the output are refused
+too: a run would replace its own inputs.
+"""
+from __future__ import annotations
+
+import glob
+import json
+import os
+import re
+from typing import Iterable, Optional
+
+#: Written into every output directory newsbeam creates or adopts.
+MARKER = ".newsbeam"
+DATASETS = ("articles", "duplicates", "entities", "rejects")
+#: Top-level entries of an output directory, beside the datasets, whose contents newsbeam owns.
+OWNED_DIRS = ("_quality", "_state", "_stream")
+OWNED_FILES = (MARKER, "_manifest.json", "_manifest.json.tmp", "_publishing.json", "_publishing.json.tmp")
+#: Leftovers of an interrupted run (see ``sinks.clean_leftovers``).
+LEFTOVER = re.compile(r"\.(staging|old)-[^/]+")
+#: What the writers name a data file: ``[dt=...][/lang=...]/part-....(parquet|jsonl.gz)[.tmp]``.
+DATA_FILE = re.compile(r"(dt=[^/]+/)?(lang=[^/]+/)?part-[A-Za-z0-9_.-]+\.(parquet|jsonl\.gz)(\.tmp)?")
+PARTITION_DIR = re.compile(r"(dt=[^/]+)(/lang=[^/]+)?")
+
+
+class NotOurs(ValueError):
+    """The output directory holds something newsbeam did not write (the message says what)."""
+
+
+def _is_newsbeam_output(directory: str, names: Iterable[str]) -> bool:
+    names = set(names)
+    if MARKER in names or "_publishing.json" in names:
+        return True
+    if "_manifest.json" in names:
+        try:
+            with open(os.path.join(directory, "_manifest.json"), encoding="utf-8") as f:
+                manifest = json.load(f)
+        except (OSError, ValueError):
+            return False
+        return isinstance(manifest, dict) and "counts" in manifest and "schema_version" in manifest
+    return False
+
+
+def foreign_path(directory: str) -> Optional[str]:
+    """The first path under ``directory`` that newsbeam did not write, or None when it may write
+    there (absent, empty, or a newsbeam output holding only newsbeam's files)."""
+    if not os.path.exists(directory):
+        return None
+    if not os.path.isdir(directory):
+        return directory
+    names = sorted(os.listdir(directory))
+    if not names:
+        return None
+    if not _is_newsbeam_output(directory, names):
+        return os.path.join(directory, names[0])
+    for name in names:
+        path = os.path.join(directory, name)
+        if name in OWNED_FILES and os.path.isfile(path):
+            continue
+        if (name in OWNED_DIRS or LEFTOVER.fullmatch(name)) and os.path.isdir(path) and not os.path.islink(path):
+            continue
+        if name in DATASETS and os.path.isdir(path) and not os.path.islink(path):
+            stray = _foreign_in_dataset(path)
+            if stray is None:
+                continue
+            return stray
+        return path
+    return None
+
+
+def _foreign_in_dataset(root: str) -> Optional[str]:
+    for current, dirs, files in os.walk(root):
+        rel_dir = os.path.relpath(current, root)
+        if rel_dir != "." and not PARTITION_DIR.fullmatch(rel_dir):
+            return current
+        for name in sorted(files):
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            path = os.path.join(current, name)
+            if os.path.islink(path) or not DATA_FILE.fullmatch(rel):
+                return path
+        dirs.sort()
+    return None
+
+
+def check_output(directory: str) -> None:
+    """Raise :class:`NotOurs` unless newsbeam may write its datasets into ``directory``."""
+    stray = foreign_path(directory)
+    if stray is None:
+        return
+    if stray == directory:
+        raise NotOurs(f"--output {directory} is a file, not a directory; give a directory "
+                      "(it is created if missing)")
+    raise NotOurs(f"--output {directory} holds {stray}, which newsbeam did not write; newsbeam "
+                  "replaces the datasets of its output directory, so it refuses to run there. "
+                  "Give a new or empty directory, or one an earlier newsbeam run wrote")
+
+
+def _literal_base(pattern: str) -> str:
+    """The part of a glob before its first wildcard, as a directory."""
+    parts = []
+    for part in pattern.split(os.sep):
+        if glob.has_magic(part):
+            break
+        parts.append(part)
+    base = os.sep.join(parts) or "."
+    if not glob.has_magic(pattern) and not os.path.isdir(pattern):
+        base = os.path.dirname(pattern) or "."
+    return base
+
+
+def _inside(path: str, directory: str) -> bool:
+    path, directory = os.path.realpath(path), os.path.realpath(directory)
+    return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
+
+
+def check_inputs_outside(directory: str, patterns: Iterable[str], what: str = "--input") -> None:
+    """Raise :class:`NotOurs` when an input glob (or file) could read from inside ``directory``."""
+    for pattern in patterns or ():
+        if "://" in pattern:
+            continue
+        base = _literal_base(pattern)
+        if not glob.has_magic(pattern) and _inside(pattern, directory):
+            base = pattern
+        holds_output = _inside(directory, base) and ("**" in pattern or _matches_inside(pattern, directory))
+        if _inside(base, directory) or holds_output:
+            raise NotOurs(f"{what} {pattern!r} reads from inside --output {directory}; a run replaces "
+                          "what is there. Write the output somewhere else")
+
+
+def _matches_inside(pattern: str, directory: str) -> bool:
+    """A glob whose base holds the output (``data/**`` with ``--output data/out``) matches files inside it."""
+    return any(_inside(path, directory) for path in glob.iglob(pattern, recursive=True))
+
+
+def adopt(directory: str) -> bool:
+    """Create ``directory`` if needed and mark it as newsbeam's; True when it was created."""
+    created = not os.path.exists(directory)
+    os.makedirs(directory, exist_ok=True)
+    marker = os.path.join(directory, MARKER)
+    if not os.path.exists(marker):
+        with open(marker, "w", encoding="utf-8") as f:
+            f.write("This directory is a newsbeam output: newsbeam replaces the datasets in it.\n")
+    return created
+
+
+def abandon(directory: str, created: bool) -> None:
+    """Undo :func:`adopt` after a usage error: remove the directory if this run created it and
+    left nothing else in it."""
+    if not created:
+        return
+    marker = os.path.join(directory, MARKER)
+    try:
+        if sorted(os.listdir(directory)) == [MARKER]:
+            os.remove(marker)
+        os.rmdir(directory)
+    except OSError:
+        pass
