@@ -69,11 +69,8 @@ def clean_title(title) -> Optional[str]:
 
 #: A precision-oriented extraction shorter than this is checked against trafilatura's default
 #: (balanced) extraction, which is used when it finds FALLBACK_RATIO times as many words.
-#: Precision mode sometimes keeps only a fragment of the article (a reprint notice, or nothing):
-#: on the 181-page benchmark those extractions had under 50 words while the default found the
-#: article (13x longer or more); on short articles where the default only added chrome, the
-#: precise extraction was 0.6-0.9 times the default's length; one 443-word article had a default
-#: extraction 3.5x longer and mostly chrome, hence the word limit (see bench/README.md).
+#: Precision mode sometimes keeps only a fragment of the article (a reprint notice, or nothing);
+#: on short articles the default mostly adds chrome (measurements: bench/README.md, extraction).
 FALLBACK_BELOW_WORDS = 200
 FALLBACK_RATIO = 3
 

@@ -31,8 +31,7 @@ def normalise_unicode(text: str) -> str:
     found by hypothesis). ftfy's output is its own fixed point, so only a line that tidying
     changed needs another round; ftfy itself runs only on lines it could change (not on plain
     ASCII without entities or escapes, nor on lines :func:`_ftfy_inert` proves it would only
-    NFC-normalise). Measured: 3.5 -> ~1 ms per benchmark page; the inert-line shortcut then
-    2.1 -> 0.7 ms per perf-corpus page (93% of distinct non-ASCII lines skip ftfy).
+    NFC-normalise). Timings: bench/README.md (extraction benchmark).
     """
     if not text:
         return ""
