@@ -85,7 +85,7 @@ def test_extraction_time_limit_rejects_a_slow_item(monkeypatch):
         time.sleep(5)
         return {}
 
-    monkeypatch.setattr(clean, "to_clean_article", slow)
+    monkeypatch.setattr(clean.limited, "to_clean_article", slow)  # (the name LimitedClean calls)
     started = time.monotonic()
     with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 0.3 seconds"):
         clean.LimitedClean(Limits(extract_timeout=0.3))({"html": "<p>x</p>"})

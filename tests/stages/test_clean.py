@@ -70,10 +70,10 @@ BENCHMARK = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "
 def test_ftfy_shortcut_leaves_mojibake_and_fixer_input_to_ftfy():
     for line in ("CafÃ© au lait", "â€œquotedâ€\x9d", "Ð¡Ð¾Ð±Ñ‹Ñ‚Ð¸Ñ", "AT&amp;T", "ﬁnal", "ＡＢＣ",
                  "a\x85b", "x\u206ay", "Ã\u00a0la carte", "Sch\u00c3\u00b6n"):
-        assert not C._ftfy_inert(line), line
+        assert not C.unicode._ftfy_inert(line), line
     for line in ("“Quoted” — and it’s fine…", "Crème brûlée à Zürich, señor", "Ελληνικά και русский",
                  "e\u0301"):
-        assert C._ftfy_inert(line), line
+        assert C.unicode._ftfy_inert(line), line
 
 
 @pytest.mark.skipif(not BENCHMARK.exists(), reason="../shared/corpus/extraction-benchmark not present")
@@ -87,8 +87,8 @@ def test_ftfy_shortcut_on_every_line_of_the_benchmark_pages():
     shortcut = 0
     for path in sorted((BENCHMARK / "html").glob("*.html.gz")):
         page = gzip.decompress(path.read_bytes()).decode("utf-8", "replace")
-        for line in set(C._LINE_BREAKS_RE.sub("\n", page).split("\n")):
-            if not line.isascii() and C._ftfy_inert(line):
+        for line in set(C.unicode._LINE_BREAKS_RE.sub("\n", page).split("\n")):
+            if not line.isascii() and C.unicode._ftfy_inert(line):
                 shortcut += 1
                 assert ftfy.fix_text(line, uncurl_quotes=False, normalization="NFC") == unicodedata.normalize("NFC", line)
     assert shortcut > 1000
@@ -100,10 +100,10 @@ def test_cheap_whitespace_checks_agree_with_strip():
     import sys
 
     for c in map(chr, range(sys.maxunicode + 1)):
-        assert C._has_text(c) == bool(c.strip()) and C._has_text(c * 2) == bool((c * 2).strip())
-    assert not C._has_text("") and C._has_text(" x ")
+        assert C.article._has_text(c) == bool(c.strip()) and C.article._has_text(c * 2) == bool((c * 2).strip())
+    assert not C.article._has_text("") and C.article._has_text(" x ")
     for line in ("a  b", " a\tb ", "a b", "\x0ba\x1f", "  ", "a \u00a0b", "x\u3000\u3000y"):
-        assert C._tidy_line(line) == C._INLINE_SPACE_RE.sub(" ", line).strip()
+        assert C.unicode.tidy_line(line) == C.unicode._INLINE_SPACE_RE.sub(" ", line).strip()
 
 
 def test_normalise_unicode_idempotent():
@@ -420,25 +420,25 @@ def test_extract_html_falls_back_when_precision_mode_finds_too_little(monkeypatc
     def fake(texts):
         def _trafilatura_text(tree, url, favor_precision):
             calls.append(favor_precision)
-            return C._paragraphs(types.SimpleNamespace(text=texts[favor_precision]))
+            return C.extract._paragraphs(types.SimpleNamespace(text=texts[favor_precision]))
         return _trafilatura_text
 
     reprint = "This copy is for your personal, non-commercial use only."
     article = "\n".join(BODY)
-    monkeypatch.setattr(C, "_trafilatura_text", fake({True: reprint, False: article}))
+    monkeypatch.setattr(C.extract, "_trafilatura_text", fake({True: reprint, False: article}))
     assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY and calls == [True, False]
     # nothing at all in precision mode: the default extraction is used
     calls.clear()
-    monkeypatch.setattr(C, "_trafilatura_text", fake({True: None, False: article}))
+    monkeypatch.setattr(C.extract, "_trafilatura_text", fake({True: None, False: article}))
     assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY
     # a short article that the default only pads with chrome: the precise one is kept
     calls.clear()
-    monkeypatch.setattr(C, "_trafilatura_text", fake({True: doc(P1, P2), False: doc(P1, P2, P3)}))
+    monkeypatch.setattr(C.extract, "_trafilatura_text", fake({True: doc(P1, P2), False: doc(P1, P2, P3)}))
     assert paragraphs(extract_html(ARTICLE_HTML).text) == [P1, P2] and calls == [True, False]
     # a long precise extraction: no second run
     calls.clear()
     long_text = "\n".join(BODY * 3)
-    monkeypatch.setattr(C, "_trafilatura_text", fake({True: long_text, False: None}))
+    monkeypatch.setattr(C.extract, "_trafilatura_text", fake({True: long_text, False: None}))
     assert len(paragraphs(extract_html(ARTICLE_HTML).text)) == 12 and calls == [True]
 
 
@@ -447,11 +447,11 @@ def test_extract_html_reads_metadata_once_from_the_parsed_page():
     functions without categories, tags or licence)."""
     got = extract_html(ARTICLE_HTML)
     expected = trafilatura.bare_extraction(ARTICLE_HTML, with_metadata=True, favor_precision=True,
-                                           date_extraction_params=dict(C._DATE_PARAMS))
-    assert got.title == C._clean_title(expected.title)
+                                           date_extraction_params=dict(C.extract._DATE_PARAMS))
+    assert got.title == C.extract.clean_title(expected.title)
     assert got.published_at == C.parse_date(expected.date)
     assert got.site_name == (expected.sitename or None)
-    assert got.authors == C._split_authors(expected.author) and got.url == expected.url
+    assert got.authors == C.extract.split_authors(expected.author) and got.url == expected.url
 
 
 def test_extract_html_keeps_tables():
@@ -530,7 +530,7 @@ def test_registered_domain_is_offline(monkeypatch):
 
     monkeypatch.setattr(socket.socket, "connect", no_network)
     monkeypatch.setattr(socket, "create_connection", no_network)
-    C._tld_extractor.cache_clear()  # build a fresh extractor under the network ban
+    C.urls._tld_extractor.cache_clear()  # build a fresh extractor under the network ban
     try:
         assert registered_domain("https://apnews.com/article/putin-china") == "apnews.com"
         assert registered_domain("http://news.bbc.co.uk/1/hi/world") == "bbc.co.uk"
@@ -538,7 +538,7 @@ def test_registered_domain_is_offline(monkeypatch):
         assert registered_domain("http://127.0.0.1/x") is None
         assert registered_domain(None) is None
     finally:
-        C._tld_extractor.cache_clear()
+        C.urls._tld_extractor.cache_clear()
 
 
 # ------------------------------------------------------------------------------------------

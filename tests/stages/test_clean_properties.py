@@ -110,7 +110,7 @@ def test_ftfy_shortcut_only_where_ftfy_is_just_nfc(line):
 
     import ftfy
 
-    from pipeline.stages.clean import _ftfy, _ftfy_inert, _needs_ftfy
+    from pipeline.stages.clean.unicode import _ftfy, _ftfy_inert, _needs_ftfy
 
     full = ftfy.fix_text(line, uncurl_quotes=False, normalization="NFC")
     if _ftfy_inert(line):
@@ -122,15 +122,15 @@ def test_ftfy_shortcut_only_where_ftfy_is_just_nfc(line):
 @SETTINGS
 @given(st.one_of(TEXTS, MOJIBAKE_TEXT))
 def test_normalise_unicode_same_with_or_without_the_ftfy_shortcut(text):
-    import pipeline.stages.clean as clean
+    import pipeline.stages.clean.unicode as normalisation
 
     fast = normalise_unicode(text)
-    shortcut = clean._ftfy_inert
-    clean._ftfy_inert = lambda line: False  # every non-ASCII line through ftfy
+    shortcut = normalisation._ftfy_inert
+    normalisation._ftfy_inert = lambda line: False  # every non-ASCII line through ftfy
     try:
         assert normalise_unicode(text) == fast
     finally:
-        clean._ftfy_inert = shortcut
+        normalisation._ftfy_inert = shortcut
 
 
 DATE_TEXT = st.lists(st.sampled_from(
@@ -142,9 +142,9 @@ DATE_TEXT = st.lists(st.sampled_from(
 @given(st.one_of(DATE_TEXT, st.text(max_size=60)))
 def test_iter_dates_year_precheck_finds_what_the_regexes_find(text):
     """_iter_dates skips text without a year between non-digits: no date pattern can match it."""
-    import pipeline.stages.clean as clean
+    import pipeline.stages.clean.dates as dates
 
-    direct = [(m.start(), m.end()) for rx in (clean._DATE_MDY_RE, clean._DATE_DMY_RE, clean._DATE_ISO_RE)
+    direct = [(m.start(), m.end()) for rx in (dates._DATE_MDY_RE, dates._DATE_DMY_RE, dates._DATE_ISO_RE)
               for m in rx.finditer(text)]
-    if not clean._HAS_YEAR_RE.search(text):
+    if not dates._HAS_YEAR_RE.search(text):
         assert direct == []
