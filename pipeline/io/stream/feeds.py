@@ -79,7 +79,7 @@ class PollFeedsForever(beam.PTransform):
                  start: Optional[float] = None, stop: Optional[float] = None, fetch_articles: bool = False,
                  paced: bool = False, retry_before: Optional[_dt.datetime] = None):
         super().__init__()
-        self.retry_before = retry_before  # --retry-now: the run's start (see pipeline.io.live.poll_feed)
+        self.retry_before = retry_before  # --retry-now: the run's start (see pipeline.io.feeds.poll.poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
         self.states = {url: (s.to_dict() if isinstance(s, FeedState) else dict(s))
