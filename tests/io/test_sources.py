@@ -18,9 +18,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
+from pipeline.io.files.decode import looks_like_text, utf8_looks_like_text
 from pipeline.io.sources import (
-    _looks_like_text,
-    _utf8_looks_like_text,
     MAX_DECOMPRESSED_BYTES,
     NoInputError,
     ReadArticles,
@@ -191,13 +190,13 @@ def test_binary_junk_is_rejected_with_raw_bytes(data):
 @settings(max_examples=400, deadline=None)
 def test_utf8_control_count_on_bytes_agrees_with_the_decoded_text(text):
     """The byte-level count used for UTF-8 input decides exactly as the one on the string."""
-    assert _utf8_looks_like_text(text.encode("utf-8"), len(text)) == _looks_like_text(text)
+    assert utf8_looks_like_text(text.encode("utf-8"), len(text)) == looks_like_text(text)
 
 
 def test_a_page_with_a_few_c1_controls_is_text_but_many_are_binary():
     page = "<p>" + "caf\u00e9 " * 200 + "</p>"
-    assert _utf8_looks_like_text((page + "\x85" * 5).encode(), len(page) + 5)
-    assert not _utf8_looks_like_text((page + "\x85" * 400).encode(), len(page) + 400)
+    assert utf8_looks_like_text((page + "\x85" * 5).encode(), len(page) + 5)
+    assert not utf8_looks_like_text((page + "\x85" * 400).encode(), len(page) + 400)
     assert is_reject(one("page.html", (page + "\x85" * 400).encode()))
 
 

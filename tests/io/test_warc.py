@@ -182,9 +182,9 @@ def test_whole_file_gzip_is_read_too():
 
 
 def test_payload_over_the_cap_is_rejected_naming_the_limit(monkeypatch):
-    import pipeline.io.sources as sources
+    from pipeline.io.files import decode
 
-    monkeypatch.setattr(sources, "MAX_DECOMPRESSED_BYTES", 1000)
+    monkeypatch.setattr(decode, "MAX_DECOMPRESSED_BYTES", 1000)
     records = list(read_file("crawl.warc.gz", build_warc(gz=True)))
     items, rejects, _ = split(records)
     assert [i["url"] for i in items] == ["https://news.example.com/a", "https://news.example.com/b"]

@@ -1,0 +1,74 @@
+"""Article pages for feed entries that carry only a summary (``--fetch-articles``)."""
+from __future__ import annotations
+
+import collections
+import datetime as _dt
+import re
+from typing import Optional
+from urllib.parse import urlsplit
+
+from pipeline.io.http import HTML_ACCEPT, iso_utc
+
+__all__ = ["SUMMARY_WORDS", "fetch_article", "needs_article"]
+
+#: Without the parser's ``summary_only`` flag, text shorter than this is taken for a summary.
+SUMMARY_WORDS = 60
+
+_TAG = re.compile(r"<[^>]+>")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([\w.:-]+)", re.IGNORECASE)
+_HTML_TYPES = ("text/html", "application/xhtml+xml")
+
+
+def needs_article(item: dict) -> bool:
+    """A feed entry whose feed gave only a summary, with a link to the full article."""
+    if not item.get("url") or urlsplit(item["url"]).scheme.lower() not in ("http", "https"):
+        return False
+    if "summary_only" in item:
+        return bool(item["summary_only"])
+    body = item.get("text") or _TAG.sub(" ", item.get("html") or "")
+    return len(body.split()) < SUMMARY_WORDS
+
+
+def _decode_page(body: bytes, content_type: str) -> Optional[str]:
+    match = _CHARSET.search(content_type or "")
+    if match:
+        try:
+            return body.decode(match.group(1))
+        except (LookupError, UnicodeDecodeError):
+            pass
+    from pipeline.io.files.decode import decode_text
+
+    return decode_text(body)
+
+
+def fetch_article(item: dict, fetcher, now: _dt.datetime,
+                  stats: Optional[collections.Counter] = None) -> dict:
+    """The item with its article page's HTML in ``html``; the feed's title, date, authors and
+    url stay (the feed's metadata is cleaner than a page's).  A failed fetch keeps the summary
+    and adds a warning: the entry is still worth ingesting."""
+    stats = stats if stats is not None else collections.Counter()
+    url = item["url"]
+    result = fetcher.fetch(url, accept=HTML_ACCEPT)
+    stats["requests"] += result.requests
+    problem = result.error or result.http_error
+    content_type = result.headers.get("content-type", "")
+    page = None
+    if problem is None and result.status != 200:
+        problem = f"unexpected HTTP status {result.status}"
+    if problem is None and content_type and not content_type.lower().startswith(_HTML_TYPES):
+        problem = f"not an HTML page ({content_type.split(';')[0].strip()})"
+    if problem is None:
+        page = _decode_page(result.body, content_type)
+        if page is None or not page.strip():
+            problem = "the page is empty or not text"
+    if problem is not None:
+        stats["article_errors"] += 1
+        warnings = list(item.get("warnings") or []) + [
+            f"article page {url} not fetched ({problem}); kept the feed's summary"]
+        return dict(item, warnings=warnings)
+    stats["articles_fetched"] += 1
+    out = dict(item, html=page, fetched_at=iso_utc(now), summary_only=False)
+    if item.get("html") and not item.get("text"):
+        # keep the summary as plain text: clean falls back to it if the page has no article
+        out["text"] = " ".join(_TAG.sub(" ", item["html"]).split()) or None
+    return out

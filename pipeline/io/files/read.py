@@ -1,0 +1,275 @@
+"""Reading one input file: :func:`read_file` (pure) and the Beam transforms around it.
+
+Two layers, as for every stage (see ``pipeline/stages/base.py``):
+
+* :func:`read_file` is a pure function ``(path, bytes) -> Item | Reject | Skip dicts``.  It
+  never raises: everything it cannot turn into an article becomes a reject with a reason a
+  person can act on and the raw input in full, and everything deliberately not processed (a
+  WARC request record, a feed without entries) is a skip with a reason, so the conservation
+  invariant holds from the start (every input item ends in exactly one of articles,
+  duplicates, rejects, skipped).
+* :class:`ReadArticleParts` is the Beam transform: it expands the globs when the pipeline is
+  built (a typo fails before anything runs), spreads the files over workers, reads each
+  one with :func:`read_file` and returns the items of one-item files where they were read,
+  the items of many-item files spread again, rejects and skips; :class:`ReadArticles`
+  returns ``(items, rejects, skipped)``.
+
+:func:`read_file` dispatches on the format (:mod:`pipeline.io.files.detect`): gzip is
+recognised by its magic bytes, WARCs go to :mod:`pipeline.io.files.warc`, feeds to
+:mod:`pipeline.io.feeds.parse`, JSON and JSON lines to :mod:`pipeline.io.files.json`, web
+pages and plain text to :mod:`pipeline.io.files.text`.
+"""
+from __future__ import annotations
+
+import os
+from typing import Iterable, Iterator, Optional
+
+import apache_beam as beam
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
+
+from pipeline import limits as _limits
+from pipeline.io.feeds.parse import FEED_ROOTS, feed_root, looks_like_feed, parse_feed
+from pipeline.io.files import warc
+from pipeline.io.files.decode import GZIP_MAGIC, REASON_NOT_TEXT, REASON_TRUNCATED_GZIP, decode_text, gunzip
+from pipeline.io.files.detect import EXTENSION_FORMATS, FEED_EXTENSIONS, detect_format, feed_named_format
+from pipeline.io.files.inputs import expand_inputs
+from pipeline.io.files.items import REASON_EMPTY, STAGE, is_reject, make_item, reject
+from pipeline.io.files.json import read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
+from pipeline.io.files.text import html_canonical_url, split_headline
+from pipeline.limits import Limits
+from pipeline.records import is_skip
+
+__all__ = ["REASON_NOT_FEED", "ReadArticleParts", "ReadArticles", "ReadFileFn", "read_file"]
+
+_COMPRESSED_SUFFIXES = (".gz", ".gzip")
+
+REASON_NOT_FEED = ("not a feed: a feed file name, but the content has no rss, feed, RDF or "
+                   "channel root element and is not a web page")
+
+
+# --------------------------------------------------------------------------------------
+# read_file: bytes -> items and rejects
+# --------------------------------------------------------------------------------------
+
+def read_file(path: str, data: bytes, limits: Optional[Limits] = None) -> Iterator[dict]:
+    """Yield one Item dict per article found in ``data`` and one Reject dict per unusable part.
+
+    ``path`` only names the input (``input_uri``) and hints at the format; nothing is read from
+    disk.  Every failure is a reject; this generator does not raise.  ``limits`` (default
+    :data:`pipeline.limits.DEFAULT`): an item whose page is over ``max_page_bytes`` or whose
+    raw line is over ``max_item_bytes`` is a reject naming the limit.
+    """
+    limits = limits or _limits.DEFAULT
+    try:
+        for record in _read_file(path, data, limits):
+            yield _check_page_size(record, limits)
+    except Exception as exc:  # pragma: no cover - a bug; keep the record, do not kill the worker
+        yield reject(path, f"unexpected error {exc!r}; this is a newsbeam bug, please report "
+                           f"it with this file", data)
+
+
+def _check_page_size(record: dict, limits: Limits) -> dict:
+    """An item whose html/text is over --max-page-bytes becomes a reject (checked here, before
+    the page crosses a worker boundary, so a giant page costs one read and no copies)."""
+    if is_reject(record) or is_skip(record):
+        return record
+    for field in ("html", "text"):
+        value = record.get(field)
+        if isinstance(value, str) and _limits.utf8_size(value, limits.max_page_bytes) > limits.max_page_bytes:
+            size = len(value.encode("utf-8", "surrogatepass"))
+            reason = _limits.over("page", size, "max_page_bytes", limits.max_page_bytes) + _limits.PREVIEW_NOTE
+            return reject(record.get("input_uri") or "", reason, _limits.preview(value),
+                          record.get("offset") or 0)
+    return record
+
+
+def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iterator[dict]:
+    name = path
+    lowered = path.lower()
+    for suffix in _COMPRESSED_SUFFIXES:
+        if lowered.endswith(suffix):
+            name = path[: -len(suffix)]
+            break
+    # WARC before gunzip: a .warc.gz is one gzip member per record, which warcio reads itself.
+    if warc.is_warc_name(path) or warc.looks_like_warc(data):
+        yield from warc.read_warc(path, data)
+        return
+    truncated = False
+    if data[:2] == GZIP_MAGIC:
+        payload, error = gunzip(data, limits.max_file_bytes)
+        if error == REASON_TRUNCATED_GZIP and EXTENSION_FORMATS.get(os.path.splitext(name)[1].lower()) == "jsonl":
+            truncated = True  # JSON lines: keep every complete line, reject the cut one
+        elif error is not None:
+            yield reject(path, error, _limits.preview(data) if "--max-file-bytes" in error else data)
+            return
+        data = payload
+    if truncated:
+        yield from read_truncated_jsonl(path, data, limits)
+        return
+    if not data.strip():
+        yield reject(path, REASON_EMPTY, data)
+        return
+
+    ext = os.path.splitext(name)[1].lower()
+    feed_named = ext in FEED_EXTENSIONS
+    # Feeds go to feedparser as bytes (it honours the XML declaration and BOM), but only when
+    # the content is a feed: feedparser reads almost anything and would find no entries.
+    if looks_like_feed(data) if feed_named else feed_root(data) in FEED_ROOTS:
+        yield from parse_feed(data, feed_url=path, max_entries=limits.max_feed_entries)
+        return
+
+    text = decode_text(data)
+    if text is None and EXTENSION_FORMATS.get(ext) == "jsonl" and not feed_named:
+        # one binary or mis-encoded line must not cost the file's good lines
+        yield from read_jsonl_bytes(path, data, limits)
+        return
+    if text is None:
+        yield reject(path, REASON_NOT_TEXT, data)
+        return
+    if not text.strip():
+        yield reject(path, REASON_EMPTY, data)
+        return
+
+    fmt = detect_format(name, text) if not feed_named else feed_named_format(data, text)
+    if fmt is None:
+        yield reject(path, REASON_NOT_FEED, data)
+    elif fmt == "html":
+        yield make_item(path, 0, "html", html=text, url=html_canonical_url(text))
+    elif fmt == "json":
+        yield from read_json(path, text)
+    elif fmt == "jsonl":
+        yield from read_jsonl(path, text, limits)
+    else:
+        title, body = split_headline(text)
+        yield make_item(path, 0, "txt", title=title, text=body)
+
+
+# --------------------------------------------------------------------------------------
+# Beam
+# --------------------------------------------------------------------------------------
+
+class ReadFileFn(beam.DoFn):
+    """Read one file and emit its items (main output), rejects (tag ``rejects``) and skips
+    (tag ``skipped``).
+
+    The file is opened UNCOMPRESSED: :func:`read_file` recognises gzip by content, which
+    Beam's name-based AUTO detection would get wrong for a mislabelled file (and a WARC.gz
+    must reach warcio still compressed).  Every record emitted counts once in
+    ``read/inputs``, so conservation can be checked from metrics:
+    ``inputs = items + rejected + skipped``.
+
+    With ``tag_only_items``, the item of a file that holds only one (an HTML page) goes to the
+    tag ``only_item`` and only the items of a file that holds several (JSON lines, a feed, a
+    WARC) to the main output: only those need spreading over workers (see
+    :class:`ReadArticleParts`). Without it (the default) every item is a main output.
+    """
+
+    ONLY_ITEM = "only_item"
+
+    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False):
+        super().__init__()
+        self.limits = limits or _limits.DEFAULT
+        self.tag_only_items = tag_only_items
+        self.inputs = Metrics.counter(STAGE, "inputs")
+        self.files = Metrics.counter(STAGE, "files")
+        self.rejected = Metrics.counter(STAGE, "rejected")
+        self.skipped = Metrics.counter(STAGE, "skipped")
+
+    def process(self, path: str):
+        self.files.inc()
+        try:
+            with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+                data = f.read(self.limits.max_file_bytes + 1)  # never more than the limit in memory
+        except Exception as exc:  # IOError, permission, BeamIOError, object gone since the glob
+            records: Iterable[dict] = [reject(path, f"cannot read file: {exc}", b"")]
+        else:
+            if len(data) > self.limits.max_file_bytes:
+                reason = _limits.over("file", _file_size(path, len(data)), "max_file_bytes",
+                                      self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
+                records = [reject(path, reason, _limits.preview(data))]
+            else:
+                records = read_file(path, data, self.limits)
+        first = None  # a file's first item waits until we know whether a second one follows
+        many = False
+        for record in records:
+            self.inputs.inc()
+            if is_reject(record):
+                self.rejected.inc()
+                yield beam.pvalue.TaggedOutput("rejects", record)
+            elif is_skip(record):
+                self.skipped.inc()
+                yield beam.pvalue.TaggedOutput("skipped", record)
+            elif many or not self.tag_only_items:
+                yield record
+            elif first is None:
+                first = record
+            else:
+                many = True
+                yield first
+                yield record
+        if first is not None and not many:
+            yield beam.pvalue.TaggedOutput(self.ONLY_ITEM, first)
+
+
+def _file_size(path: str, at_least: int) -> int:
+    try:
+        return max(at_least, os.path.getsize(path)) if "://" not in path else at_least
+    except OSError:
+        return at_least
+
+
+class ReadArticleParts(beam.PTransform):
+    """Read input files matching ``patterns``; ``expand`` returns ``(only_items, spread_items,
+    rejects, skipped)``: the items of one-item files (HTML pages), where they were read, and
+    the items of many-item files, spread over workers. Clean each part where it is (see
+    :func:`pipeline.graph.build`): a runner copies every element that crosses a shuffle or a
+    Flatten of two steps, and a raw page costs ~1.2 ms per 180 KB there (FnApiRunner).
+
+    ``skipped`` holds :class:`pipeline.records.Skip` dicts (``skipped`` = the reason,
+    ``input_uri``, ``offset``): WARC records that are not HTML pages, feeds without entries.
+
+    The globs are expanded here, while the pipeline is built, so a pattern that matches
+    nothing raises :class:`NoInputError` before any worker starts.  A Reshuffle after the
+    file list spreads files over workers (one element per file, so its ~30 us per element
+    is negligible).
+    """
+
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+        super().__init__(label)
+        if isinstance(patterns, str):
+            patterns = [patterns]
+        self.patterns = list(patterns)
+        self.paths = expand_inputs(self.patterns)
+        self.limits = limits
+
+    def expand(self, pbegin):
+        # Limits come from the pipeline's options (--max-file-bytes ...) unless given here.
+        limits = self.limits or Limits.from_options(pbegin.pipeline.options)
+        outputs = (
+            pbegin
+            | "ListFiles" >> beam.Create(self.paths)
+            | "Distribute" >> beam.Reshuffle()
+            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True)).with_outputs(
+                ReadFileFn.ONLY_ITEM, "rejects", "skipped", main="items")
+        )
+        # One JSONL, feed or WARC file holds many items: spread them too, or every item of a big
+        # file is cleaned on the worker that read it (a fusion break, as Beam advises after a
+        # high fan-out read; the local multi-process runner splits a stage's input by key only).
+        spread = outputs.items | "DistributeItems" >> beam.Reshuffle()
+        return outputs[ReadFileFn.ONLY_ITEM], spread, outputs.rejects, outputs.skipped
+
+
+class ReadArticles(beam.PTransform):
+    """:class:`ReadArticleParts` with the items in one PCollection: ``expand`` returns
+    ``(items, rejects, skipped)`` (the graph cleans the parts separately instead)."""
+
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+        super().__init__(label)
+        self.parts = ReadArticleParts(patterns, limits=limits)
+        self.paths = self.parts.paths
+
+    def expand(self, pbegin):
+        only, spread, rejects, skipped = pbegin | "Parts" >> self.parts
+        return (only, spread) | "Items" >> beam.Flatten(), rejects, skipped
