@@ -53,7 +53,8 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
     import apache_beam as beam
 
     from pipeline import graph, progress
-    from pipeline.output import datasets, files, ownership, publish
+    from pipeline.output import datasets, ownership, publish
+    from pipeline.output.files import DATASETS, dataset_counts
     from pipeline.options import NewsbeamOptions, local_runner
 
     options = NewsbeamOptions(argv)
@@ -96,7 +97,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             raise stop from None
         metrics = counters(result)
 
-        counts, _files = files.dataset_counts(staging)
+        counts, _files = dataset_counts(staging)
         inputs = datasets.read_input_count(staging)
         skipped = datasets.read_skip_counts(staging)
         counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
@@ -115,7 +116,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             from pipeline.io.live import merge_states
 
             merge_states(FeedStateStore(state_dir), staging)
-        counts, files = files.dataset_counts(output)
+        counts, files = dataset_counts(output)
         from pipeline.quality.report import run_info
 
         options_row, versions = manifest_options(options), publish.library_versions(model_name(options))
@@ -130,7 +131,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         manifest = {
             "status": "degraded" if failed else "ok",
             "counts": counts_row,
-            "datasets": {name: {"rows": counts[name]} for name in files.DATASETS},
+            "datasets": {name: {"rows": counts[name]} for name in DATASETS},
             "skipped_by_reason": skipped,
             "conservation": check,
             "files": files,
