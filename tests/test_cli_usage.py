@@ -17,7 +17,13 @@ WIRE = EXAMPLES / "wire.jsonl"
 FAST = ["--no-entities", "--no-quality", "--runner=FnApiRunner"]
 
 
+#: No periodic progress lines (a run slowed down by a loaded machine would print some): these tests
+#: count the lines a mistake prints.
+QUIET_PROGRESS = {"NEWSBEAM_PROGRESS_EVERY": "100000"}
+
+
 def newsbeam(*args, cwd=REPO, env=None, **kwargs):
+    env = dict(env or os.environ, **QUIET_PROGRESS)
     return subprocess.run([sys.executable, "-m", "pipeline.cli", *map(str, args)], cwd=cwd,
                           capture_output=True, text=True, timeout=600, env=env, **kwargs)
 
@@ -214,7 +220,7 @@ def test_stopping_a_batch_run_is_one_line_and_keeps_the_earlier_output(tmp_path,
     first = newsbeam("run", "--input", WIRE, "--output", out, *FAST)
     assert first.returncode == 0
     before = tree(out)
-    env = dict(os.environ, NEWSBEAM_TEST_PAUSE="write:30")  # holds the run while it writes
+    env = dict(os.environ, NEWSBEAM_TEST_PAUSE="write:30", **QUIET_PROGRESS)  # holds the run while it writes
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(WIRE), "--output",
                              str(out), *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=REPO, preexec_fn=_default_sigint)
