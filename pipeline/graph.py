@@ -15,7 +15,11 @@ What streaming leaves out, and why: the cross-document site boilerplate and the 
 alias table need the whole input (a global combine); story grouping needs pairs across the whole
 input (each article's story_id is its own id, a duplicate's the id of its canonical).
 
-Every stage returns ``(records, rejects)``; all rejects are flattened into one dataset.
+The per-record stages both modes share are segments (``_language_and_identity``, ``_entities``,
+``_validated``). Stages hand on ``(records, rejects)``, except the dedup and story stages, whose
+second output is the duplicates; batch flattens every rejects output into one dataset, streaming
+writes each on its own. The run's limits (``--max-*``, ``--extract-timeout``) are built once here
+(:func:`pipeline.options.limits_from`) and passed to the readers and the clean stage.
 
 Progress (batch, ``progress=DIR``): leaf counting steps (:class:`pipeline.progress.CountProgress`)
 on the read parts, the entity stage's output and each writer's input; they output nothing.
@@ -26,7 +30,7 @@ import apache_beam as beam
 
 from pipeline.output.datasets import WriteDataset, WriteInputCount, WriteSkipCounts
 from pipeline.io.sources import ReadArticleParts
-from pipeline.options import NewsbeamOptions, local_runner
+from pipeline.options import NewsbeamOptions, limits_from, local_runner
 from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps, upstream
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
@@ -46,6 +50,44 @@ def _entity_rows(article: dict):
     from pipeline.stages.entities import entity_rows
 
     return entity_rows(article)
+
+
+# --------------------------------------------------------------------------- segments both modes share
+
+
+def _language_and_identity(cleaned):
+    """Language, then ids and hashes: ``(identified, rejects)``."""
+    with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
+    identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+    return identified, [lang_rejects, identify_rejects]
+
+
+def _entities(articles, options: NewsbeamOptions, batch: bool):
+    """Named entities (or their absence, said in provenance): ``(articles, rejects)``. Batch adds the
+    run-wide alias table and spreads NER over the workers; a stream does neither."""
+    if not options.entities:
+        return articles | "NoEntities" >> beam.Map(_without_entities), []
+    from pipeline.stages.entities import ExtractEntities
+
+    articles, rejects = articles | "Entities" >> ExtractEntities(
+        model=options.ner_model, batch_size=options.ner_batch_size, aliases=batch, distribute=batch)
+    return articles, [rejects]
+
+
+def _validated(articles, duplicates):
+    """Every row against its JSON Schema, and the entity rows of the valid articles:
+    ``(articles, duplicates, entity_rows, rejects)``."""
+    articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
+    duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
+    entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
+    return articles, duplicates, entity_rows, [article_rejects, duplicate_rejects]
+
+
+def _formats(options: NewsbeamOptions) -> tuple[str, ...]:
+    return ("parquet", "jsonl") if options.format == "both" else (options.format,)
+
+
+# --------------------------------------------------------------------------- batch
 
 
 def _retry_before(options: NewsbeamOptions, run_started):
@@ -74,12 +116,12 @@ def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str,
     return feeds["items"], feeds["rejects"], feeds["skipped"]
 
 
-def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
+def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str, limits):
     """Every source the options name, as ``(item parts, rejects, skipped)``; item parts are
     ``(label, items)``, each cleaned where it was read (see :class:`ReadArticleParts`)."""
     parts, rejects, skipped = [], [], []
     if options.input:
-        only_items, spread_items, read_rejects, read_skipped = pipeline | "Read" >> ReadArticleParts(options.input)
+        only_items, spread_items, read_rejects, read_skipped = pipeline | "Read" >> ReadArticleParts(options.input, limits=limits)
         parts += [("Clean", only_items), ("CleanSpread", spread_items)]
         rejects.append(read_rejects)
         skipped.append(read_skipped)
@@ -93,11 +135,11 @@ def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str
     return (parts, rejects | "AllReadRejects" >> beam.Flatten(), skipped | "AllSkipped" >> beam.Flatten())
 
 
-def _clean(parts: list):
+def _clean(parts: list, limits):
     """Clean every item part where it is, then one PCollection of cleaned articles."""
     cleaned, rejects = [], []
     for label, items in parts:
-        part_cleaned, part_rejects = items | label >> Clean()
+        part_cleaned, part_rejects = items | label >> Clean(limits)
         cleaned.append(part_cleaned)
         rejects.append(part_rejects)
     if len(cleaned) == 1:
@@ -109,18 +151,18 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
           progress: str | None = None) -> None:
     """Wire every stage; datasets are written under ``staging`` (published by the CLI).
     ``progress``: the directory the progress counting steps write to (None: no such steps)."""
-    formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
+    formats = _formats(options)
+    limits = limits_from(options)
 
-    item_parts, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir)
+    item_parts, read_rejects, skipped = _read_inputs(pipeline, options, staging, state_dir, limits)
     input_parts = (*(items for _label, items in item_parts), read_rejects, skipped)
     input_parts | "CountInputs" >> WriteInputCount(staging)
     count_steps([(f"ProgressInputs{i}", INPUTS, part) for i, part in enumerate(input_parts)], progress)
     skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
-    cleaned, clean_rejects = _clean(item_parts)
+    cleaned, clean_rejects = _clean(item_parts, limits)
     cleaned, site_rejects = cleaned | "SiteBoilerplate" >> RemoveSiteBoilerplate()
-    with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
-    identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+    identified, identity_rejects = _language_and_identity(cleaned)
 
     unique, exact_duplicates = identified | "ExactDedup" >> ExactDedup()
     articles, duplicates = (unique, exact_duplicates) | "NearDedup" >> NearDedup(
@@ -128,27 +170,19 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         excerpt_threshold=options.excerpt_threshold,
         bands=options.lsh_bands)
 
-    stage_rejects = [read_rejects, clean_rejects, site_rejects, lang_rejects, identify_rejects]
+    articles, entity_rejects = _entities(articles, options, batch=True)
+    stage_rejects = [read_rejects, clean_rejects, site_rejects, *identity_rejects, *entity_rejects]
     if options.entities:
-        from pipeline.stages.entities import ExtractEntities
-
-        articles, entity_rejects = articles | "Entities" >> ExtractEntities(
-            model=options.ner_model, batch_size=options.ner_batch_size)
-        stage_rejects.append(entity_rejects)
         # counted at the NER step's own output: the stage's output waits for its run-wide alias table
         count_steps([("ProgressEntities", ENTITIES, upstream(articles, "NER"))], progress)
-    else:
-        articles = articles | "NoEntities" >> beam.Map(_without_entities)
 
     articles, story_of = articles | "Stories" >> AssignStories(
         window_days=options.story_window_days, threshold=options.story_threshold,
         max_bucket=options.story_max_bucket)
     duplicates = (duplicates, story_of) | "DuplicateStories" >> DuplicateStories()
 
-    articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
-    duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
-    entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
-    rejects = (stage_rejects + [article_rejects, duplicate_rejects]) | "AllRejects" >> beam.Flatten()
+    articles, duplicates, entity_rows, validate_rejects = _validated(articles, duplicates)
+    rejects = (stage_rejects + validate_rejects) | "AllRejects" >> beam.Flatten()
     count_steps([("ProgressArticles", ARTICLES, articles), ("ProgressDuplicates", DUPLICATES, duplicates),
                  ("ProgressRejects", REJECTS, rejects)], progress)
 
@@ -158,8 +192,11 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     rejects | "WriteRejects" >> WriteDataset("rejects", staging, formats)
 
 
+# --------------------------------------------------------------------------- streaming
+
+
 def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
-                      start: float, stop, run_started=None):
+                      start: float, stop, limits, run_started=None):
     """Every unbounded source the options name, as (items, rejects, skipped)."""
     from pipeline.output.live import CountLive
     from pipeline.io.unbounded import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
@@ -181,9 +218,10 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
         sources.append((feeds["items"], feeds["rejects"], feeds["skipped"]))
     if options.watch:
         sources.append(pipeline | "Watch" >> WatchFiles(options.watch, options.watch_interval, start, stop,
-                                                        state_dir, paced=local_runner(options), scans_root=output))
+                                                        state_dir, paced=local_runner(options), scans_root=output,
+                                                        limits=limits))
     if options.pubsub_subscription:
-        sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription))
+        sources.append(pipeline | "PubSub" >> ReadPubSub(options.pubsub_subscription, limits))
     if len(sources) == 1:
         return sources[0]
     return tuple(parts | f"All{name}" >> beam.Flatten()
@@ -200,8 +238,9 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
     from pipeline.io.unbounded import AssignEventTime
     from pipeline.stages.dedup_stream import StreamingDedup
 
-    formats = ("parquet", "jsonl") if options.format == "both" else (options.format,)
-    items, read_rejects, skipped = _unbounded_inputs(pipeline, options, output, state_dir, start, stop,
+    formats = _formats(options)
+    limits = limits_from(options)
+    items, read_rejects, skipped = _unbounded_inputs(pipeline, options, output, state_dir, start, stop, limits,
                                                      run_started)
     # No Flatten on the way to the writers: the FnApiRunner (local streaming) drains a Flatten of
     # several steps only when the job ends, so each branch is counted and written on its own.
@@ -209,27 +248,15 @@ def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: s
         part | f"CountInputs{name}" >> CountLive("inputs", output)
     skipped | "CountSkipped" >> CountLive("skipped", output)
 
-    cleaned, clean_rejects = items | "Clean" >> Clean()
-    with_lang, lang_rejects = cleaned | "Language" >> DetectLanguage()
-    identified, identify_rejects = with_lang | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+    cleaned, clean_rejects = items | "Clean" >> Clean(limits)
+    identified, identity_rejects = _language_and_identity(cleaned)
     timed = identified | "EventTime" >> AssignEventTime(options.event_time_tolerance)
     articles, duplicates = timed | "StreamingDedup" >> StreamingDedup(
         horizon_seconds=options.dedup_horizon, timers=not local_runner(options), seed=dedup_seed)
 
-    stage_rejects = [read_rejects, clean_rejects, lang_rejects, identify_rejects]
-    if options.entities:
-        from pipeline.stages.entities import ExtractEntities
-
-        articles, entity_rejects = articles | "Entities" >> ExtractEntities(
-            model=options.ner_model, batch_size=options.ner_batch_size, aliases=False, distribute=False)
-        stage_rejects.append(entity_rejects)
-    else:
-        articles = articles | "NoEntities" >> beam.Map(_without_entities)
-
-    articles, article_rejects = articles | "ValidateArticles" >> ValidateRecords("articles")
-    duplicates, duplicate_rejects = duplicates | "ValidateDuplicates" >> ValidateRecords("duplicates")
-    entity_rows = articles | "EntityRows" >> beam.FlatMap(_entity_rows)
-    stage_rejects += [article_rejects, duplicate_rejects]
+    articles, entity_rejects = _entities(articles, options, batch=False)
+    articles, duplicates, entity_rows, validate_rejects = _validated(articles, duplicates)
+    stage_rejects = [read_rejects, clean_rejects, *identity_rejects, *entity_rejects, *validate_rejects]
 
     window = beam.window.FixedWindows(options.window)
     lateness = options.allowed_lateness

@@ -37,20 +37,6 @@ class Limits:
     extract_timeout: float = EXTRACT_TIMEOUT
     max_feed_entries: int = MAX_FEED_ENTRIES
 
-    @classmethod
-    def from_options(cls, options) -> "Limits":
-        """The limits from pipeline options (any PipelineOptions; defaults for absent flags)."""
-        from pipeline.options import NewsbeamOptions
-
-        view = options.view_as(NewsbeamOptions) if options is not None else None
-        values = {}
-        for name in ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout",
-                     "max_feed_entries"):
-            value = getattr(view, name, None) if view is not None else None
-            if value is not None:
-                values[name] = value
-        return cls(**values)
-
 
 DEFAULT = Limits()
 

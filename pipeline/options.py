@@ -7,6 +7,14 @@ from pipeline import limits
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
 
 FORMATS = ("parquet", "jsonl", "both")
+LIMIT_NAMES = ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout", "max_feed_entries")
+
+
+def limits_from(options) -> limits.Limits:
+    """The run's limits (``--max-file-bytes`` ...), built once by the graph and handed to the stages
+    that enforce them (the stages never read options themselves)."""
+    view = options.view_as(NewsbeamOptions)
+    return limits.Limits(**{name: getattr(view, name) for name in LIMIT_NAMES if getattr(view, name, None) is not None})
 #: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
 WATCH_INTERVAL = 5.0
 

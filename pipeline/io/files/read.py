@@ -245,8 +245,7 @@ class ReadArticleParts(beam.PTransform):
         self.limits = limits
 
     def expand(self, pbegin):
-        # Limits come from the pipeline's options (--max-file-bytes ...) unless given here.
-        limits = self.limits or Limits.from_options(pbegin.pipeline.options)
+        limits = self.limits or _limits.DEFAULT  # graph.py passes the run's (--max-file-bytes ...)
         outputs = (
             pbegin
             | "ListFiles" >> beam.Create(self.paths)

@@ -85,8 +85,9 @@ class WatchFiles(beam.PTransform):
 
     def __init__(self, patterns: list[str], interval: float, start: Optional[float] = None,
                  stop: Optional[float] = None, state_dir: Optional[str] = None, paced: bool = False,
-                 scans_root: Optional[str] = None):
+                 scans_root: Optional[str] = None, limits=None):
         super().__init__()
+        self.limits = limits  # the run's --max-file-bytes ... (None: the defaults)
         self.patterns = list(patterns)
         self.interval = interval
         self.start = start
@@ -116,6 +117,6 @@ class WatchFiles(beam.PTransform):
         read = (files
                 | "Version" >> beam.Map(_path_and_version).with_output_types(Tuple[str, str])
                 | "NewOrChanged" >> beam.ParDo(_NewOrChangedFn(load_watched(self.state_dir), self.state_dir))
-                | "ReadFiles" >> beam.ParDo(ReadFileFn()).with_outputs("rejects", "skipped", main="items"))
+                | "ReadFiles" >> beam.ParDo(ReadFileFn(self.limits)).with_outputs("rejects", "skipped", main="items"))
         return read.items, read.rejects, read.skipped
 

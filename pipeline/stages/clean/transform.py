@@ -2,6 +2,7 @@
 rejects tagged with the stage name and the reason."""
 from __future__ import annotations
 
+from pipeline.limits import DEFAULT
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean.article import to_clean_article
 from pipeline.stages.clean.limited import LimitedClean
@@ -10,14 +11,12 @@ from pipeline.stages.clean.limited import LimitedClean
 class Clean(ApplyStage):
     """Items -> ``(articles, rejects)``; rejects carry stage "clean" and the reason.
 
-    Limits (--max-page-bytes, --extract-timeout) come from the pipeline's options unless given."""
+    ``limits`` (--max-page-bytes, --extract-timeout): graph.py passes the run's; default the defaults."""
 
     def __init__(self, limits=None):
         super().__init__("clean", to_clean_article)
         self.limits = limits
 
     def expand(self, records):
-        from pipeline.limits import Limits
-
-        self.fn = LimitedClean(self.limits or Limits.from_options(records.pipeline.options))
+        self.fn = LimitedClean(self.limits or DEFAULT)
         return super().expand(records)
