@@ -606,13 +606,27 @@ def worker_main(argv: list[str]) -> int:
 # --------------------------------------------------------------------------- profile
 
 #: pipeline files -> the graph step they implement (time entering them from outside is theirs)
+#: source path prefix -> stage (a module, or a package folder ending in "/"); the first match wins
 STAGE_FILES = {
-    "pipeline/io/sources.py": "Read", "pipeline/io/feeds.py": "Read", "pipeline/io/warc.py": "Read",
-    "pipeline/stages/clean.py": "Clean", "pipeline/stages/sitelines.py": "SiteBoilerplate",
-    "pipeline/stages/language.py": "Language", "pipeline/stages/dedup.py": "Identify+ExactDedup+NearDedup",
-    "pipeline/stages/entities.py": "Entities", "pipeline/stages/stories.py": "Stories+DuplicateStories",
-    "pipeline/stages/validate.py": "Validate", "pipeline/io/sinks.py": "Write (sinks)",
+    "pipeline/io/files/": "Read", "pipeline/io/feeds/": "Read", "pipeline/io/sources.py": "Read",
+    "pipeline/io/warc.py": "Read", "pipeline/stages/clean/": "Clean", "pipeline/stages/clean.py": "Clean",
+    "pipeline/stages/sitelines.py": "SiteBoilerplate", "pipeline/stages/language.py": "Language",
+    "pipeline/stages/identify.py": "Identify+ExactDedup+NearDedup",
+    "pipeline/stages/dedup/": "Identify+ExactDedup+NearDedup", "pipeline/stages/dedup.py": "Identify+ExactDedup+NearDedup",
+    "pipeline/stages/entities/": "Entities", "pipeline/stages/entities.py": "Entities",
+    "pipeline/stages/stories.py": "Stories+DuplicateStories", "pipeline/stages/validate.py": "Validate",
+    "pipeline/schemas.py": "Validate", "pipeline/output/": "Write (output)", "pipeline/io/sinks.py": "Write (output)",
 }
+
+
+def stage_of_file(rel: str) -> Optional[str]:
+    """The stage a source file belongs to (see STAGE_FILES), or None."""
+    for prefix, stage in STAGE_FILES.items():
+        if rel == prefix or (prefix.endswith("/") and rel.startswith(prefix)):
+            return stage
+    return None
+
+
 LIBRARY_PATTERNS = (
     ("apache_beam", "apache_beam (runner, coders, shuffle)"), ("trafilatura", "trafilatura"),
     ("lxml", "lxml"), ("justext", "trafilatura"), ("courlan", "trafilatura"), ("htmldate", "trafilatura"),
@@ -649,8 +663,9 @@ def analyse_profile(stats) -> dict:
     stage_of = {}
     for func in raw:
         rel = _rel(func[0])
-        if rel in STAGE_FILES:
-            stage_of[func] = STAGE_FILES[rel]
+        stage = stage_of_file(rel) if rel else None
+        if stage:
+            stage_of[func] = stage
     stages: dict[str, float] = {}
     for func, stage in stage_of.items():
         for caller, (_cc, _nc, _tt, ct) in raw[func][4].items():
