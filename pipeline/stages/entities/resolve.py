@@ -26,8 +26,6 @@ def _leading_verb_cut(text: str, gaz: Gazetteer) -> int:
     return 0
 
 
-# --------------------------------------------------------------------------- document resolution
-
 def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = None) -> list[Mention]:
     """Canonical names and labels made consistent within one article (pure; sorted by offset).
 
