@@ -444,7 +444,7 @@ def _entities(articles: list[dict], rejects: list) -> list[dict]:
     """The NER DoFn's code (setup, process on batches of NER_BATCH) and the alias table step."""
     from pipeline.stages import entities as ent
 
-    fn = ent._ExtractFn(ent.resolve_model(None), ("en",), NER_BATCH, ent.DEFAULT_LABELS)
+    fn = ent.ExtractFn(ent.resolve_model(None), ("en",), NER_BATCH, ent.DEFAULT_LABELS)
     fn.setup()
     found = []
     for i in range(0, len(articles), NER_BATCH):
@@ -456,9 +456,9 @@ def _entities(articles: list[dict], rejects: list) -> list[dict]:
     combine = ent.AliasCountsFn()
     acc = combine.create_accumulator()
     for article in found:
-        acc = combine.add_input(acc, ent._evidence(article))
+        acc = combine.add_input(acc, ent.evidence(article))
     table = combine.extract_output(acc)
-    apply = ent._ApplyAliasesFn()
+    apply = ent.ApplyAliasesFn()
     apply.setup()
     return [x for article in found for x in apply.process(article, table)]
 

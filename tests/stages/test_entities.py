@@ -370,7 +370,7 @@ def test_entity_rows():
 # --------------------------------------------------------------------------- DoFn and Beam
 
 def run_fn(batch, **kw):
-    fn = E._ExtractFn(FALLBACK_MODEL, kw.get("languages", ("en",)), 32, DEFAULT_LABELS)
+    fn = E.ExtractFn(FALLBACK_MODEL, kw.get("languages", ("en",)), 32, DEFAULT_LABELS)
     fn.setup()
     return fn._extract_batch(batch)  # one batch as the DoFn hands it to spaCy
 

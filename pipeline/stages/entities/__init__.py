@@ -40,11 +40,6 @@ from pipeline.stages.entities.resolve import (STRAY_WORD_ZIPF, dateline_mentions
 from pipeline.stages.entities.transform import (STAGE, ApplyAliasesFn, ExtractEntities, ExtractFn, entity_rows,
                                                 evidence, summarise)
 
-#: The DoFns' former private names, still used by tests/stages/test_entities.py and bench/perf.py.
-_ExtractFn = ExtractFn
-_ApplyAliasesFn = ApplyAliasesFn
-_evidence = evidence
-
 __all__ = [
     "ALIAS_MAJORITY", "DEFAULT_CHUNK_CHARS", "DEFAULT_LABELS", "EMBEDDING_FACTORIES", "FALLBACK_MODEL",
     "NER_FACTORIES", "NUMERIC_LABELS", "OFFICIAL_MODELS", "RELABEL_CITY_POPULATION", "STAGE", "STRAY_WORD_ZIPF",
