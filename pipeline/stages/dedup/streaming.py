@@ -1,8 +1,9 @@
 """Streaming dedup: the first copy seen within the horizon is canonical.
 
-Batch dedup (:mod:`pipeline.stages.dedup.near`) sees the whole input and picks the most complete copy. A stream
-never ends, so here the decision is taken when an article arrives, from state kept per LSH
-bucket, and that state expires after ``horizon`` of event time so memory stays bounded.
+Batch dedup (:mod:`pipeline.stages.dedup.near`) sees the whole input and picks the most
+complete copy. A stream never ends, so here the decision is taken when an article arrives, from
+state kept per LSH bucket, and that state expires after ``horizon`` of event time so memory
+stays bounded.
 
 Shape (all in the global window, so state outlives any output window):
 
