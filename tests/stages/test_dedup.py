@@ -11,6 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 from pipeline.records import NULL_PARTITION
 from pipeline.stages import dedup
 from pipeline.stages.base import Rejected
+from pipeline.stages.dedup import exact
 from pipeline.stages.dedup import (
     Edge,
     ExactDedup,
@@ -223,7 +224,7 @@ def test_text_diff_is_bounded_and_counts_characters(monkeypatch):
     old = "start " + story(8, 400) + " end"
     new = "begin " + story(8, 400) + " finish"
     assert text_diff(old, new) == {"chars_added": 13, "chars_removed": 10}
-    monkeypatch.setattr(dedup, "DIFF_MAX_WORDS", 10)  # multiset fallback, same counts here
+    monkeypatch.setattr(exact, "DIFF_MAX_WORDS", 10)  # multiset fallback, same counts here
     assert text_diff(old, new) == {"chars_added": 13, "chars_removed": 10}
 
 
