@@ -29,12 +29,13 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.output.datasets import WriteDataset, WriteInputCount, WriteSkipCounts
-from pipeline.io.sources import ReadArticleParts
+from pipeline.io.files import ReadArticleParts
 from pipeline.options import NewsbeamOptions, limits_from, local_runner
 from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, count_steps, upstream
 from pipeline.stages.base import ApplyStage
 from pipeline.stages.clean import Clean
-from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
+from pipeline.stages.dedup import ExactDedup, NearDedup
+from pipeline.stages.identify import STAGE_IDENTIFY, identify
 from pipeline.stages.language import DetectLanguage
 from pipeline.stages.sitelines import RemoveSiteBoilerplate
 from pipeline.stages.stories import AssignStories, DuplicateStories
@@ -92,7 +93,7 @@ def _formats(options: NewsbeamOptions) -> tuple[str, ...]:
 
 def _retry_before(options: NewsbeamOptions, run_started):
     """``--retry-now``: the run's start (unix seconds; None: now), before which a feed's stored
-    back-off is not honoured (see :func:`pipeline.io.live.poll_feed`); else None."""
+    back-off is not honoured (see :func:`pipeline.io.feeds.poll.poll_feed`); else None."""
     if not options.retry_now:
         return None
     import datetime as _dt
@@ -103,9 +104,10 @@ def _retry_before(options: NewsbeamOptions, run_started):
 
 def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str):
     """Poll the listed feeds; their new state is staged and only kept if the run succeeds."""
-    from pipeline.io.feedstate import FeedStateStore
+    from pipeline.io.feeds.fetch import FetchFeeds, WriteFeedStates
+    from pipeline.io.feeds.lists import read_feed_list
+    from pipeline.io.feeds.state import FeedStateStore
     from pipeline.io.http import FetchSettings
-    from pipeline.io.live import FetchFeeds, WriteFeedStates, read_feed_list
 
     settings = FetchSettings(timeout=options.fetch_timeout, min_delay=options.host_delay,
                              allow_private_hosts=options.allow_private_hosts)
@@ -199,13 +201,13 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
                       start: float, stop, limits, run_started=None):
     """Every unbounded source the options name, as (items, rejects, skipped)."""
     from pipeline.output.live import CountLive
-    from pipeline.io.unbounded import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
+    from pipeline.io.stream import PollFeedsForever, ReadPubSub, SaveFeedStates, WatchFiles
 
     sources = []
     if options.feeds:
-        from pipeline.io.feedstate import FeedStateStore
+        from pipeline.io.feeds.lists import read_feed_list
+        from pipeline.io.feeds.state import FeedStateStore
         from pipeline.io.http import FetchSettings
-        from pipeline.io.live import read_feed_list
 
         settings = FetchSettings(timeout=options.fetch_timeout, min_delay=options.host_delay,
                                  allow_private_hosts=options.allow_private_hosts)
@@ -231,12 +233,12 @@ def _unbounded_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, output:
 def build_streaming(pipeline: beam.Pipeline, options: NewsbeamOptions, output: str, state_dir: str,
                     start: float, stop=None, dedup_seed=None, run_started=None) -> None:
     """Wire the streaming graph; files land under ``output`` while it runs. ``dedup_seed``: what
-    the dedup state starts from (:func:`pipeline.stages.dedup_stream.seed_entries`). ``run_started``:
+    the dedup state starts from (:func:`pipeline.stages.dedup.streaming.seed_entries`). ``run_started``:
     when the whole run started (unix seconds; default ``start``), for ``--retry-now``: a local run
     is a series of jobs, and only back-off stored before the run is ignored."""
     from pipeline.output.live import CountLive, WriteLive
-    from pipeline.io.unbounded import AssignEventTime
-    from pipeline.stages.dedup_stream import StreamingDedup
+    from pipeline.io.stream import AssignEventTime
+    from pipeline.stages.dedup.streaming import StreamingDedup
 
     formats = _formats(options)
     limits = limits_from(options)

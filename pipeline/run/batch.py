@@ -47,8 +47,8 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
     """Run the pipeline over bounded inputs into ``output``; the process exit code."""
     from pipeline import logs
 
-    from pipeline.io.feedstate import FeedStateError
-    from pipeline.io.sources import NoInputError
+    from pipeline.io.feeds.state import FeedStateError
+    from pipeline.io.files import NoInputError
 
     import apache_beam as beam
 
@@ -112,8 +112,8 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         publish.publish(staging, output)
         published = True
         if options.feeds:  # the feed state advances only when the run's output is published
-            from pipeline.io.feedstate import FeedStateStore
-            from pipeline.io.live import merge_states
+            from pipeline.io.feeds.fetch import merge_states
+            from pipeline.io.feeds.state import FeedStateStore
 
             merge_states(FeedStateStore(state_dir), staging)
         counts, files = dataset_counts(output)

@@ -85,7 +85,7 @@ def live_manifest(output: str, status: str, options_row: dict, versions: dict, s
 
 
 def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
-    from pipeline.io.live import SKIP_NOT_MODIFIED
+    from pipeline.io.feeds.poll import SKIP_NOT_MODIFIED
 
     not_modified = skipped.get(SKIP_NOT_MODIFIED, 0)
     age = "no file yet" if last_file_age is None else f"last file {last_file_age:.0f}s ago"
@@ -129,7 +129,7 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
     """``(start, stop, is_last)`` of the next job of a stream.
 
     The local runner's memory grows with every poll (measured with paced ticks, see
-    ``pipeline.io.unbounded.Ticks``: ~0.26 MB per poll) and only the end of the process gives it
+    ``pipeline.io.stream.ticks.Ticks``: ~0.26 MB per poll) and only the end of the process gives it
     back, so a local stream runs as jobs of ``segment_seconds``, each in its own child process;
     each starts from the feed state, the files seen and the dedup entries the previous ones left.
     Other runners run one job.
@@ -158,8 +158,8 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     import pyarrow.parquet as pq
 
     from pipeline.output.files import list_dataset_files
-    from pipeline.io.unbounded import event_time
-    from pipeline.stages.dedup_stream import seed_entries
+    from pipeline.io.stream import event_time
+    from pipeline.stages.dedup.streaming import seed_entries
 
     now = _dt.datetime.now(_dt.timezone.utc)
     columns = ["id", "text", "content_hash", "published_at", "fetched_at", "url", "provenance"]
@@ -270,8 +270,8 @@ def segment_main(spec_path: str) -> int:
     _die_with(spec["driver_pid"])  # first: the imports below take seconds
 
     from pipeline.run.common import EXIT_USAGE, quiet_known_noise
-    from pipeline.io.feedstate import FeedStateError, atomic_write
-    from pipeline.io.sources import NoInputError
+    from pipeline.io.feeds.state import FeedStateError, atomic_write
+    from pipeline.io.files import NoInputError
 
     quiet_known_noise()
     try:
@@ -343,8 +343,8 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
                                      manifest_options, model_name, print_quality_failures, quality_step,
                                      schema_version as current_schema_version)
     from pipeline.output import publish
-    from pipeline.io.feedstate import FeedStateError
-    from pipeline.io.sources import NoInputError
+    from pipeline.io.feeds.state import FeedStateError
+    from pipeline.io.files import NoInputError
     from pipeline.options import local_runner
 
     options = streaming_options(argv)
@@ -357,7 +357,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     output = os.path.abspath(options.output)
     from pipeline.output.ownership import adopt
 
-    adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/io/ownership.py)
+    adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/output/ownership.py)
     _clear_output(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     started = time.time()

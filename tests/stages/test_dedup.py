@@ -116,8 +116,8 @@ def test_fast_normalisation_matches_on_random_unicode():
 
 
 def test_code_points_the_table_skips_have_nothing_to_map():
-    # dedup._build_fold_table only looks at code points below _ASSIGNED_END and in plane 14
-    rest = "".join(chr(c) for c in range(dedup._ASSIGNED_END, 0x110000) if c not in dedup._PLANE_14)
+    # dedup._build_fold_table only looks at code points below ASSIGNED_END and in plane 14
+    rest = "".join(chr(c) for c in range(dedup.ASSIGNED_END, 0x110000) if c not in dedup.PLANE_14)
     assert not _W.search(rest)
     assert unicodedata.normalize("NFKC", rest) == rest and rest.casefold() == rest
 

@@ -109,7 +109,7 @@ class WatchFiles(beam.PTransform):
                      | f"Ticks{i}" >> Ticks(self.start, self.stop, self.interval, self.paced)
                      | f"Pattern{i}" >> beam.Map(lambda _tick, pattern=pattern: pattern))
             if self.scans_root:
-                from pipeline.io.live_sinks import CountLive
+                from pipeline.output.live import CountLive
 
                 scans | f"CountScans{i}" >> CountLive("scans", self.scans_root)
             matches.append(scans | f"Match{i}" >> fileio.MatchAll(fileio.EmptyMatchTreatment.ALLOW))

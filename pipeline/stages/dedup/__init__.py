@@ -79,10 +79,6 @@ from pipeline.stages.dedup.near import (
 )
 from pipeline.stages.dedup.streaming import StreamingDedup, seed_entries
 
-# Old private names of the fold table's bounds (tests/stages/test_dedup.py reads them here).
-_ASSIGNED_END = ASSIGNED_END
-_PLANE_14 = PLANE_14
-
 __all__ = [
     "STAGE_IDENTIFY", "STAGE_DEDUP", "SHINGLE_SIZE", "NUM_PERM", "LSH_BANDS", "MINHASH_SEED",
     "NEAR_THRESHOLD", "EXCERPT_THRESHOLD", "NEAR_BANDS", "NEAR_ROWS", "ANCHORS", "SAMPLE_EVERY",
