@@ -348,7 +348,7 @@ def run_info(*, mode: str | None, options: dict, versions: dict, schema_version:
              started_at=None, finished_at=None, duration_seconds: float | None = None,
              source: str | None = None) -> dict:
     """The ``run`` of ``render``/``write_report``: plain JSON values. ``options`` and ``versions``
-    are the manifest's (``_manifest_options``, ``publish.library_versions``); times are epoch seconds,
+    are the manifest's (``run.common.manifest_options``, ``publish.library_versions``); times are epoch seconds,
     datetimes or ISO strings (``newsbeam run`` passes the end of the pipeline: the report is
     written after it, by the quality step); ``source`` names where the values came from when not
     from the run itself (``_manifest.json``)."""

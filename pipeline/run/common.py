@@ -103,7 +103,7 @@ def quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[d
         from pipeline.output.publish import library_versions
 
         run = report.run_from_output(output, live_only=True) or report.run_info(
-            mode=None, options={}, versions=library_versions(), schema_version=_schema_version())
+            mode=None, options={}, versions=library_versions(), schema_version=schema_version())
     report.write_report(output, results, inspect.dataset_stats(output), run=run)
     failed = runner.failures(results)
     return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
