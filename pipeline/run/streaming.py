@@ -187,7 +187,7 @@ def streaming_options(argv: list[str]):
     standard = options.view_as(StandardOptions)
     standard.streaming = True
     if standard.runner in (None, "DirectRunner"):
-        standard.runner = "FnApiRunner"  # see the module docstring (and NOTES.md)
+        standard.runner = "FnApiRunner"  # the DirectRunner would try to download Prism first (see the module docstring)
     return options
 
 
