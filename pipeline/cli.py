@@ -17,11 +17,10 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import sys
 
 from pipeline.run.common import (EXIT_BROKEN_PIPE, EXIT_FAILED, EXIT_OK, EXIT_USAGE, Terminated, UsageError,
-                                 install_stop_handlers, interrupted_exit, quiet_known_noise)
+                                 interrupted_exit, quiet_known_noise, stop_signals)
 
 #: newsbeam's own output flags: taken out of argv before Beam parses it.
 _OUTPUT_FLAGS = ("-q", "--quiet", "-v", "--verbose")
@@ -137,7 +136,7 @@ def _reject_unknown(argv: list[str], parser: argparse.ArgumentParser) -> None:
     raise UsageError(f"unknown option {name}{hint}")
 
 
-def _with_config(argv: list[str]) -> tuple[list[str], dict | None]:
+def _with_config(argv: list[str], every_option: argparse.ArgumentParser) -> tuple[list[str], dict | None]:
     """``argv`` with a ``--config`` file's flags put in front (the command line wins), and how the
     manifest names the file."""
     from pipeline import config
@@ -148,7 +147,7 @@ def _with_config(argv: list[str]) -> tuple[list[str], dict | None]:
     if not known.config:
         return argv, None
     table, digest = config.load(known.config)
-    file_argv = config.to_argv(table, _every_option_parser(), known.config, rest)
+    file_argv = config.to_argv(table, every_option, known.config, rest)
     return file_argv + rest, config.describe(known.config, digest)
 
 
@@ -218,12 +217,13 @@ def run(argv: list[str]) -> int:
     from pipeline import logs
 
     try:
-        argv, config_file = _with_config(argv)
+        every_option = _every_option_parser()
+        argv, config_file = _with_config(argv, every_option)
         known, _beam_flags = parser.parse_known_args(argv)
         level = _output_level(known)
         logs.configure(level)
         argv = [arg for arg in argv if arg not in _OUTPUT_FLAGS]
-        _reject_unknown(argv, _every_option_parser())
+        _reject_unknown(argv, every_option)
         streaming = known.streaming
         _check_modes(parser, known, streaming, argv)
         output = _check_output(known)
@@ -402,9 +402,9 @@ def _dispatch(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     quiet_known_noise()
-    restore = install_stop_handlers()
     try:
-        return _dispatch(argv)
+        with stop_signals():
+            return _dispatch(argv)
     except SystemExit as e:  # argparse errors and --help
         return e.code if isinstance(e.code, int) else (EXIT_OK if e.code is None else EXIT_USAGE)
     except KeyboardInterrupt as e:  # outside run's own handling (imports, validate, inspect)
@@ -414,9 +414,6 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # 'newsbeam inspect OUT | head': the reader has what it wanted
         _silence_stdout()
         return EXIT_BROKEN_PIPE
-    finally:
-        for signum, handler in restore:
-            signal.signal(signum, handler)
 
 
 def _silence_stdout() -> None:

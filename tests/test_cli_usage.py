@@ -213,16 +213,17 @@ def _default_sigint():
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # as a terminal's foreground job has it
 
 
+@pytest.mark.parametrize("args", [FAST, ["--no-quality"]], ids=["no-entities", "entities-on"])
 @pytest.mark.parametrize("signum, code, words", [(signal.SIGINT, 130, "interrupted (Ctrl-C)"),
                                                  (signal.SIGTERM, 143, "stopped by SIGTERM")])
-def test_stopping_a_batch_run_is_one_line_and_keeps_the_earlier_output(tmp_path, done_output, signum, code, words):
+def test_stopping_a_batch_run_is_one_line_and_keeps_the_earlier_output(tmp_path, signum, code, words, args):
     out = tmp_path / "out"
-    first = newsbeam("run", "--input", WIRE, "--output", out, *FAST)
+    first = newsbeam("run", "--input", WIRE, "--output", out, *args)
     assert first.returncode == 0
     before = tree(out)
     env = dict(os.environ, NEWSBEAM_TEST_PAUSE="write:30", **QUIET_PROGRESS)  # holds the run while it writes
     proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(WIRE), "--output",
-                             str(out), *FAST], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             str(out), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=REPO, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 300
     while not [p for p in out.glob(".staging-*/**/part-*") if p.is_file()]:

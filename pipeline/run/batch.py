@@ -168,7 +168,8 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                   file=sys.stderr)
         else:
             ownership.abandon(output, created)
-            print(f"newsbeam: {how}; nothing was published ({output} keeps what it had)", file=sys.stderr)
+            kept = "it was not created" if created else f"{output} keeps what it had"
+            print(f"newsbeam: {how}; nothing was published ({kept})", file=sys.stderr)
         return interrupted_exit(e)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -3,6 +3,7 @@ manifest's option rows and the summary. ``run/batch.py`` and ``run/streaming.py`
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import signal
@@ -62,15 +63,23 @@ def _on_stop_signal(signum, _frame):
     raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def install_stop_handlers() -> list:
-    """Ctrl-C and SIGTERM raise in the main thread (SIGINT left alone where it is ignored, as for
-    a background job); returns what to restore."""
+@contextlib.contextmanager
+def stop_signals():
+    """For the block: Ctrl-C raises KeyboardInterrupt and SIGTERM (``docker stop``, systemd, ``kill``)
+    :class:`Terminated`, in the main thread, so every command stops the same way (SIGINT is left
+    alone where it is ignored, as for a background job). The CLI, the streaming driver and each
+    streaming job use it; without it SIGTERM killed a process on the spot."""
     if threading.current_thread() is not threading.main_thread():
-        return []
+        yield
+        return
     restore = [(signal.SIGTERM, signal.signal(signal.SIGTERM, _on_stop_signal))]
     if signal.getsignal(signal.SIGINT) is not signal.SIG_IGN:
         restore.append((signal.SIGINT, signal.signal(signal.SIGINT, _on_stop_signal)))
-    return restore
+    try:
+        yield
+    finally:
+        for signum, handler in restore:
+            signal.signal(signum, handler)
 
 
 def as_stop(error: Exception) -> BaseException:

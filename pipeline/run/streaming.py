@@ -23,7 +23,6 @@ counters each child writes, and starts the next child from the state the last on
 """
 from __future__ import annotations
 
-import contextlib
 import json
 import math
 import os
@@ -239,25 +238,6 @@ def _die_with(driver_pid: int) -> None:
         os._exit(1)
 
 
-def _interrupt(_signum, _frame):
-    raise KeyboardInterrupt
-
-
-@contextlib.contextmanager
-def sigterm_as_ctrl_c():
-    """SIGTERM (``docker stop``, systemd, ``kill``) stops a streaming run as Ctrl-C does: the job
-    ends, the driver writes the final manifest of what landed. Without this SIGTERM killed the
-    driver on the spot and left ``_manifest.json`` at its last refresh. Main thread only."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGTERM, _interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 def segment_main(spec_path: str) -> int:
     """A segment job in a child process (``python -m pipeline.run.streaming JOB.json``).
 
@@ -269,16 +249,22 @@ def segment_main(spec_path: str) -> int:
         spec = json.load(f)
     _die_with(spec["driver_pid"])  # first: the imports below take seconds
 
-    from pipeline.run.common import EXIT_USAGE, quiet_known_noise
+    from pipeline.run.common import EXIT_USAGE, as_stop, quiet_known_noise, stop_signals
     from pipeline.io.feeds.state import FeedStateError, atomic_write
     from pipeline.io.files import NoInputError
 
     quiet_known_noise()
     try:
         options = streaming_options(spec["argv"])
-        with sigterm_as_ctrl_c():
-            metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                              spec["seed_dedup"], spec.get("run_started"))
+        with stop_signals():
+            try:
+                metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
+                                  spec["seed_dedup"], spec.get("run_started"))
+            except Exception as error:  # a stop signal raised inside a stage arrives wrapped by the runner
+                stop = as_stop(error)
+                if stop is error:
+                    raise
+                raise stop from None
     except (NoInputError, FeedStateError) as e:
         print(f"newsbeam: {e}", file=sys.stderr)
         return EXIT_USAGE
@@ -341,7 +327,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     (2 for a source that cannot be read) when a job fails. ``quiet`` (``-q``): no status line."""
     from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE,
                                      manifest_options, model_name, print_quality_failures, quality_step,
-                                     schema_version as current_schema_version)
+                                     schema_version as current_schema_version, stop_signals)
     from pipeline.output import publish
     from pipeline.io.feeds.state import FeedStateError
     from pipeline.io.files import NoInputError
@@ -387,7 +373,7 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     failure = None
     workdir = tempfile.mkdtemp(prefix="newsbeam-jobs-")
     next_start = None  # when the next job may start: the end of the last job's segment
-    with sigterm_as_ctrl_c():  # SIGTERM stops the run as Ctrl-C does, manifest included
+    with stop_signals():  # SIGTERM stops the run as Ctrl-C does, manifest included
         try:
             while True:
                 # Locally: a series of jobs, each in a child process (see segment_bounds); elsewhere one job here.
