@@ -287,3 +287,20 @@ def test_a_run_on_a_terminal_shows_a_live_line(tmp_path, size):
     assert text.endswith("\nnewsbeam: job done; checking and publishing the output\r\n")
     assert "discarding data" not in text
     assert "inputs 11 = articles 5 + duplicates 2 + rejects 4 + skipped 0" in stdout
+
+
+#: the line with entities on (the default): articles through entity extraction are counted too
+ENTITY_LINE = re.compile(r"^newsbeam \[\d+:\d\d\] read (\d+) inputs \([\d.]+/s\) \| entities (\d+) \| out: (\d+) "
+                         r"articles, (\d+) duplicates, (\d+) rejects( \| job done; checking and publishing the output)?$")
+
+
+def test_a_run_with_the_default_options_counts_articles_through_entities(tmp_path):
+    args = [a for a in run_args(tmp_path) if a != "--no-entities"]
+    result = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                            env=env(**{progress.ENV_EVERY: "0.05"}))
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stderr.splitlines()
+    matches = [ENTITY_LINE.match(line) for line in lines]
+    assert all(matches), [line for line, m in zip(lines, matches) if not m]
+    last = matches[-1].groups()
+    assert last[0] == "11" and last[1] == "5" and last[2:5] == ("5", "2", "4") and last[5]
