@@ -206,7 +206,7 @@ def run_pure(records: list[dict], params: dict) -> tuple[Outcome, dict, list]:
         feats = [dedup.near_features(a, params["bands"], params["rows"], params["anchors"],
                                      params["sketch_size"], params["sample_every"]) for a in identified]
     with Clock() as t_all:
-        kept, dups = dedup.dedup_in_memory(identified, **params)
+        kept, dups = dedup.dedup_in_memory(identified, dedup.NearDedupConfig(**params))
     timings = {"identify": (t_identify.wall, t_identify.cpu),
                "features": (t_features.wall, t_features.cpu),
                "in_memory_dedup": (t_all.wall, t_all.cpu)}
@@ -218,20 +218,17 @@ def _beam_pipeline(corpus: Path, out: str, params: dict, dedup_stage: bool):
     from apache_beam.options.pipeline_options import PipelineOptions
 
     from pipeline.stages.base import ApplyStage
-    from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, identify
+    from pipeline.stages.dedup import STAGE_IDENTIFY, ExactDedup, NearDedup, NearDedupConfig, identify
 
     options = PipelineOptions(["--runner=FnApiRunner", "--direct_num_workers=1"])
     with beam.Pipeline(options=options) as p:
         records = (p | "Read" >> beam.io.ReadFromText(str(corpus / "articles.jsonl"))
                    | "Parse" >> beam.Map(parse_line))
-        identified, _rejects = records | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)
+        identified = (records | "Identify" >> ApplyStage(STAGE_IDENTIFY, identify)).records
         if dedup_stage:
-            unique, exact = identified | "ExactDedup" >> ExactDedup()
-            kept, dups = (unique, exact) | "NearDedup" >> NearDedup(
-                near_threshold=params["near_threshold"], excerpt_threshold=params["excerpt_threshold"],
-                bands=params["bands"], rows=params["rows"], anchors=params["anchors"],
-                max_bucket=params["max_bucket"], sketch_size=params["sketch_size"],
-                sample_every=params["sample_every"])
+            exact = identified | "ExactDedup" >> ExactDedup()
+            kept, _rejects, dups = (exact.records, exact.duplicates) | "NearDedup" >> NearDedup(
+                NearDedupConfig(**params))
             rows = ((kept | "KeptRows" >> beam.Map(lambda a: json.dumps(["k", a["id"]])),
                      dups | "DupRows" >> beam.Map(lambda d: json.dumps(
                          ["d", d["id"], d["duplicate_of"], d["kind"], d["similarity"]])))

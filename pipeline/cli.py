@@ -193,6 +193,17 @@ def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool, argv: 
         parser.error("--output is required: the directory the datasets are written to")
 
 
+def _check_values(argv: list[str]) -> None:
+    """Build the run's stage configs once here, so a value out of range (``--near-threshold 2``)
+    is a usage error naming the flag, before anything is created."""
+    from pipeline.options import NewsbeamOptions, run_config
+
+    try:
+        run_config(NewsbeamOptions(argv))
+    except ValueError as e:
+        raise UsageError(f"{e}") from None
+
+
 def _check_output(known) -> str:
     """The absolute output directory, once it is known newsbeam may write there (else UsageError)."""
     from pipeline.output import ownership
@@ -226,6 +237,7 @@ def run(argv: list[str]) -> int:
         _reject_unknown(argv, every_option)
         streaming = known.streaming
         _check_modes(parser, known, streaming, argv)
+        _check_values(argv)
         output = _check_output(known)
         if config_file:
             from pipeline.output import ownership

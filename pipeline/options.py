@@ -1,20 +1,62 @@
-"""Every newsbeam knob, as one PipelineOptions subclass (so runners and templates see them too)."""
+"""Every newsbeam knob, as one PipelineOptions subclass (so runners and templates see them too),
+and the one way they reach the stages: :func:`run_config`, built once by graph.py.
+
+A stage never reads options: it takes its own frozen config (``NearDedupConfig``, ``StoryConfig``,
+``EntityConfig``, ``StreamingDedupConfig``, ``Limits``, ``FetchSettings``), which graph.py hands it
+from the :class:`RunConfig`.
+"""
 from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional
 
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import limits
-from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD
+from pipeline.io.http import FetchSettings
+from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD, NearDedupConfig
+from pipeline.stages.dedup.streaming import StreamingDedupConfig
+from pipeline.stages.entities.transform import EntityConfig
+from pipeline.stages.stories import StoryConfig
 
 FORMATS = ("parquet", "jsonl", "both")
 LIMIT_NAMES = ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout", "max_feed_entries")
 
 
 def limits_from(options) -> limits.Limits:
-    """The run's limits (``--max-file-bytes`` ...), built once by the graph and handed to the stages
-    that enforce them (the stages never read options themselves)."""
+    """The run's limits (``--max-file-bytes`` ...), handed to the readers and stages that enforce them."""
     view = options.view_as(NewsbeamOptions)
     return limits.Limits(**{name: getattr(view, name) for name in LIMIT_NAMES if getattr(view, name, None) is not None})
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Every stage's and reader's configuration for one run (see :func:`run_config`)."""
+
+    limits: limits.Limits
+    fetch: FetchSettings
+    near_dedup: NearDedupConfig
+    stories: StoryConfig
+    entities: Optional[EntityConfig]  # None: --no-entities
+    streaming_dedup: StreamingDedupConfig
+    formats: tuple[str, ...]
+
+
+def run_config(options) -> RunConfig:
+    """The options, once, as the frozen configs graph.py hands to each stage."""
+    view = options.view_as(NewsbeamOptions)
+    return RunConfig(
+        limits=limits_from(options),
+        fetch=FetchSettings(timeout=view.fetch_timeout, min_delay=view.host_delay,
+                            allow_private_hosts=view.allow_private_hosts),
+        near_dedup=NearDedupConfig(near_threshold=view.near_threshold, excerpt_threshold=view.excerpt_threshold,
+                                   bands=view.lsh_bands),
+        stories=StoryConfig(window_days=view.story_window_days, threshold=view.story_threshold,
+                            max_bucket=view.story_max_bucket),
+        entities=EntityConfig(model=view.ner_model, batch_size=view.ner_batch_size) if view.entities else None,
+        streaming_dedup=StreamingDedupConfig(horizon_seconds=view.dedup_horizon, timers=not local_runner(options)),
+        formats=("parquet", "jsonl") if view.format == "both" else (view.format,),
+    )
 #: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
 WATCH_INTERVAL = 5.0
 

@@ -63,6 +63,17 @@ def test_a_mistyped_option_is_an_error_with_a_suggestion(tmp_path, typo, meant):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("flag, value", [("--near-threshold", "2"), ("--excerpt-threshold", "0"),
+                                         ("--lsh-bands", "0"), ("--story-threshold", "1.5"),
+                                         ("--story-window-days", "-1"), ("--ner-batch-size", "0")])
+def test_a_value_out_of_range_is_an_error_naming_the_flag(tmp_path, flag, value):
+    """Each stage's config checks its values once, when the run starts: one line naming the flag,
+    nothing created (before, --near-threshold 2 ran and found no near duplicates)."""
+    line = one_line_error(newsbeam("run", "--input", WIRE, "--output", tmp_path / "out", flag, value))
+    assert line.startswith(f"newsbeam run: {flag} must be"), line
+    assert not (tmp_path / "out").exists()
+
+
 def test_an_option_nobody_knows_is_an_error(tmp_path):
     line = one_line_error(newsbeam("run", "--input", WIRE, "--output", tmp_path / "out", "--frobnicate", "3"))
     assert "unknown option --frobnicate" in line

@@ -5,15 +5,32 @@ with a reason a person can act on.  :class:`ApplyStage` turns that into Beam: it
 happened with ``Metrics.counter(stage, ...)`` and routes every record the function rejects
 (or crashes on) to a ``rejects`` PCollection, via Beam's ``with_exception_handling`` dead
 letter, so no record is dropped silently and no bad record stops the pipeline.
+
+Every stage PTransform, per-record or not (dedup, stories, entities), returns one shape,
+:class:`StageOutput`; the dedup and story stages, which also see the duplicates found so far,
+take ``(records, duplicates)`` and hand the duplicates on in the same shape.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline.records import make_reject
+
+
+class StageOutput(NamedTuple):
+    """What every stage hands on.
+
+    ``records``: what goes on to the next stage. ``rejects``: rows of the rejects dataset (the
+    stage, a reason, the raw record). ``duplicates``: rows of the duplicates dataset, for the
+    stages that find or annotate duplicates (dedup, stories); None for the others.
+    """
+
+    records: beam.PCollection
+    rejects: beam.PCollection
+    duplicates: Optional[beam.PCollection] = None
 
 
 class Rejected(Exception):
@@ -55,19 +72,33 @@ def failure_to_reject(failure, stage: str) -> dict:
     return make_reject(stage, reason, element if isinstance(element, (dict, bytes, str)) else repr(element))
 
 
-class ToRejects(beam.PTransform):
-    """Dead letters from ``with_exception_handling`` -> rows of the rejects dataset."""
+def group_failure_to_rejects(failure, stage: str) -> list[dict]:
+    """A dead letter of a step over a group ``(key, records)`` -> one reject per record of the
+    group (a dedup step that fails on a group fails on each of its members)."""
+    (key, members), error = failure
+    members = list(members)
+    if not members:
+        return []
+    return [failure_to_reject((member, error), stage) for member in members]
 
-    def __init__(self, stage: str):
+
+class ToRejects(beam.PTransform):
+    """Dead letters from ``with_exception_handling`` -> rows of the rejects dataset.
+    ``grouped``: the failed elements are ``(key, records)`` groups (one reject per record)."""
+
+    def __init__(self, stage: str, grouped: bool = False):
         super().__init__()
         self.stage = stage
+        self.grouped = grouped
 
     def expand(self, failures):
+        if self.grouped:
+            return failures | "ToReject" >> beam.FlatMap(group_failure_to_rejects, self.stage)
         return failures | "ToReject" >> beam.Map(failure_to_reject, self.stage)
 
 
 class ApplyStage(beam.PTransform):
-    """Apply a one-record-in, one-record-out stage function; returns ``(records, rejects)``.
+    """Apply a one-record-in, one-record-out stage function; returns a :class:`StageOutput`.
 
     Extra arguments (e.g. ``beam.pvalue.AsDict(...)`` side inputs) are passed to the function
     after the record.
@@ -82,4 +113,4 @@ class ApplyStage(beam.PTransform):
     def expand(self, records):
         apply = beam.Map(CountedFn(self.stage, self.fn), *self.side_inputs).with_exception_handling()
         good, bad = records | "Apply" >> apply
-        return good, bad | "Rejects" >> ToRejects(self.stage)
+        return StageOutput(good, bad | "Rejects" >> ToRejects(self.stage))

@@ -15,7 +15,7 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 
 from pipeline.records import UNDETERMINED_LANG
-from pipeline.stages.base import ApplyStage, Rejected
+from pipeline.stages.base import ApplyStage, Rejected, StageOutput
 
 __all__ = [
     "MAX_CHARS",
@@ -100,8 +100,8 @@ def _count_language(article: dict) -> dict:
 
 
 class DetectLanguage(beam.PTransform):
-    """Articles -> ``(articles with lang, rejects)``; counts ``language:lang_<code>``."""
+    """Articles -> :class:`StageOutput` (articles with lang); counts ``language:lang_<code>``."""
 
     def expand(self, articles):
-        good, rejects = articles | "Detect" >> ApplyStage("language", add_language)
-        return good | "CountLanguages" >> beam.Map(_count_language), rejects
+        detected = articles | "Detect" >> ApplyStage("language", add_language)
+        return StageOutput(detected.records | "CountLanguages" >> beam.Map(_count_language), detected.rejects)

@@ -116,7 +116,7 @@ def _keep_key(pair):
 
 
 class RemoveSiteBoilerplate(beam.PTransform):
-    """Cleaned articles -> ``(articles, rejects)`` without the lines their source repeats."""
+    """Cleaned articles -> :class:`~pipeline.stages.base.StageOutput`, without the lines their source repeats."""
 
     def expand(self, articles):
         site_lines = (articles

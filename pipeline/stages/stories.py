@@ -49,6 +49,7 @@ import math
 import re
 import unicodedata
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Iterable, Mapping, NamedTuple, Optional
 
@@ -56,6 +57,7 @@ import apache_beam as beam
 import numpy as np
 from apache_beam.metrics import Metrics
 
+from pipeline.stages.base import StageOutput, ToRejects
 from pipeline.stages.dedup import canonical_rank, with_decision
 
 STAGE = "stories"
@@ -680,8 +682,64 @@ class _AssignFn(beam.DoFn):
         yield beam.pvalue.TaggedOutput(self.STORY_OF, (_id, story_id))
 
 
+@dataclass(frozen=True)
+class StoryConfig:
+    """How stories are grouped (one value per run, picklable).
+
+    ``threshold`` (``--story-threshold``): score at or above which two articles tell one story;
+    ``window_days`` (``--story-window-days``): articles published further apart never do;
+    ``max_bucket`` (``--story-max-bucket``): a candidate key shared by more articles is not evidence;
+    ``top_terms`` candidate keys per article, ``min_shared`` of them shared to compare two articles,
+    ``max_terms`` terms per vector.
+    """
+
+    window_days: float = DEFAULT_WINDOW_DAYS
+    threshold: float = DEFAULT_THRESHOLD
+    max_bucket: int = MAX_BUCKET
+    top_terms: int = TOP_TERMS
+    min_shared: int = MIN_SHARED_KEYS
+    max_terms: int = MAX_TERMS
+
+    def __post_init__(self):
+        if self.window_days < 0:
+            raise ValueError(f"--story-window-days must be 0 or more, not {self.window_days}")
+        if not 0.0 < self.threshold <= 1.0:
+            raise ValueError(f"--story-threshold must be above 0 and at most 1, not {self.threshold}")
+        if self.max_bucket < 2:
+            raise ValueError(f"--story-max-bucket must be at least 2, not {self.max_bucket}")
+        if self.top_terms < 1 or self.min_shared < 1 or self.max_terms < 1:
+            raise ValueError("top_terms, min_shared and max_terms must be at least 1")
+
+
+class Stories(beam.PTransform):
+    """The story stage: ``(articles, duplicates)`` -> :class:`~pipeline.stages.base.StageOutput`.
+
+    Records: the articles with ``story_id`` (see :class:`AssignStories`); rejects: articles the
+    assignment failed on; duplicates: each with the story of the article it duplicates (see
+    :class:`DuplicateStories`).
+    """
+
+    def __init__(self, config: StoryConfig = StoryConfig()):
+        super().__init__()
+        self.config = config
+
+    def expand(self, inputs):
+        articles, duplicates = inputs
+        assigned = articles | "Assign" >> AssignStories(self.config)
+        duplicates = (duplicates, assigned.story_of) | "DuplicateStories" >> DuplicateStories()
+        return StageOutput(assigned.articles, assigned.rejects, duplicates)
+
+
+class AssignedStories(NamedTuple):
+    """What :class:`AssignStories` returns."""
+
+    articles: beam.PCollection
+    story_of: beam.PCollection
+    rejects: beam.PCollection
+
+
 class AssignStories(beam.PTransform):
-    """Canonical articles -> ``(articles, story_of)``.
+    """Canonical articles -> :class:`AssignedStories` ``(articles, story_of, rejects)``.
 
     ``articles``: the same records, ``story_id`` set to the id of the story's canonical member
     and ``"story:<story_id>"`` appended to ``provenance["decisions"]``. ``story_of``:
@@ -699,42 +757,33 @@ class AssignStories(beam.PTransform):
     Batch only: the resolution waits for every edge (global window), like NearDedup.
     """
 
-    def __init__(self, window_days: float = DEFAULT_WINDOW_DAYS, threshold: float = DEFAULT_THRESHOLD,
-                 max_bucket: int = MAX_BUCKET, top_terms: int = TOP_TERMS,
-                 min_shared: int = MIN_SHARED_KEYS, max_terms: int = MAX_TERMS):
+    def __init__(self, config: StoryConfig = StoryConfig()):
         super().__init__()
-        if window_days < 0:
-            raise ValueError("window_days must not be negative")
-        if not 0.0 < threshold <= 1.0:
-            raise ValueError("threshold must be in (0, 1]")
-        if max_bucket < 2 or top_terms < 1 or min_shared < 1 or max_terms < 1:
-            raise ValueError("max_bucket >= 2, top_terms >= 1, min_shared >= 1 and max_terms >= 1")
-        self.window_days = float(window_days)
-        self.threshold = float(threshold)
-        self.max_bucket = int(max_bucket)
-        self.top_terms = int(top_terms)
-        self.min_shared = int(min_shared)
-        self.max_terms = int(max_terms)
+        self.config = config
 
     def expand(self, articles):
-        feats = articles | "Features" >> beam.ParDo(_FeaturesFn(self.top_terms, self.max_terms))
+        config = self.config
+        feats = articles | "Features" >> beam.ParDo(_FeaturesFn(config.top_terms, config.max_terms))
         oversized = (feats
                      | "KeyIds" >> beam.FlatMap(_key_and_id)
-                     | "BucketSizes" >> beam.CombinePerKey(DistinctUpTo(self.max_bucket))
-                     | "Oversized" >> beam.Filter(_oversized_key, self.max_bucket)
+                     | "BucketSizes" >> beam.CombinePerKey(DistinctUpTo(config.max_bucket))
+                     | "Oversized" >> beam.Filter(_oversized_key, config.max_bucket)
                      | "OversizedKeys" >> beam.Map(_first_of))
         edges = (feats
                  | "CandidateKeys" >> beam.FlatMap(_by_candidate_key)
                  | "GroupByKey" >> beam.GroupByKey()
                  | "VerifyInBucket" >> beam.ParDo(
-                     _VerifyBucketFn(self.max_bucket, self.min_shared, self.threshold, self.window_days),
+                     _VerifyBucketFn(config.max_bucket, config.min_shared, config.threshold, config.window_days),
                      beam.pvalue.AsList(oversized)))
         stories = (edges
                    | "AllEdges" >> beam.combiners.ToList()
-                   | "Resolve" >> beam.Map(_resolve, self.window_days))
-        assigned = articles | "Assign" >> beam.ParDo(
-            _AssignFn(), beam.pvalue.AsSingleton(stories)).with_outputs(_AssignFn.STORY_OF, main="articles")
-        return assigned.articles, assigned[_AssignFn.STORY_OF]
+                   | "Resolve" >> beam.Map(_resolve, config.window_days))
+        assigned = articles | "Assign" >> (
+            beam.ParDo(_AssignFn(), beam.pvalue.AsSingleton(stories))
+            .with_exception_handling(main_tag="articles", dead_letter_tag="failed")
+            .with_outputs(_AssignFn.STORY_OF, main="articles"))
+        rejects = assigned.failed | "Rejects" >> ToRejects(STAGE)
+        return AssignedStories(assigned.articles, assigned[_AssignFn.STORY_OF], rejects)
 
 
 def with_story(duplicate: dict, story_id: Optional[str]) -> dict:

@@ -31,7 +31,7 @@ class _Check:
 
 
 class ValidateRecords(beam.PTransform):
-    """Validate every record of a dataset; returns ``(valid, rejects)``."""
+    """Validate every record of a dataset: :class:`~pipeline.stages.base.StageOutput` of the valid ones."""
 
     def __init__(self, dataset: str):
         super().__init__()

@@ -472,15 +472,15 @@ def test_fetch_feeds_in_beam(feed_server, tmp_path):
 
     pipeline = TestPipeline(options=PipelineOptions(["--runner=FnApiRunner"]))
     out = pipeline | "Feeds" >> FetchFeeds([a, b, gone, bad, a], {b: known_b}, settings, fetch_articles=True)
-    summary = out["items"] | "Summarise" >> beam.Map(
+    summary = out.items[0] | "Summarise" >> beam.Map(
         lambda i: (i["entry_id"], i["input_uri"], bool(i["html"] and LONG in i["html"])))
     assert_that(summary, equal_to([("urn:a", a, True), ("urn:t", a, True)]), label="Items")
-    assert_that(out["skipped"] | "Reasons" >> beam.Map(lambda s: (s["input_uri"], s["skipped"])),
+    assert_that(out.skipped | "Reasons" >> beam.Map(lambda s: (s["input_uri"], s["skipped"])),
                 equal_to([(b, SKIP_KNOWN), (gone, SKIP_GONE)]), label="Skipped")
-    assert_that(out["rejects"] | "Rejected" >> beam.Map(lambda r: (r["stage"], r["input_uri"])),
+    assert_that(out.rejects | "Rejected" >> beam.Map(lambda r: (r["stage"], r["input_uri"])),
                 equal_to([("fetch", bad)]), label="Rejects")
-    assert_that(out["states"] | "Urls" >> beam.Keys(), equal_to([a, b, gone, bad]), label="States")
-    out["states"] | "Save" >> WriteFeedStates(str(staging))
+    assert_that(out.states | "Urls" >> beam.Keys(), equal_to([a, b, gone, bad]), label="States")
+    out.states | "Save" >> WriteFeedStates(str(staging))
     result = pipeline.run()
     result.wait_until_finish()
 
@@ -499,3 +499,27 @@ def test_fetch_feeds_in_beam(feed_server, tmp_path):
     assert merged[a].etag == '"a1"' and list(merged[a].entries) == ["urn:a", "urn:t"]
     assert merged[gone].status == "gone" and merged[bad].consecutive_failures == 1
     assert store.load() == merged
+
+
+def test_polled_feed_reads_at_most_max_feed_entries(feed_server, fetcher):
+    """--max-feed-entries holds for polled feeds as for feed files: the rest is one reject naming the flag."""
+    feed_server.route("/feed", body=rss_feed([ENTRY_A, ENTRY_B]))
+    stats = collections.Counter()
+    outputs, _state = poll_feed(feed_server.url("/feed"), None, fetcher, NOW, stats, max_feed_entries=1)
+    assert [i["entry_id"] for i in items(outputs)] == ["urn:a"]
+    (reject,) = rejects(outputs)
+    assert "over --max-feed-entries 1" in reject["reason"]
+
+
+def test_fetch_feeds_passes_the_runs_feed_entry_limit(feed_server):
+    from pipeline.limits import Limits
+
+    feed_server.route("/feed", body=rss_feed([ENTRY_A, ENTRY_B]))
+    url = feed_server.url("/feed")
+    settings = FetchSettings(min_delay=0.0, allow_private_hosts=True)
+    pipeline = TestPipeline(options=PipelineOptions(runner="FnApiRunner"))
+    out = pipeline | FetchFeeds([url], {}, settings, limits=Limits(max_feed_entries=1))
+    assert_that(out.items[0] | "Ids" >> beam.Map(lambda i: i["entry_id"]), equal_to(["urn:a"]), label="Items")
+    assert_that(out.rejects | "Why" >> beam.Map(lambda r: "--max-feed-entries 1" in r["reason"]),
+                equal_to([True]), label="Rejects")
+    pipeline.run().wait_until_finish()

@@ -11,7 +11,7 @@ from apache_beam.transforms.window import FixedWindows, GlobalWindow, IntervalWi
 
 from pipeline.io.live_sinks import CountLive, WriteLive, live_counts, stream_counts, window_label
 from pipeline.io.unbounded import event_time
-from pipeline.stages.dedup_stream import StreamingDedup
+from pipeline.stages.dedup.streaming import StreamingDedup, StreamingDedupConfig
 from tests.conftest import make_article
 
 HOUR = 3600
@@ -62,7 +62,7 @@ def test_windows_a_late_record_and_a_duplicate_across_windows(tmp_path):
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     with TestPipeline(options=options) as p:
-        canonical, dups = p | stream | StreamingDedup(timers=True)
+        canonical, _rejects, dups = p | stream | StreamingDedup(StreamingDedupConfig(timers=True))
         for name, records in (("articles", canonical), ("duplicates", dups)):
             (records
              | f"Window{name}" >> beam.WindowInto(FixedWindows(HOUR), allowed_lateness=DAY)

@@ -477,7 +477,7 @@ def test_read_articles_in_a_pipeline(tmp_path):
     assert transform.paths == [b, empty, feed, a]
 
     pipeline = beam.Pipeline(options=PipelineOptions(runner="FnApiRunner"))
-    got_items, got_rejects, got_skipped = pipeline | "Read" >> transform
+    (got_items,), got_rejects, got_skipped, _states = pipeline | "Read" >> transform
     assert_that(got_items | beam.Map(lambda r: (r["input_uri"], r["offset"], r["format"], r["title"], r["text"])),
                 equal_to([(a, 0, "txt", "A headline for the test", "Body A."),
                           (b, 1, "jsonl", None, "Body B.")]), label="Items")
@@ -533,7 +533,7 @@ def test_read_article_parts_split_one_item_files_from_spread_items(tmp_path):
     (tmp_path / "page.txt").write_text("A headline\n\nBody A.")
     (tmp_path / "two.jsonl").write_text('{"text": "One."}\n{"text": "Two."}\n')
     pipeline = beam.Pipeline(options=PipelineOptions(runner="FnApiRunner"))
-    only, spread, rejects, skipped = pipeline | ReadArticleParts([f"{tmp_path}/*"])
+    (only, spread), rejects, skipped, _states = pipeline | ReadArticleParts([f"{tmp_path}/*"])
     assert_that(only | "OnlyUri" >> beam.Map(lambda r: r["input_uri"]), equal_to([str(tmp_path / "page.txt")]),
                 label="Only")
     assert_that(spread | "SpreadText" >> beam.Map(lambda r: r["text"]), equal_to(["One.", "Two."]), label="Spread")

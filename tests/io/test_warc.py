@@ -261,7 +261,7 @@ def test_read_articles_with_warc_files(tmp_path):
     a, b, c = (str(tmp_path / n) for n in ("a.warc.gz", "b.warc", "c.bin"))
 
     pipeline = beam.Pipeline(options=PipelineOptions(runner="FnApiRunner"))
-    items, rejects, skipped = pipeline | "Read" >> ReadArticles([f"{tmp_path}/*"])
+    (items,), rejects, skipped, _states = pipeline | "Read" >> ReadArticles([f"{tmp_path}/*"])
     assert_that(items | beam.Map(lambda r: (r["input_uri"], r["url"], r["fetched_at"])),
                 equal_to([(path, url, "2024-03-12T18:30:00Z") for path in (a, b, c)
                           for url in ("https://news.example.com/a", "https://news.example.com/b",

@@ -690,7 +690,7 @@ def test_clean_ptransform_routes_rejects():
     good = item(text=doc(P1, P2), input_uri="file:///in/good.txt")
     empty = item(input_uri="file:///in/empty.txt")
     with beam.Pipeline(runner=FnApiRunner()) as p:
-        articles, rejects = p | beam.Create([good, empty]) | "Clean" >> C.Clean()
+        articles, rejects, _ = p | beam.Create([good, empty]) | "Clean" >> C.Clean()
         assert_that(articles | "Texts" >> beam.Map(lambda a: a["text"]), equal_to([P1 + "\n\n" + P2]),
                     label="articles")
         assert_that(rejects | "Summaries" >> beam.Map(lambda r: (r["stage"], r["reason"], r["input_uri"])),

@@ -429,8 +429,8 @@ def test_exact_then_near_dedup_in_beam():
     records = [excerpt, unrelated, edited_copy, syndicated, original, old_version, new_version]
 
     with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(OPTIONS)) as p:
-        unique, exact = p | beam.Create(records) | ExactDedup()
-        kept, dups = (unique, exact) | NearDedup()
+        unique, _rejects, exact = p | beam.Create(records) | ExactDedup()
+        kept, _rejects, dups = (unique, exact) | "Near" >> NearDedup()
         assert_that(kept | "KeptIds" >> beam.Map(lambda a: (a["id"], a["story_id"])),
                     equal_to([(edited_copy["id"], edited_copy["id"]), (unrelated["id"], unrelated["id"]),
                               (new_version["id"], new_version["id"])]),
@@ -462,6 +462,23 @@ def test_beam_results_are_independent_of_input_order_and_match_the_in_memory_run
         shuffled = list(records)
         random.Random(seed).shuffle(shuffled)
         with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(OPTIONS)) as p:
-            unique, exact = p | beam.Create(shuffled) | ExactDedup()
-            beam_kept, beam_dups = (unique, exact) | NearDedup()
+            unique, _rejects, exact = p | beam.Create(shuffled) | ExactDedup()
+            beam_kept, _rejects, beam_dups = (unique, exact) | "Near" >> NearDedup()
             assert_that(_outcome_rows(beam_kept, beam_dups), equal_to(expected))
+
+
+def test_a_group_the_exact_dedup_fails_on_is_rejected_member_by_member_and_the_run_goes_on():
+    """The stage contract for dedup: a record the stage cannot handle (here a version of a URL
+    without text, which the version diff cannot read) goes to rejects with the stage and the reason,
+    every member of its group with it; the other articles are not held up."""
+    url = "https://wire.example/broken"
+    good = article(story(5, 120), url=url, published_at="2024-03-01T10:00:00Z", uri="a")
+    broken = dict(article(story(6, 120), url=url, published_at="2024-03-01T12:00:00Z", uri="b"), text=None)
+    other = article(story(7, 120), uri="c")
+    with TestPipeline(options=beam.options.pipeline_options.PipelineOptions(OPTIONS)) as p:
+        out = p | beam.Create([good, broken, other]) | ExactDedup()
+        assert_that(out.records | "Kept" >> beam.Map(lambda a: a["id"]), equal_to([other["id"]]), label="kept")
+        assert_that(out.duplicates | "Dups" >> beam.Map(lambda d: d["id"]), equal_to([]), label="dups")
+        assert_that(out.rejects | "Rejects" >> beam.Map(
+            lambda r: (r["stage"], r["reason"].startswith("unexpected error"), r["input_uri"])),
+            equal_to([("dedup", True, "a"), ("dedup", True, "b")]), label="rejects")

@@ -95,7 +95,7 @@ def test_first_copy_wins_late_copy_is_caught_and_state_expires():
     options = PipelineOptions()
     options.view_as(StandardOptions).streaming = True
     p = TestPipeline(options=options)
-    canonical, dups = p | stream | StreamingDedup()
+    canonical, _rejects, dups = p | stream | StreamingDedup()
     assert_that(canonical | "CanonicalUrls" >> beam.Map(lambda a: a["url"]),
                 equal_to([original["url"], other["url"], after_ttl["url"], very_late["url"]]), label="canonical")
     assert_that(dups | "DupPairs" >> beam.Map(lambda d: (d["url"], d["duplicate_of"], d["kind"])),

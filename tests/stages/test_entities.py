@@ -11,7 +11,7 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.stages import entities as E
 from pipeline.stages.entities import model as entities_model
-from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, AliasCountsFn, EntityExtractor,
+from pipeline.stages.entities import (DEFAULT_LABELS, FALLBACK_MODEL, AliasCountsFn, EntityConfig, EntityExtractor,
                                       ExtractEntities, ModelNotInstalled, alias_evidence, apply_aliases,
                                       build_alias_table, canonical_form, dateline_mentions, entity_rows,
                                       gazetteer, name_bounds, ner_exclusions, place_codes, propagate_surnames,
@@ -430,7 +430,7 @@ def test_extract_entities_beam(extractor):
 
     p = beam.Pipeline(runner="FnApiRunner")
     good, rejects = (p | beam.Create(articles + ["not an article"], reshuffle=False)
-                     | ExtractEntities(model=None, batch_size=2))
+                     | ExtractEntities(EntityConfig(model=None, batch_size=2)))[:2]
     assert_that(good | "View" >> beam.Map(_article_view), equal_to(expected), label="articles")
     assert_that(rejects | "Stage" >> beam.Map(lambda r: (r["stage"], r["raw"], r["reason"].startswith("unexpected"))),
                 equal_to([("entities", "not an article", True)]), label="rejects")
@@ -448,16 +448,16 @@ def test_extract_entities_beam(extractor):
 
 def test_extract_entities_checks_model_and_args_at_graph_build():
     with pytest.raises(ModelNotInstalled):
-        ExtractEntities(model="no_such_model_xyz")
-    with pytest.raises(ValueError):
-        ExtractEntities(batch_size=0)
-    assert ExtractEntities(languages="en").languages == ("en",)
+        ExtractEntities(EntityConfig(model="no_such_model_xyz"))
+    with pytest.raises(ValueError, match="--ner-batch-size"):
+        EntityConfig(batch_size=0)
+    assert ExtractEntities(EntityConfig(languages="en")).config.languages == ("en",)
 
 
 def test_extract_entities_without_aliases_keeps_per_article_names():
     articles = [{"id": "a", "lang": "en", "text": PARAGRAPH}, {"id": "b", "lang": "en", "text": SECOND}]
     p = beam.Pipeline(runner="FnApiRunner")
-    good, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(aliases=False))
+    good, _, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(aliases=False))
     names = good | beam.Map(lambda a: (a["id"], sorted(e["canonical"] for e in a["entities"] if e["label"] == "PERSON")))
     assert_that(names, equal_to([("a", ["Alexander Gabuev", "Vladimir Putin", "Xi Jinping"]),
                                  ("b", ["John Kirby", "Putin"])]))
@@ -497,7 +497,7 @@ def test_extract_entities_keeps_each_articles_timestamp_and_window(distribute):
     p = beam.Pipeline(runner="BundleBasedDirectRunner", options=options)
     items = p | stream
     # as in the streaming graph: entities in the global window, the writers' FixedWindows after them
-    found, _ = items | "Global" >> ExtractEntities(batch_size=2, aliases=False, distribute=distribute)
+    found, _, _ = items | "Global" >> ExtractEntities(EntityConfig(batch_size=2), aliases=False, distribute=distribute)
     windowed = found | "Window" >> beam.WindowInto(FixedWindows(hour))
     start = lambda t: t - (t % hour)
     assert_that(windowed | "Stamp" >> beam.ParDo(_Stamp()),
@@ -507,7 +507,8 @@ def test_extract_entities_keeps_each_articles_timestamp_and_window(distribute):
                 equal_to([(a["id"], t, "global") for a, t in zip(articles, times)]), label="global")
     # and articles already in their windows keep them through the stage
     prewindowed = items | "PreWindow" >> beam.WindowInto(FixedWindows(hour))
-    kept, _ = prewindowed | "Windowed" >> ExtractEntities(batch_size=2, aliases=False, distribute=distribute)
+    kept, _, _ = prewindowed | "Windowed" >> ExtractEntities(EntityConfig(batch_size=2), aliases=False,
+                                                             distribute=distribute)
     assert_that(kept | "StampKept" >> beam.ParDo(_Stamp()),
                 equal_to([(a["id"], t, (start(t), start(t) + hour)) for a, t in zip(articles, times)]),
                 label="kept")
@@ -526,7 +527,7 @@ def _run_entities(articles, path):
             json.dump(sorted(rows, key=lambda r: r[0]), f, sort_keys=True)
 
     p = beam.Pipeline(runner="FnApiRunner")
-    good, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(batch_size=2))
+    good, _, _ = (p | beam.Create(articles, reshuffle=False) | ExtractEntities(EntityConfig(batch_size=2)))
     assert_that(good | beam.Map(lambda a: (a["id"], a["mentions"], a["entities"])), store)
     p.run().wait_until_finish()
     return path.read_text()

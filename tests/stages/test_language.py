@@ -87,7 +87,7 @@ def test_detect_language_ptransform_counts_and_rejects():
     articles = [{"text": EN, "provenance": {}}, {"text": DE, "provenance": {}}, {"text": EN + " Again.", "provenance": {}},
                 {"title": "no text", "provenance": {"input_uri": "in/x.json"}}]
     p = beam.Pipeline(runner=FnApiRunner())
-    good, rejects = p | beam.Create(articles) | "Language" >> L.DetectLanguage()
+    good, rejects, _ = p | beam.Create(articles) | "Language" >> L.DetectLanguage()
     assert_that(good | "Langs" >> beam.Map(lambda a: a["lang"]), equal_to(["en", "de", "en"]), label="langs")
     assert_that(rejects | "Stages" >> beam.Map(lambda r: (r["stage"], r["input_uri"])),
                 equal_to([("language", "in/x.json")]), label="rejects")

@@ -70,7 +70,7 @@ def test_site_lines_removed_in_beam_but_updates_of_one_story_are_not():
     updates = [article("Bridge approved", ["The council approved the bridge on Tuesday.", f"Update {i}."],
                        source="wire.example") for i in range(4)]
     with beam.Pipeline(options=PipelineOptions(["--runner=FnApiRunner"])) as p:
-        kept, rejects = p | beam.Create(STORIES + updates) | RemoveSiteBoilerplate()
+        kept, rejects, _ = p | beam.Create(STORIES + updates) | RemoveSiteBoilerplate()
         assert_that(kept | beam.Map(lambda a: (a["source"], a["text"].count(NAV), a["text"].count(PROMO))),
                     equal_to([("courier.example", 0, 0)] * 3 + [("wire.example", 1, 0)] * 4))
         assert_that(rejects, equal_to([]), label="no rejects")

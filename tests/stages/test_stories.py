@@ -19,6 +19,7 @@ from pipeline.stages import stories as S
 from pipeline.stages.dedup import canonical_rank, identify
 from pipeline.stages.stories import (
     AssignStories,
+    StoryConfig,
     DuplicateStories,
     StoryEdge,
     bucket_pairs,
@@ -371,7 +372,7 @@ def test_assign_stories_beam(fixtures):
     articles = list(fixtures.values())
     expected = cluster(articles)
     p = beam.Pipeline(options=PipelineOptions(OPTIONS))
-    out, story_of = p | beam.Create(articles) | AssignStories()
+    out, story_of, _rejects = p | beam.Create(articles) | AssignStories()
     assert_that(out | "View" >> beam.Map(lambda a: (a["id"], a["story_id"], a["provenance"]["decisions"][-1])),
                 equal_to([(i, s, f"story:{s}") for i, s in expected.items()]), label="articles")
     assert_that(story_of, equal_to(list(expected.items())), label="story_of")
@@ -386,7 +387,8 @@ def test_assign_stories_beam(fixtures):
 def test_assign_stories_beam_counts_oversized_buckets_and_keeps_every_article(fixtures):
     articles = list(fixtures.values())
     p = beam.Pipeline(options=PipelineOptions(OPTIONS))
-    out, _story_of = p | beam.Create(articles) | AssignStories(max_bucket=2, threshold=0.5, window_days=1.0)
+    out, _story_of, _rejects = p | beam.Create(articles) | AssignStories(
+        StoryConfig(max_bucket=2, threshold=0.5, window_days=1.0))
     assert_that(out | beam.Map(lambda a: a["id"] == a["story_id"]), equal_to([True] * len(articles)))
     result = p.run()
     result.wait_until_finish()
@@ -396,11 +398,11 @@ def test_assign_stories_beam_counts_oversized_buckets_and_keeps_every_article(fi
 
 def test_assign_stories_beam_single_article_and_bad_options(fixtures):
     with pytest.raises(ValueError):
-        AssignStories(threshold=0)
+        StoryConfig(threshold=0)
     with pytest.raises(ValueError):
-        AssignStories(window_days=-1)
+        StoryConfig(window_days=-1)
     with beam.Pipeline(options=PipelineOptions(OPTIONS)) as p:
-        out, story_of = p | beam.Create([fixtures["fire"]]) | AssignStories()
+        out, story_of, _rejects = p | beam.Create([fixtures["fire"]]) | AssignStories()
         assert_that(out | beam.Map(lambda a: a["story_id"]), equal_to([fixtures["fire"]["id"]]), label="one")
         assert_that(story_of, equal_to([(fixtures["fire"]["id"],) * 2]), label="pairs")
 

@@ -25,6 +25,7 @@ from pipeline.io.feeds.poll import COUNTERS, poll_feed
 from pipeline.io.feeds.state import FeedState, FeedStateStore, atomic_write, dumps_states, loads_states
 from pipeline.io.http import FetchSettings
 from pipeline.io.route import route
+from pipeline.io.source import Source
 
 __all__ = ["FetchArticlesFn", "FetchDoFn", "FetchFeeds", "NAMESPACE", "PollHostFn", "STATE_STAGING_FILE",
            "WriteFeedStates", "host_of", "merge_states", "utcnow"]
@@ -45,11 +46,13 @@ def utcnow() -> _dt.datetime:
 
 
 class FetchDoFn(beam.DoFn):
-    """Shared setup: one fetcher per DoFn instance, counters under ``fetch``."""
+    """Shared setup: one fetcher per DoFn instance, counters under ``fetch``. ``max_feed_entries``
+    (``--max-feed-entries``): entries read from one feed document (None: the default)."""
 
-    def __init__(self, settings: FetchSettings):
+    def __init__(self, settings: FetchSettings, max_feed_entries: Optional[int] = None):
         super().__init__()
         self.settings = settings
+        self.max_feed_entries = max_feed_entries
         self.settings_key = settings.fingerprint()
         self.fetcher = None
         self.counters = {name: Metrics.counter(NAMESPACE, name) for name in COUNTERS}
@@ -76,8 +79,8 @@ class PollHostFn(FetchDoFn):
     article page go to ``articles`` keyed by its host), ``rejects``, ``skipped``, ``states``."""
 
     def __init__(self, settings: FetchSettings, fetch_articles: bool = False,
-                 retry_before: Optional[_dt.datetime] = None):
-        super().__init__(settings)
+                 retry_before: Optional[_dt.datetime] = None, max_feed_entries: Optional[int] = None):
+        super().__init__(settings, max_feed_entries)
         self.fetch_articles = fetch_articles
         self.retry_before = retry_before
 
@@ -87,7 +90,8 @@ class PollHostFn(FetchDoFn):
             state = FeedState.from_dict(known, url) if known is not None else None
             stats: collections.Counter = collections.Counter()
             outputs, new_state = poll_feed(url, state, self.fetcher, utcnow(), stats,
-                                           settings_key=self.settings_key, retry_before=self.retry_before)
+                                           settings_key=self.settings_key, retry_before=self.retry_before,
+                                           max_feed_entries=self.max_feed_entries)
             self._count(stats)
             for record in outputs:
                 routed = route(record)
@@ -109,13 +113,14 @@ class FetchArticlesFn(FetchDoFn):
 
 
 class FetchFeeds(beam.PTransform):
-    """Poll live feeds; ``expand`` returns ``{"items", "rejects", "skipped", "states"}``
-    (states are ``(listed url, FeedState dict)``, one per feed polled)."""
+    """Poll live feeds; ``expand`` returns a :class:`~pipeline.io.source.Source` whose ``states``
+    are ``(listed url, FeedState dict)``, one per feed polled."""
 
     def __init__(self, feed_urls: list[str], states: dict, settings: Optional[FetchSettings] = None,
                  fetch_articles: bool = False, label: Optional[str] = None,
-                 retry_before: Optional[_dt.datetime] = None):
+                 retry_before: Optional[_dt.datetime] = None, limits=None):
         super().__init__(label)
+        self.limits = limits  # the run's --max-feed-entries ... (None: the defaults)
         self.retry_before = retry_before  # --retry-now: the run's start (see poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
@@ -139,7 +144,8 @@ class FetchFeeds(beam.PTransform):
             pbegin
             | "ListFeeds" >> beam.Create(self._keyed())
             | "ByHost" >> beam.GroupByKey()
-            | "Poll" >> beam.ParDo(PollHostFn(self.settings, self.fetch_articles, self.retry_before))
+            | "Poll" >> beam.ParDo(PollHostFn(self.settings, self.fetch_articles, self.retry_before,
+                                              self.limits.max_feed_entries if self.limits else None))
             .with_outputs("rejects", "skipped", "states", "articles", main="items")
         )
         items = polled.items
@@ -150,8 +156,7 @@ class FetchFeeds(beam.PTransform):
                 | "FetchArticles" >> beam.ParDo(FetchArticlesFn(self.settings))
             )
             items = (polled.items, pages) | "AllItems" >> beam.Flatten()
-        return {"items": items, "rejects": polled.rejects, "skipped": polled.skipped,
-                "states": polled.states}
+        return Source((items,), polled.rejects, polled.skipped, polled.states)
 
 
 def _write_states(states: dict, path: str) -> str:

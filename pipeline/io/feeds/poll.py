@@ -87,7 +87,8 @@ def poll_feed(url: str, state: Optional[FeedState], fetcher, now: _dt.datetime,
               stats: Optional[collections.Counter] = None, *,
               parse: Optional[Callable[..., list]] = None,
               max_entries: int = MAX_ENTRIES, settings_key: Optional[str] = None,
-              retry_before: Optional[_dt.datetime] = None) -> tuple[list[dict], FeedState]:
+              retry_before: Optional[_dt.datetime] = None,
+              max_feed_entries: Optional[int] = None) -> tuple[list[dict], FeedState]:
     """Poll the feed listed as ``url`` once.  ``fetcher`` has ``fetch(url, etag,
     last_modified) -> FetchResult``; ``now`` is an aware datetime; ``stats`` (optional)
     counts what happened under the :data:`COUNTERS` names.  Never raises.
@@ -95,12 +96,15 @@ def poll_feed(url: str, state: Optional[FeedState], fetcher, now: _dt.datetime,
     ``settings_key``: the fingerprint of the fetch settings (:meth:`FetchSettings.fingerprint`),
     recorded with a failure; a back-off recorded under another one is not honoured.
     ``retry_before`` (``--retry-now``: the run's start): a back-off whose last attempt was before
-    it is not honoured (so a run polls such a feed once, then backs off again if it still fails)."""
+    it is not honoured (so a run polls such a feed once, then backs off again if it still fails).
+    ``max_feed_entries`` (``--max-feed-entries``): entries read from the document (None: the
+    default); ``max_entries``: entry fingerprints the state remembers."""
     stats = stats if stats is not None else collections.Counter()
     new = state.copy() if state is not None else FeedState(url=url)
     new.url = url
     try:
-        return _poll(url, new, fetcher, now, stats, parse, max_entries, settings_key, retry_before), new
+        return _poll(url, new, fetcher, now, stats, parse, max_entries, settings_key, retry_before,
+                     max_feed_entries), new
     except Exception as exc:  # a bug must cost one feed, not the run
         stats["errors"] += 1
         reason = f"unexpected error {exc!r}; this is a newsbeam bug, please report it with this feed"
@@ -120,7 +124,7 @@ def _backoff_lifted(state: FeedState, settings_key: Optional[str],
 
 
 def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries, settings_key=None,
-          retry_before=None) -> list[dict]:
+          retry_before=None, max_feed_entries=None) -> list[dict]:
     if new.status == "gone":
         stats["gone"] += 1
         return [dict(make_skip(SKIP_GONE, url))]
@@ -187,7 +191,8 @@ def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries, settings
     # no entries); application/xml is the neutral reading: charset from the XML declaration.
     headers.setdefault("content-type", "application/xml")
     outputs = []
-    for record in parse(result.body, feed_url=url, headers=headers, fetched_at=fetched_at):
+    for record in parse(result.body, feed_url=url, headers=headers, fetched_at=fetched_at,
+                        max_entries=max_feed_entries):
         if "stage" in record or is_skip(record):
             outputs.append(record)
             continue

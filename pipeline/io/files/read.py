@@ -38,6 +38,7 @@ from pipeline.io.files.inputs import expand_inputs
 from pipeline.io.files.items import REASON_EMPTY, STAGE, is_reject, make_item, reject
 from pipeline.io.files.json import read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
 from pipeline.io.files.text import html_canonical_url, split_headline
+from pipeline.io.source import Source
 from pipeline.limits import Limits
 from pipeline.records import is_skip
 
@@ -221,8 +222,8 @@ def _file_size(path: str, at_least: int) -> int:
 
 
 class ReadArticleParts(beam.PTransform):
-    """Read input files matching ``patterns``; ``expand`` returns ``(only_items, spread_items,
-    rejects, skipped)``: the items of one-item files (HTML pages), where they were read, and
+    """Read input files matching ``patterns``; ``expand`` returns a :class:`~pipeline.io.source.Source`
+    whose ``items`` are two parts: the items of one-item files (HTML pages), where they were read, and
     the items of many-item files, spread over workers. Clean each part where it is (see
     :func:`pipeline.graph.build`): a runner copies every element that crosses a shuffle or a
     Flatten of two steps, and a raw page costs ~1.2 ms per 180 KB there (FnApiRunner).
@@ -257,12 +258,12 @@ class ReadArticleParts(beam.PTransform):
         # file is cleaned on the worker that read it (a fusion break, as Beam advises after a
         # high fan-out read; the local multi-process runner splits a stage's input by key only).
         spread = outputs.items | "DistributeItems" >> beam.Reshuffle()
-        return outputs[ReadFileFn.ONLY_ITEM], spread, outputs.rejects, outputs.skipped
+        return Source((outputs[ReadFileFn.ONLY_ITEM], spread), outputs.rejects, outputs.skipped)
 
 
 class ReadArticles(beam.PTransform):
-    """:class:`ReadArticleParts` with the items in one PCollection: ``expand`` returns
-    ``(items, rejects, skipped)`` (the graph cleans the parts separately instead)."""
+    """:class:`ReadArticleParts` with the items in one part: a :class:`~pipeline.io.source.Source`
+    (the graph cleans the parts separately instead)."""
 
     def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
         super().__init__(label)
@@ -270,5 +271,5 @@ class ReadArticles(beam.PTransform):
         self.paths = self.parts.paths
 
     def expand(self, pbegin):
-        only, spread, rejects, skipped = pbegin | "Parts" >> self.parts
-        return (only, spread) | "Items" >> beam.Flatten(), rejects, skipped
+        read = pbegin | "Parts" >> self.parts
+        return read._replace(items=(read.all_items("Items"),))

@@ -16,6 +16,7 @@ from pipeline.io.feeds.fetch import FetchDoFn, host_of, utcnow
 from pipeline.io.feeds.poll import poll_feed
 from pipeline.io.feeds.state import FeedState
 from pipeline.io.route import route
+from pipeline.io.source import Source
 from pipeline.io.stream.base import NAMESPACE, STORE_LOCK
 from pipeline.io.stream.ticks import Ticks
 
@@ -41,8 +42,8 @@ class PollHostStatefulFn(FetchDoFn):
     FEEDS = ReadModifyWriteStateSpec("feeds", PickleCoder())
 
     def __init__(self, settings, initial_states: dict, fetch_articles: bool = False,
-                 retry_before: Optional[_dt.datetime] = None):
-        super().__init__(settings)
+                 retry_before: Optional[_dt.datetime] = None, max_feed_entries: Optional[int] = None):
+        super().__init__(settings, max_feed_entries)
         self.initial = initial_states
         self.fetch_articles = fetch_articles
         self.retry_before = retry_before  # --retry-now: the run's start (see poll_feed)
@@ -58,7 +59,8 @@ class PollHostStatefulFn(FetchDoFn):
             state = FeedState.from_dict(raw, url) if raw is not None else None
             stats: collections.Counter = collections.Counter()
             outputs, new_state = poll_feed(url, state, self.fetcher, utcnow(), stats,
-                                           settings_key=self.settings_key, retry_before=self.retry_before)
+                                           settings_key=self.settings_key, retry_before=self.retry_before,
+                                           max_feed_entries=self.max_feed_entries)
             self.polls.inc()
             for record in outputs:
                 routed = route(record)
@@ -73,12 +75,13 @@ class PollHostStatefulFn(FetchDoFn):
 
 class PollFeedsForever(beam.PTransform):
     """Poll ``feed_urls`` every ``interval`` seconds from ``start`` until ``stop`` (unix seconds;
-    None: forever). ``expand`` returns ``{"items", "rejects", "skipped", "states"}``."""
+    None: forever). ``expand`` returns a :class:`~pipeline.io.source.Source` with the feeds' ``states``."""
 
     def __init__(self, feed_urls: list[str], states: dict, settings, interval: float,
                  start: Optional[float] = None, stop: Optional[float] = None, fetch_articles: bool = False,
-                 paced: bool = False, retry_before: Optional[_dt.datetime] = None):
+                 paced: bool = False, retry_before: Optional[_dt.datetime] = None, limits=None):
         super().__init__()
+        self.limits = limits  # the run's --max-feed-entries ... (None: the defaults)
         self.retry_before = retry_before  # --retry-now: the run's start (see pipeline.io.feeds.poll.poll_feed)
         self.feed_urls = list(dict.fromkeys(feed_urls))
         listed = set(self.feed_urls)
@@ -103,10 +106,10 @@ class PollFeedsForever(beam.PTransform):
                   | "Ticks" >> Ticks(self.start, self.stop, self.interval, self.paced)
                   | "HostsDue" >> beam.FlatMap(_hosts, self._keyed()).with_output_types(Tuple[str, Any])
                   | "Poll" >> beam.ParDo(PollHostStatefulFn(self.settings, self.states, self.fetch_articles,
-                                                            self.retry_before))
+                                                            self.retry_before,
+                                                            self.limits.max_feed_entries if self.limits else None))
                   .with_outputs("rejects", "skipped", "states", main="items"))
-        return {"items": polled.items, "rejects": polled.rejects, "skipped": polled.skipped,
-                "states": polled.states}
+        return Source((polled.items,), polled.rejects, polled.skipped, polled.states)
 
 
 class _SaveFeedStateFn(beam.DoFn):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import apache_beam as beam
 
 from pipeline.io.route import route
+from pipeline.io.source import Source
 
 __all__ = ["ReadPubSub"]
 
@@ -20,7 +21,7 @@ def _routed(record: dict):
 
 
 class ReadPubSub(beam.PTransform):
-    """One JSON article per Pub/Sub message (fields as in a JSONL input): ``(items, rejects, skipped)``."""
+    """One JSON article per Pub/Sub message (fields as in a JSONL input): a :class:`~pipeline.io.source.Source`."""
 
     def __init__(self, subscription: str, limits=None):
         super().__init__()
@@ -33,5 +34,5 @@ class ReadPubSub(beam.PTransform):
         read = (messages
                 | "Parse" >> beam.FlatMap(_message_items, self.subscription, self.limits)
                 | "Split" >> beam.FlatMap(_routed).with_outputs("rejects", "skipped", main="items"))
-        return read.items, read.rejects, read.skipped
+        return Source((read.items,), read.rejects, read.skipped)
 

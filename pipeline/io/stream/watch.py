@@ -8,6 +8,7 @@ from apache_beam.coders import StrUtf8Coder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
+from pipeline.io.source import Source
 from pipeline.io.stream.base import NAMESPACE, STORE_LOCK
 from pipeline.io.stream.ticks import Ticks
 
@@ -80,7 +81,7 @@ def _path_and_version(metadata):
 
 class WatchFiles(beam.PTransform):
     """New or changed files under the globs, checked every ``interval`` seconds (``--watch-interval``),
-    read like batch inputs: ``(items, rejects, skipped)``. With ``scans_root`` (the streaming output),
+    read like batch inputs: a :class:`~pipeline.io.source.Source`. With ``scans_root`` (the streaming output),
     every scan of a glob is counted as a ``scans`` count there (the manifest's ``scans``)."""
 
     def __init__(self, patterns: list[str], interval: float, start: Optional[float] = None,
@@ -118,5 +119,5 @@ class WatchFiles(beam.PTransform):
                 | "Version" >> beam.Map(_path_and_version).with_output_types(Tuple[str, str])
                 | "NewOrChanged" >> beam.ParDo(_NewOrChangedFn(load_watched(self.state_dir), self.state_dir))
                 | "ReadFiles" >> beam.ParDo(ReadFileFn(self.limits)).with_outputs("rejects", "skipped", main="items"))
-        return read.items, read.rejects, read.skipped
+        return Source((read.items,), read.rejects, read.skipped)
 

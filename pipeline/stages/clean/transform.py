@@ -9,7 +9,7 @@ from pipeline.stages.clean.limited import LimitedClean
 
 
 class Clean(ApplyStage):
-    """Items -> ``(articles, rejects)``; rejects carry stage "clean" and the reason.
+    """Items -> :class:`~pipeline.stages.base.StageOutput` of articles; rejects carry stage "clean" and the reason.
 
     ``limits`` (--max-page-bytes, --extract-timeout): graph.py passes the run's; default the defaults."""
 

@@ -65,6 +65,7 @@ from pipeline.stages.dedup.near import (
     SHARDS,
     Edge,
     NearDedup,
+    NearDedupConfig,
     NearFeatures,
     candidate_pairs,
     classify_pair,
@@ -77,7 +78,7 @@ from pipeline.stages.dedup.near import (
     resolve_edges,
     verify_pair,
 )
-from pipeline.stages.dedup.streaming import StreamingDedup, seed_entries
+from pipeline.stages.dedup.streaming import StreamingDedup, StreamingDedupConfig, seed_entries
 
 __all__ = [
     "STAGE_IDENTIFY", "STAGE_DEDUP", "SHINGLE_SIZE", "NUM_PERM", "LSH_BANDS", "MINHASH_SEED",
@@ -91,5 +92,5 @@ __all__ = [
     "NearFeatures", "near_features", "Similarity", "jaccard", "jaccard_of_texts", "similarity",
     "sketch_values", "sketch_similarity", "Edge", "classify_pair", "INSIDE", "resolve_edges",
     "id_code", "id_of", "pair_codes", "candidate_pairs", "verify_pair", "near_decisions",
-    "dedup_in_memory", "ExactDedup", "NearDedup", "StreamingDedup", "seed_entries",
+    "dedup_in_memory", "ExactDedup", "NearDedup", "NearDedupConfig", "StreamingDedup", "StreamingDedupConfig", "seed_entries",
 ]

@@ -12,6 +12,7 @@ from typing import Iterable
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
+from pipeline.stages.base import StageOutput, ToRejects
 from pipeline.stages.dedup.canonical import STAGE_DEDUP, as_duplicate, canonical_rank, newest_first
 from pipeline.stages.dedup.overlap import jaccard_of_texts
 
@@ -103,20 +104,31 @@ class _CollapseFn(beam.DoFn):
             yield beam.pvalue.TaggedOutput("duplicates", dup)
 
 
+def _collapse(same_url: bool):
+    """The collapse step over groups; a group it fails on goes to the dead letter ``failed``."""
+    return (beam.ParDo(_CollapseFn(same_url=same_url))
+            .with_exception_handling(main_tag="kept", dead_letter_tag="failed")
+            .with_outputs("duplicates", main="kept"))
+
+
 class ExactDedup(beam.PTransform):
     """Same id (canonical URL, or text without URL), then same normalised text.
 
-    Returns ``(articles, duplicates)``.
+    Identified articles -> :class:`~pipeline.stages.base.StageOutput`: the canonical copies, the
+    rejects (every member of a group the collapse failed on) and the duplicates.
     """
 
     def expand(self, articles):
         by_id = (articles
                  | "KeyById" >> beam.Map(_by_key, "id")
                  | "GroupById" >> beam.GroupByKey()
-                 | "CollapseById" >> beam.ParDo(_CollapseFn(same_url=True)).with_outputs("duplicates", main="kept"))
+                 | "CollapseById" >> _collapse(same_url=True))
         by_hash = (by_id.kept
                    | "KeyByContent" >> beam.Map(_by_key, "content_hash")
                    | "GroupByContent" >> beam.GroupByKey()
-                   | "CollapseByContent" >> beam.ParDo(_CollapseFn(same_url=False)).with_outputs("duplicates", main="kept"))
+                   | "CollapseByContent" >> _collapse(same_url=False))
         duplicates = (by_id.duplicates, by_hash.duplicates) | "ExactDuplicates" >> beam.Flatten()
-        return by_hash.kept, duplicates
+        rejects = ((by_id.failed, by_hash.failed)
+                   | "FailedGroups" >> beam.Flatten()
+                   | "Rejects" >> ToRejects(STAGE_DEDUP, grouped=True))
+        return StageOutput(by_hash.kept, rejects, duplicates)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import pickle
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Iterable, NamedTuple, Optional
 
 import apache_beam as beam
@@ -25,6 +26,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.transforms.window import GlobalWindow
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline.stages.base import StageOutput, ToRejects
 from pipeline.stages.dedup.canonical import STAGE_DEDUP, as_duplicate, canonical_rank, with_decision
 from pipeline.stages.dedup.exact import collapse_exact
 from pipeline.stages.dedup.hashing import (
@@ -52,6 +54,40 @@ MAX_BUCKET = 500  # an LSH/anchor bucket larger than this is boilerplate, not a 
 SHARDS = 64  # keyed batches per shuffle in NearDedup (parallelism of the bucket and join steps)
 
 _U64 = np.uint64
+
+
+@dataclass(frozen=True)
+class NearDedupConfig:
+    """How near duplicates and excerpts are found and judged (one value per run, picklable).
+
+    ``near_threshold`` (``--near-threshold``): sketch Jaccard at or above which two articles are
+    near copies; ``excerpt_threshold`` (``--excerpt-threshold``): share of the dropped article's
+    shingles inside the kept one; ``bands`` (``--lsh-bands``) LSH bands of ``rows`` MinHash values;
+    ``anchors`` smallest shingle hashes and 1 in ``sample_every`` shingles make excerpt keys; a
+    bucket of more than ``max_bucket`` articles is skipped; sketches keep ``sketch_size`` hashes.
+    """
+
+    near_threshold: float = NEAR_THRESHOLD
+    excerpt_threshold: float = EXCERPT_THRESHOLD
+    bands: int = NEAR_BANDS
+    rows: int = NEAR_ROWS
+    anchors: int = ANCHORS
+    max_bucket: int = MAX_BUCKET
+    sketch_size: int = SKETCH_SIZE
+    sample_every: int = SAMPLE_EVERY
+
+    def __post_init__(self):
+        for name, flag in (("near_threshold", "--near-threshold"), ("excerpt_threshold", "--excerpt-threshold")):
+            if not 0.0 < getattr(self, name) <= 1.0:
+                raise ValueError(f"{flag} must be above 0 and at most 1, not {getattr(self, name)}")
+        if self.bands < 1:
+            raise ValueError(f"--lsh-bands must be at least 1, not {self.bands}")
+        if min(self.rows, self.sketch_size, self.sample_every) < 1 or self.anchors < 0 or self.max_bucket < 2:
+            raise ValueError("rows, sketch_size, sample_every >= 1, anchors >= 0 and max_bucket >= 2")
+
+    def features(self, article: dict) -> "NearFeatures":
+        """The article's :class:`NearFeatures` under this configuration."""
+        return near_features(article, self.bands, self.rows, self.anchors, self.sketch_size, self.sample_every)
 
 
 class NearFeatures(NamedTuple):
@@ -259,11 +295,8 @@ def near_decisions(features: list[NearFeatures], near_threshold: float = NEAR_TH
     return resolve_edges(edges)
 
 
-def dedup_in_memory(records: Iterable[dict], near_threshold: float = NEAR_THRESHOLD,
-                    excerpt_threshold: float = EXCERPT_THRESHOLD, bands: int = NEAR_BANDS,
-                    rows: int = NEAR_ROWS, anchors: int = ANCHORS, max_bucket: int = MAX_BUCKET,
-                    sketch_size: int = SKETCH_SIZE,
-                    sample_every: int = SAMPLE_EVERY) -> tuple[list[dict], list[dict]]:
+def dedup_in_memory(records: Iterable[dict], config: NearDedupConfig = NearDedupConfig()
+                    ) -> tuple[list[dict], list[dict]]:
     """ExactDedup then NearDedup on identified records, in memory: ``(kept, duplicates)``.
 
     Same pure functions and same decisions as the Beam transforms (tested), for the benchmark
@@ -283,8 +316,8 @@ def dedup_in_memory(records: Iterable[dict], near_threshold: float = NEAR_THRESH
         canonical, dups = collapse_exact(copies, same_url=False)
         exact_dups += dups
         unique.append(canonical)
-    feats = [near_features(a, bands, rows, anchors, sketch_size, sample_every) for a in unique]
-    decisions = near_decisions(feats, near_threshold, excerpt_threshold, max_bucket)
+    feats = [config.features(a) for a in unique]
+    decisions = near_decisions(feats, config.near_threshold, config.excerpt_threshold, config.max_bucket)
     kept, dups = [], []
     for a in unique:
         d = decisions.get(a["id"])
@@ -526,43 +559,34 @@ _NO_DECISIONS = pickle.dumps({}, protocol=pickle.HIGHEST_PROTOCOL)
 class NearDedup(beam.PTransform):
     """Near-duplicates and excerpts among articles that survived exact dedup.
 
-    Input: ``(articles, exact_duplicates)``. Returns ``(articles, duplicates)`` where the
-    articles carry ``story_id`` and every duplicate points at a kept article.
+    Input: ``(articles, exact_duplicates)``. Returns a :class:`~pipeline.stages.base.StageOutput`:
+    the kept articles (``story_id`` set to their own id), the rejects (articles the decision step
+    failed on) and every duplicate, each pointing at a kept article.
 
-    ``bands`` LSH bands of ``rows`` MinHash values each find candidates by Jaccard; every pair
-    of an article's ``anchors`` smallest shingle hashes, and every two consecutive sampled
-    shingles (1 in ``sample_every``), is a key that finds excerpts; a bucket
+    ``config`` (:class:`NearDedupConfig`): ``bands`` LSH bands of ``rows`` MinHash values each find
+    candidates by Jaccard; every pair of an article's ``anchors`` smallest shingle hashes, and every
+    two consecutive sampled shingles (1 in ``sample_every``), is a key that finds excerpts; a bucket
     of more than ``max_bucket`` articles is skipped. Candidates are verified on the sketches
     (``near_threshold``: Jaccard; ``excerpt_threshold``: containment of the dropped article).
     Batch only: the keyed steps batch per bundle in the global window.
     """
 
-    def __init__(self, near_threshold: float = NEAR_THRESHOLD,
-                 excerpt_threshold: float = EXCERPT_THRESHOLD,
-                 bands: int = NEAR_BANDS, rows: int = NEAR_ROWS, anchors: int = ANCHORS,
-                 max_bucket: int = MAX_BUCKET, num_perm: Optional[int] = None,
-                 sketch_size: int = SKETCH_SIZE, sample_every: int = SAMPLE_EVERY):
+    def __init__(self, config: NearDedupConfig = NearDedupConfig()):
         super().__init__()
-        self.sketch_size = sketch_size
-        self.sample_every = sample_every
-        self.near_threshold = near_threshold
-        self.excerpt_threshold = excerpt_threshold
-        self.bands = bands
-        self.rows = rows if num_perm is None else max(1, num_perm // bands)
-        self.anchors = anchors
-        self.max_bucket = max_bucket
+        self.config = config
 
     def expand(self, inputs):
         articles, exact_duplicates = inputs
-        feats = articles | "Features" >> beam.Map(near_features, self.bands, self.rows, self.anchors,
-                                                  self.sketch_size, self.sample_every)
+        config = self.config
+        feats = articles | "Features" >> beam.Map(near_features, config.bands, config.rows, config.anchors,
+                                                  config.sketch_size, config.sample_every)
         by_shard = (feats
                     | "FeaturesByShard" >> beam.Map(_feature_items)
                     | "BatchFeatures" >> beam.ParDo(_ShardBatchFn()))
         pairs = (feats
                  | "BatchKeys" >> beam.ParDo(_KeyBatchFn())
                  | "GroupBuckets" >> beam.GroupByKey()
-                 | "PairsInBuckets" >> beam.ParDo(_PairsInShardFn(self.max_bucket)))
+                 | "PairsInBuckets" >> beam.ParDo(_PairsInShardFn(config.max_bucket)))
         firsts = ((by_shard, pairs)
                   | "PairsAndFirsts" >> beam.Flatten()
                   | "GroupFirsts" >> beam.GroupByKey()
@@ -571,15 +595,17 @@ class NearDedup(beam.PTransform):
         edges = ((by_shard, firsts)
                  | "FirstsAndSeconds" >> beam.Flatten()
                  | "GroupSeconds" >> beam.GroupByKey()
-                 | "Verify" >> beam.ParDo(_VerifyFn(self.near_threshold, self.excerpt_threshold)))
+                 | "Verify" >> beam.ParDo(_VerifyFn(config.near_threshold, config.excerpt_threshold)))
         # one group for all edges (a few per duplicate): the greedy resolution is global
         decisions = (edges
                      | "OneKey" >> beam.Map(_with_one_key)
                      | "AllEdges" >> beam.GroupByKey()
                      | "Resolve" >> beam.MapTuple(_resolve_group))
         decisions = beam.pvalue.AsSingleton(decisions, default_value=_NO_DECISIONS)
-        decided = articles | "ApplyDecisions" >> beam.ParDo(
-            _ApplyDecisionsFn(), decisions).with_outputs("duplicates", main="kept")
+        decided = articles | "ApplyDecisions" >> (
+            beam.ParDo(_ApplyDecisionsFn(), decisions)
+            .with_exception_handling(main_tag="kept", dead_letter_tag="failed")
+            .with_outputs("duplicates", main="kept"))
         repointed = exact_duplicates | "RepointExact" >> beam.ParDo(_RepointFn(), decisions)
         duplicates = (decided.duplicates, repointed) | "AllDuplicates" >> beam.Flatten()
-        return decided.kept, duplicates
+        return StageOutput(decided.kept, decided.failed | "Rejects" >> ToRejects(STAGE_DEDUP), duplicates)

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+from dataclasses import dataclass
 from typing import Any, NamedTuple, Optional, Tuple
 
 import apache_beam as beam
@@ -36,7 +37,8 @@ from apache_beam.transforms.timeutil import TimeDomain
 from apache_beam.transforms.userstate import BagStateSpec, ReadModifyWriteStateSpec, TimerSpec, on_timer
 from apache_beam.utils.timestamp import Timestamp
 
-from pipeline.stages.dedup.canonical import as_duplicate, with_decision
+from pipeline.stages.base import StageOutput, ToRejects
+from pipeline.stages.dedup.canonical import STAGE_DEDUP, as_duplicate, with_decision
 from pipeline.stages.dedup.hashing import LSH_BANDS, NUM_PERM, lsh_keys, minhash, shingles
 
 STAGE = "dedup_stream"
@@ -283,29 +285,48 @@ def _buckets(article: dict, bands: int):
     return [(bucket, (key, entry, article if bucket.startswith("h:") else None)) for bucket in buckets]
 
 
-class StreamingDedup(beam.PTransform):
-    """Timestamped articles -> ``(canonical articles, duplicates)``, decided on arrival."""
+@dataclass(frozen=True)
+class StreamingDedupConfig:
+    """How a stream remembers and compares articles (one value per run, picklable).
 
-    def __init__(self, horizon_seconds: float = DEFAULT_HORIZON_SECONDS, threshold: float = 0.8,
-                 bands: int = LSH_BANDS, timers: bool = True, seed: Optional[dict] = None):
+    ``horizon_seconds`` (``--dedup-horizon``): how long, in event time, an article is remembered;
+    ``threshold``: estimated Jaccard at or above which a later article is a near copy; ``bands``:
+    LSH bands of the MinHash signature; ``timers``: expire state with event-time timers (False:
+    on access only, for runners whose timers fire at once, as the local one does in streaming).
+    """
+
+    horizon_seconds: float = DEFAULT_HORIZON_SECONDS
+    threshold: float = 0.8
+    bands: int = LSH_BANDS
+    timers: bool = True
+
+
+class StreamingDedup(beam.PTransform):
+    """Timestamped articles -> :class:`~pipeline.stages.base.StageOutput`: the canonical articles,
+    the rejects (articles that could not be sketched) and the duplicates, decided on arrival.
+
+    ``seed``: the state the buckets start from (bucket -> [encoded Entry], :func:`seed_entries`):
+    data a run carries over, not configuration."""
+
+    def __init__(self, config: StreamingDedupConfig = StreamingDedupConfig(), seed: Optional[dict] = None):
         super().__init__()
-        self.horizon_seconds = horizon_seconds
-        self.threshold = threshold
-        self.bands = bands
-        self.timers = timers  # False: expiry on access only (runners without reliable timers)
-        self.seed = seed  # bucket -> [encoded Entry], from :func:`seed_entries`
+        self.config = config
+        self.seed = seed
 
     def expand(self, articles):
-        decided = (articles
-                   | "GlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
-                   | "Buckets" >> beam.FlatMap(_buckets, self.bands).with_output_types(Tuple[str, Any])
+        config = self.config
+        bucketed, failed = (articles
+                            | "GlobalWindow" >> beam.WindowInto(beam.window.GlobalWindows())
+                            | "Buckets" >> beam.FlatMap(_buckets, config.bands)
+                            .with_output_types(Tuple[str, Any]).with_exception_handling())
+        decided = (bucketed
                    | "CompareInBucket" >> beam.ParDo(
-                       (BucketWithTtlFn if self.timers else BucketFn)(self.horizon_seconds, self.threshold,
-                                                                       self.seed)
+                       (BucketWithTtlFn if config.timers else BucketFn)(config.horizon_seconds, config.threshold,
+                                                                         self.seed)
                    ).with_output_types(Tuple[str, Any])
-                   | "Decide" >> beam.ParDo(DecideFn(self.bands + 2)).with_outputs("duplicates", main="canonical"))
-        return decided.canonical, decided.duplicates
+                   | "Decide" >> beam.ParDo(DecideFn(config.bands + 2)).with_outputs("duplicates", main="canonical"))
+        return StageOutput(decided.canonical, failed | "Rejects" >> ToRejects(STAGE_DEDUP), decided.duplicates)
 
 
-__all__ = ["StreamingDedup", "seed_entries", "BucketFn", "BucketWithTtlFn", "prune", "best_match", "combine_verdicts", "estimated_jaccard", "pack_signature",
+__all__ = ["StreamingDedup", "StreamingDedupConfig", "seed_entries", "BucketFn", "BucketWithTtlFn", "prune", "best_match", "combine_verdicts", "estimated_jaccard", "pack_signature",
            "Entry", "Verdict", "DEFAULT_HORIZON_SECONDS"]

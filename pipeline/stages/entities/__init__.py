@@ -37,13 +37,13 @@ from pipeline.stages.entities.names import canonical_form, name_bounds, normalis
 from pipeline.stages.entities.places import RELABEL_CITY_POPULATION, Gazetteer, gazetteer, place_codes
 from pipeline.stages.entities.resolve import (STRAY_WORD_ZIPF, dateline_mentions, propagate_surnames,
                                               resolve_document, tidy_mentions)
-from pipeline.stages.entities.transform import (STAGE, ApplyAliasesFn, ExtractEntities, ExtractFn, entity_rows,
+from pipeline.stages.entities.transform import (STAGE, ApplyAliasesFn, EntityConfig, ExtractEntities, ExtractFn, entity_rows,
                                                 evidence, summarise)
 
 __all__ = [
     "ALIAS_MAJORITY", "DEFAULT_CHUNK_CHARS", "DEFAULT_LABELS", "EMBEDDING_FACTORIES", "FALLBACK_MODEL",
     "NER_FACTORIES", "NUMERIC_LABELS", "OFFICIAL_MODELS", "RELABEL_CITY_POPULATION", "STAGE", "STRAY_WORD_ZIPF",
-    "AliasCountsFn", "ApplyAliasesFn", "EntityExtractor", "ExtractEntities", "ExtractFn", "Gazetteer",
+    "AliasCountsFn", "ApplyAliasesFn", "EntityConfig", "EntityExtractor", "ExtractEntities", "ExtractFn", "Gazetteer",
     "ModelNotInstalled", "alias_evidence", "apply_aliases", "build_alias_table", "canonical_form",
     "dateline_mentions", "entity_rows", "evidence", "gazetteer", "load_model", "model_description",
     "name_bounds", "ner_exclusions", "normalise_surface", "place_codes", "propagate_surnames",

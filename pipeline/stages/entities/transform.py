@@ -1,5 +1,5 @@
-"""The Beam side of the stage: :class:`ExtractEntities` (``articles -> (articles, rejects)``),
-its DoFns, and the per-article :func:`summarise` and :func:`entity_rows`.
+"""The Beam side of the stage: :class:`ExtractEntities` (articles -> :class:`StageOutput`) and
+its :class:`EntityConfig`, its DoFns, and the per-article :func:`summarise` and :func:`entity_rows`.
 
 An article whose NER fails is not rejected (the article itself is fine): it is kept with
 ``entities=[]`` and the reason in ``provenance["entities"]``.
@@ -7,14 +7,15 @@ An article whose NER fails is not rejected (the article itself is fine): it is k
 from __future__ import annotations
 
 import re
-from typing import Any, Iterable, Optional, Sequence
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
 from pipeline.records import EntitySummary, Mention
-from pipeline.stages.base import failure_to_reject
+from pipeline.stages.base import StageOutput, failure_to_reject
 from pipeline.stages.entities.aliases import AliasCountsFn, alias_evidence, apply_aliases
 from pipeline.stages.entities.extract import DEFAULT_LABELS, EntityExtractor
 from pipeline.stages.entities.model import resolve_model
@@ -191,12 +192,34 @@ class ApplyAliasesFn(beam.DoFn):
         yield dict(article, mentions=resolved, entities=summarise(resolved))
 
 
+@dataclass(frozen=True)
+class EntityConfig:
+    """Which model finds entities, in which articles, how many per call (one value per run).
+
+    ``model`` (``--ner-model``): a spaCy package name, None for the default
+    (:func:`pipeline.stages.entities.model.resolve_model`); ``batch_size`` (``--ner-batch-size``):
+    articles per ``nlp.pipe`` call; ``languages``: the ``lang`` codes the model reads; ``labels``:
+    the entity labels kept (None: all).
+    """
+
+    model: Optional[str] = None
+    batch_size: int = 32
+    languages: tuple[str, ...] = ("en",)
+    labels: Optional[tuple[str, ...]] = DEFAULT_LABELS
+
+    def __post_init__(self):
+        if int(self.batch_size) < 1:
+            raise ValueError(f"--ner-batch-size must be at least 1, not {self.batch_size}")
+        if isinstance(self.languages, str):
+            object.__setattr__(self, "languages", (self.languages,))
+
+
 class ExtractEntities(beam.PTransform):
-    """``articles -> (articles, rejects)``: adds ``mentions`` and ``entities`` to every article.
+    """Articles -> :class:`StageOutput`: adds ``mentions`` and ``entities`` to every article.
 
     The model is resolved when the graph is built (a missing model fails the launch, and every
     worker uses the same model; ``self.model`` is the resolved name, for the run manifest). Articles
-    whose ``lang`` is not in ``languages`` are kept without NER; articles whose NER fails are kept
+    whose ``lang`` is not in ``config.languages`` are kept without NER; articles whose NER fails are kept
     with ``entities=[]``; only elements that are not articles at all go to rejects.
     ``provenance["entities"]`` says why entities are missing ("skipped: ...", "failed: ..."), and is
     None when they were extracted (article schema).
@@ -215,17 +238,10 @@ class ExtractEntities(beam.PTransform):
     ``skipped_language``, ``aliased_mentions``.
     """
 
-    def __init__(self, model: Optional[str] = None, batch_size: int = 32,
-                 languages: Sequence[str] | str = ("en",),
-                 labels: Optional[Iterable[str]] = DEFAULT_LABELS, aliases: bool = True,
-                 distribute: bool = True):
+    def __init__(self, config: EntityConfig = EntityConfig(), *, aliases: bool = True, distribute: bool = True):
         super().__init__()
-        self.model = resolve_model(model)
-        self.batch_size = int(batch_size)
-        if self.batch_size < 1:
-            raise ValueError("batch_size must be at least 1")
-        self.languages = (languages,) if isinstance(languages, str) else tuple(languages)
-        self.labels = labels
+        self.config = config
+        self.model = resolve_model(config.model)
         self.aliases = aliases
         self.distribute = distribute
 
@@ -237,7 +253,8 @@ class ExtractEntities(beam.PTransform):
             # Fixed-size batches of batch_size, gathered inside the NER step (see ExtractFn, which
             # keeps each article's timestamp and window): BatchElements' adaptive sizing handed spaCy
             # ~3-13 articles per call (measured), and nlp.pipe is fastest at 32 (8: -2%, 128: -12% words/s).
-            | "NER" >> beam.ParDo(ExtractFn(self.model, self.languages, self.batch_size, self.labels))
+            | "NER" >> beam.ParDo(ExtractFn(self.model, self.config.languages, int(self.config.batch_size),
+                                            self.config.labels))
             .with_outputs(ExtractFn.REJECTS, main="articles")
         )
         found = outputs.articles
@@ -246,4 +263,4 @@ class ExtractEntities(beam.PTransform):
                      | "AliasEvidence" >> beam.Map(evidence)
                      | "AliasTable" >> beam.CombineGlobally(AliasCountsFn()))
             found = found | "ApplyAliases" >> beam.ParDo(ApplyAliasesFn(), beam.pvalue.AsSingleton(table))
-        return found, outputs[ExtractFn.REJECTS]
+        return StageOutput(found, outputs[ExtractFn.REJECTS])
