@@ -408,7 +408,7 @@ def stages_loop(patterns: list[str], ner: bool, out_dir: Optional[Path], watch: 
     with watch("stories"):
         story = stories.cluster(articles, threshold=stories.DEFAULT_THRESHOLD,
                                 window_days=stories.DEFAULT_WINDOW_DAYS, max_bucket=stories.MAX_BUCKET)
-        assign = stories._AssignFn()
+        assign = stories.AssignFn()
         resolved = {k: (v, 1.0) for k, v in story.items()}
         assigned = []
         for article in articles:
@@ -614,7 +614,7 @@ STAGE_FILES = {
     "pipeline/stages/identify.py": "Identify+ExactDedup+NearDedup",
     "pipeline/stages/dedup/": "Identify+ExactDedup+NearDedup", "pipeline/stages/dedup.py": "Identify+ExactDedup+NearDedup",
     "pipeline/stages/entities/": "Entities", "pipeline/stages/entities.py": "Entities",
-    "pipeline/stages/stories.py": "Stories+DuplicateStories", "pipeline/stages/validate.py": "Validate",
+    "pipeline/stages/stories/": "Stories+DuplicateStories", "pipeline/stages/stories.py": "Stories+DuplicateStories", "pipeline/stages/validate.py": "Validate",
     "pipeline/schemas.py": "Validate", "pipeline/output/": "Write (output)", "pipeline/io/sinks.py": "Write (output)",
 }
 

@@ -16,6 +16,7 @@ from apache_beam.options.pipeline_options import PipelineOptions
 from apache_beam.testing.util import assert_that, equal_to
 
 from pipeline.stages import stories as S
+from pipeline.stages.stories import transform as T
 from pipeline.stages.dedup import canonical_rank, identify
 from pipeline.stages.stories import (
     AssignStories,
@@ -475,11 +476,11 @@ def test_features_survive_the_wire_exactly(fixtures):
     for article in fixtures.values():
         f = story_features(article)
         keys = S.candidate_keys(f)
-        wire = S._to_wire(article["id"], f, keys)
-        assert S._from_wire(wire) == f and list(S._from_wire(wire).terms) == list(f.terms)
+        wire = T._to_wire(article["id"], f, keys)
+        assert T._from_wire(wire) == f and list(T._from_wire(wire).terms) == list(f.terms)
         assert wire[1] == tuple(keys)
     empty = S.StoryFeatures((0, "", "", "", 0), {}, {}, None)
-    assert S._from_wire(S._to_wire("x", empty, [])) == empty
+    assert T._from_wire(T._to_wire("x", empty, [])) == empty
 
 
 def test_each_candidate_pair_is_owned_by_one_bucket():

@@ -11,8 +11,9 @@ Two layers, as for every stage (see ``pipeline/stages/base.py``):
 * :class:`ReadArticleParts` is the Beam transform: it expands the globs when the pipeline is
   built (a typo fails before anything runs), spreads the files over workers, reads each
   one with :func:`read_file` and returns the items of one-item files where they were read,
-  the items of many-item files spread again, rejects and skips; :class:`ReadArticles`
-  returns ``(items, rejects, skipped)``.
+  the items of many-item files spread again, rejects and skips, as a
+  :class:`pipeline.io.source.Source` with two item parts; :class:`ReadArticles` puts the items
+  in one part.
 
 :func:`read_file` dispatches on the format (:mod:`pipeline.io.files.detect`): gzip is
 recognised by its magic bytes, WARCs go to :mod:`pipeline.io.files.warc`, feeds to

@@ -14,8 +14,8 @@
   plausible, else fetch time.
 * ``ticks`` (:class:`Ticks`, the sources' clock) and ``base`` (what they share) under them.
 
-The three sources return ``(items, rejects, skipped)`` like the batch readers, so the stages
-after them are the same.
+The three sources return a :class:`pipeline.io.source.Source` like the batch readers, so the
+stages after them are the same.
 """
 from pipeline.io.stream.event_time import EARLIEST_PLAUSIBLE, AssignEventTime, event_time
 from pipeline.io.stream.feeds import PollFeedsForever, PollHostStatefulFn, SaveFeedStates
