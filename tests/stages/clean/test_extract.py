@@ -1,0 +1,83 @@
+"""Tests for pipeline.stages.clean.extract: extract_html (trafilatura)."""
+from __future__ import annotations
+
+import types
+
+import pytest
+import trafilatura
+
+from pipeline.stages.base import Rejected
+from pipeline.stages.clean import extract
+from pipeline.stages.clean.dates import parse_date
+from pipeline.stages.clean.extract import extract_html
+from tests.stages.clean.samples import ARTICLE_HTML, BODY, P1, P2, P3, doc, paragraphs
+
+
+def test_extract_html_drops_chrome_and_keeps_metadata():
+    ex = extract_html(ARTICLE_HTML, None)
+    paras = paragraphs(ex.text)
+    for p in (P1, P2, P3):
+        assert p in paras
+    for chrome in ("Home", "Sport", "Privacy policy", "Sign up for our newsletter"):
+        assert chrome not in ex.text
+    assert ex.title == "Quake hits coastal city"
+    assert ex.published_at == "2023-10-17T06:30:00Z"
+    assert ex.authors == ["Jane Doe", "John Roe"]
+    assert ex.url.startswith("https://www.example.com/world/quake-hits-city")
+    assert ex.site_name == "Example News"
+
+
+def test_extract_html_rejects_a_page_without_article():
+    html = "<html><body><nav><a href='/'>Home</a><a href='/x'>World</a></nav></body></html>"
+    with pytest.raises(Rejected, match="no article text found in HTML"):
+        extract_html(html, "https://example.com/")
+
+
+def test_extract_html_falls_back_when_precision_mode_finds_too_little(monkeypatch):
+    calls = []
+
+    def fake(texts):
+        def _trafilatura_text(tree, url, favor_precision):
+            calls.append(favor_precision)
+            return extract._paragraphs(types.SimpleNamespace(text=texts[favor_precision]))
+        return _trafilatura_text
+
+    reprint = "This copy is for your personal, non-commercial use only."
+    article = "\n".join(BODY)
+    monkeypatch.setattr(extract, "_trafilatura_text", fake({True: reprint, False: article}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY and calls == [True, False]
+    # nothing at all in precision mode: the default extraction is used
+    calls.clear()
+    monkeypatch.setattr(extract, "_trafilatura_text", fake({True: None, False: article}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == BODY
+    # a short article that the default only pads with chrome: the precise one is kept
+    calls.clear()
+    monkeypatch.setattr(extract, "_trafilatura_text", fake({True: doc(P1, P2), False: doc(P1, P2, P3)}))
+    assert paragraphs(extract_html(ARTICLE_HTML).text) == [P1, P2] and calls == [True, False]
+    # a long precise extraction: no second run
+    calls.clear()
+    long_text = "\n".join(BODY * 3)
+    monkeypatch.setattr(extract, "_trafilatura_text", fake({True: long_text, False: None}))
+    assert len(paragraphs(extract_html(ARTICLE_HTML).text)) == 12 and calls == [True]
+
+
+def test_extract_html_reads_metadata_once_from_the_parsed_page():
+    """Title, date, author and site name come from the page (one parse, trafilatura's metadata
+    functions without categories, tags or licence)."""
+    got = extract_html(ARTICLE_HTML)
+    expected = trafilatura.bare_extraction(ARTICLE_HTML, with_metadata=True, favor_precision=True,
+                                           date_extraction_params=dict(extract._DATE_PARAMS))
+    assert got.title == extract.clean_title(expected.title)
+    assert got.published_at == parse_date(expected.date)
+    assert got.site_name == (expected.sitename or None)
+    assert got.authors == extract.split_authors(expected.author) and got.url == expected.url
+
+
+def test_extract_html_keeps_tables():
+    html = ARTICLE_HTML.replace(
+        "<p>Share this article</p>",
+        "<table><tr><th>City</th><th>Magnitude</th></tr><tr><td>Portville</td><td>6.1</td></tr></table>")
+    text = extract_html(html).text
+    assert "Portville" in text and "Magnitude" in text
+    for p in (P1, P2, P3):
+        assert p in paragraphs(text)
