@@ -8,8 +8,8 @@ from apache_beam.testing.test_stream import TestStream
 from apache_beam.testing.util import assert_that, equal_to
 from apache_beam.transforms.window import TimestampedValue
 
-from pipeline.stages.dedup import minhash, shingles
-from pipeline.stages.dedup_stream import (
+from pipeline.stages.dedup.hashing import minhash, shingles
+from pipeline.stages.dedup.streaming import (
     Entry,
     StreamingDedup,
     Verdict,

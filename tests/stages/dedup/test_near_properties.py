@@ -6,13 +6,11 @@ canonical articles and the same duplicate decisions.
 """
 from __future__ import annotations
 
-import random
-
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.stages.dedup import dedup_in_memory
-from tests.stages.test_dedup import article, edited, story
+from pipeline.stages.dedup.near import dedup_in_memory
+from tests.stages.dedup.samples import article, edited, story
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
