@@ -43,7 +43,7 @@ _FOLD_LOCK = threading.Lock()
 
 
 # Above this, outside plane 14, Unicode (as of Python 3.11-3.13) has only unassigned and
-# private-use code points: no word characters, no mappings (tests/stages/test_dedup.py checks).
+# private-use code points: no word characters, no mappings (tests/stages/test_identify.py checks).
 ASSIGNED_END = 0x32400
 PLANE_14 = range(0xE0000, 0xE1000)
 

@@ -28,7 +28,7 @@ so stories are found on *what* an article is about:
 Measured (seeds through clean/language/identify/entities; the extraction benchmark's 181 pages
 with 72 hand-labelled pairs; short fixtures of different events sharing every entity): the
 default threshold 0.40 sits between the highest different-event score (0.30) and the lowest
-rewrite/paraphrase score (0.49); see ``tests/stages/test_stories.py`` and the stage's report.
+rewrite/paraphrase score (0.49); see ``tests/stages/stories/test_similarity.py`` and the stage's report.
 
 **Candidates** come from an inverted index, never from all pairs: each article emits its
 ``top_terms`` heaviest terms as keys; articles sharing at least ``min_shared`` keys are compared;
