@@ -178,6 +178,7 @@ def top_level_properties(schema: dict) -> tuple[dict, set]:
     return props, required
 
 
+@functools.lru_cache(maxsize=None)
 def dataset_node(dataset: str) -> tuple[dict, dict]:
     """A single object node (properties, required) for a dataset's rows, and its $ref root."""
     schema = load_schema(SCHEMA_FILES[dataset])
@@ -238,10 +239,34 @@ def _default(node: dict):
     return copy.deepcopy(node["default"]) if "default" in node else None
 
 
+_CHANGES: dict[int, bool] = {}
+
+
+def _changes(node: dict, root: dict) -> bool:
+    """Whether values under this (resolved) node differ between JSON and Arrow: a date-time, a map
+    or a default somewhere below. Cached per node (the loaded schemas live as long as the process)."""
+    key = id(node)
+    if key not in _CHANGES:
+        _CHANGES[key] = True  # a recursive $ref, if one is ever added, is converted, not looped
+        kind = _json_type(node)
+        if kind == "string":
+            found = node.get("format") == "date-time"
+        elif kind == "array":
+            found = _changes(resolve(node.get("items", {}), root), root)
+        elif kind == "object":
+            props = node.get("properties")
+            found = props is None or any("default" in resolve(c, root) or _changes(resolve(c, root), root)
+                                         for c in props.values())
+        else:
+            found = False
+        _CHANGES[key] = found
+    return _CHANGES[key]
+
+
 def _to_arrow(value, node: dict, root: dict):
     node = resolve(node, root)
-    if value is None:
-        return None
+    if value is None or not _changes(node, root):
+        return value
     kind = _json_type(node)
     if kind == "string" and node.get("format") == "date-time" and isinstance(value, str):
         return parse_datetime(value)
