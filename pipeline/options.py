@@ -128,7 +128,7 @@ class NewsbeamOptions(PipelineOptions):
                            help="Output directory: datasets, _manifest.json. It must be new, empty or written by "
                                 "newsbeam (anything else is refused); re-running replaces the datasets.")
         group.add_argument("--format", default="parquet", choices=FORMATS,
-                           help="Dataset file format (rejects are always gzip JSON lines). Default: parquet.")
+                           help="Dataset file format, the same for every dataset (jsonl: gzip JSON lines). Default: parquet.")
         group.add_argument("--no-quality", dest="quality", action="store_false", default=True,
                            help="Skip the data quality checks (Great Expectations suites) after the run.")
         group.add_argument("--no-entities", dest="entities", action="store_false", default=True,

@@ -20,11 +20,18 @@ from typing import Any, Optional, TypedDict
 
 import orjson
 
-SCHEMA_VERSION = "1.0.0"
+SCHEMA_VERSION = "2.0.0"
 
-#: Hive's name for a NULL partition value.  pyarrow, DuckDB and Spark read it back as NULL,
-#: so articles without any known date keep a typed ``dt`` column (see README: Dates).
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+#: The ``dt`` partition of rows without any known date (``dt=undated``; README: Dates).  Not
+#: Hive's NULL partition: pyarrow infers dictionary-typed partition keys and then cannot combine
+#: a NULL one with the others (``pandas.read_parquet(OUT/articles)`` fails with "Cannot yet unify
+#: dictionaries with nulls"), so every reader reads ``dt`` as a string, ``undated`` included.
+UNDATED_PARTITION = "undated"
+NULL_PARTITION = UNDATED_PARTITION  # the name stages use for it
+
+#: Where schema 1.x outputs kept undated rows (Hive's NULL partition); still read as undated.
+HIVE_NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
+UNDATED_PARTITIONS = frozenset({UNDATED_PARTITION, HIVE_NULL_PARTITION})
 
 #: Language code for text whose language could not be determined (ISO 639-2 "undetermined").
 UNDETERMINED_LANG = "und"

@@ -8,6 +8,7 @@ duplicate schema relies on) and is ~100x faster than jsonschema; fastjsonschema 
 """
 from __future__ import annotations
 
+import datetime as _dt
 import functools
 import json
 from importlib import resources
@@ -108,15 +109,27 @@ def resolve(node: dict, root: dict) -> dict:
     return resolve(target, target if doc else root) if "$ref" in target else target
 
 
-def _arrow_type(node: dict, root: dict):
-    import pyarrow as pa
+#: the Arrow type of a JSON Schema string with ``"format": "date-time"`` (ISO 8601 UTC in JSON)
+TIMESTAMP_UNIT, TIMESTAMP_TZ = "us", "UTC"
 
-    node = resolve(node, root)
+
+def _json_type(node: dict):
+    """The node's one non-null JSON type (``const``/``enum`` nodes are strings)."""
     types = node.get("type")
     if isinstance(types, list):
         types = [t for t in types if t != "null"][0]
     if types is None and ("const" in node or "enum" in node):
         types = "string"
+    return types
+
+
+def _arrow_type(node: dict, root: dict):
+    import pyarrow as pa
+
+    node = resolve(node, root)
+    types = _json_type(node)
+    if types == "string" and node.get("format") == "date-time":
+        return pa.timestamp(TIMESTAMP_UNIT, tz=TIMESTAMP_TZ)
     if types == "string":
         return pa.string()
     if types == "integer":
@@ -135,10 +148,14 @@ def _arrow_type(node: dict, root: dict):
     raise ValueError(f"no Arrow type for JSON Schema node {node!r}")
 
 
-def _nullable(node: dict, root: dict, required: bool) -> bool:
+def allows_null(node: dict, root: dict) -> bool:
     node = resolve(node, root)
     types = node.get("type")
-    return not required or (isinstance(types, list) and "null" in types)
+    return types == "null" or (isinstance(types, list) and "null" in types) or None in node.get("enum", [1])
+
+
+def _nullable(node: dict, root: dict, required: bool) -> bool:
+    return not required or allows_null(node, root)
 
 
 def _arrow_field(name: str, node: dict, required: bool, root: dict):
@@ -161,16 +178,192 @@ def top_level_properties(schema: dict) -> tuple[dict, set]:
     return props, required
 
 
+@functools.lru_cache(maxsize=None)
+def dataset_node(dataset: str) -> tuple[dict, dict]:
+    """A single object node (properties, required) for a dataset's rows, and its $ref root."""
+    schema = load_schema(SCHEMA_FILES[dataset])
+    props, required = top_level_properties(schema)
+    external = "$ref" in schema and not schema["$ref"].startswith("#")
+    root = load_schema("article.schema.json") if external else schema
+    return {"type": "object", "properties": props, "required": sorted(required)}, root
+
+
+@functools.lru_cache(maxsize=None)
 def arrow_schema(dataset: str):
     """The Parquet schema of a dataset, derived from its JSON Schema (one source of truth).
 
-    Partition columns are left out: they live in the directory names.
+    Partition columns are left out: they live in the directory names. A string with
+    ``"format": "date-time"`` is ``timestamp[us, tz=UTC]``; an object with only
+    ``additionalProperties`` a map; a field is nullable unless it is required and not null-able.
     """
     import pyarrow as pa
 
-    schema = load_schema(SCHEMA_FILES[dataset])
-    props, required = top_level_properties(schema)
-    root = schema if "$ref" not in schema or schema["$ref"].startswith("#") else load_schema("article.schema.json")
-    fields = [_arrow_field(name, node, name in required, root)
-              for name, node in props.items() if name not in PARTITIONS[dataset]]
+    node, root = dataset_node(dataset)
+    fields = [_arrow_field(name, child, name in node["required"], root)
+              for name, child in node["properties"].items() if name not in PARTITIONS[dataset]]
     return pa.schema(fields)
+
+
+def datetime_columns(dataset: str) -> tuple[str, ...]:
+    """Top-level columns of a dataset that hold timestamps (``"format": "date-time"``)."""
+    node, root = dataset_node(dataset)
+    return tuple(name for name, child in node["properties"].items()
+                 if resolve(child, root).get("format") == "date-time")
+
+
+# --------------------------------------------------------------------------- JSON <-> Arrow values
+#
+# A record as the JSON Schema describes it and a row as Parquet stores it differ in three ways,
+# all decided by the schema: a ``date-time`` string is a timestamp; a map (an object with only
+# ``additionalProperties``) is a list of (key, value) pairs in key order; and Parquet has no
+# "absent", so an optional field that may not be null is written as its schema ``default``.
+# ``arrow_row`` goes one way (the writers), ``json_record`` the other (readers, quality checks).
+
+def parse_datetime(value: str) -> _dt.datetime:
+    """``2024-03-12T18:30:00Z`` (what the schemas' date-time pattern allows) -> aware datetime."""
+    return _dt.datetime.strptime(value, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=_dt.timezone.utc)
+
+
+def format_datetime(value) -> str:
+    """An aware (or naive UTC) datetime, pandas/numpy timestamp included -> ``...Z`` string."""
+    if hasattr(value, "to_pydatetime"):  # pandas.Timestamp
+        value = value.to_pydatetime()
+    if getattr(value, "tzinfo", None) is not None:
+        value = value.astimezone(_dt.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _default(node: dict):
+    import copy
+
+    return copy.deepcopy(node["default"]) if "default" in node else None
+
+
+_CHANGES: dict[int, bool] = {}
+
+
+def _changes(node: dict, root: dict) -> bool:
+    """Whether values under this (resolved) node differ between JSON and Arrow: a date-time, a map
+    or a default somewhere below. Cached per node (the loaded schemas live as long as the process)."""
+    key = id(node)
+    if key not in _CHANGES:
+        _CHANGES[key] = True  # a recursive $ref, if one is ever added, is converted, not looped
+        kind = _json_type(node)
+        if kind == "string":
+            found = node.get("format") == "date-time"
+        elif kind == "array":
+            found = _changes(resolve(node.get("items", {}), root), root)
+        elif kind == "object":
+            props = node.get("properties")
+            found = props is None or any("default" in resolve(c, root) or _changes(resolve(c, root), root)
+                                         for c in props.values())
+        else:
+            found = False
+        _CHANGES[key] = found
+    return _CHANGES[key]
+
+
+def _to_arrow(value, node: dict, root: dict):
+    node = resolve(node, root)
+    if value is None or not _changes(node, root):
+        return value
+    kind = _json_type(node)
+    if kind == "string" and node.get("format") == "date-time" and isinstance(value, str):
+        return parse_datetime(value)
+    if kind == "array" and isinstance(value, list):
+        return [_to_arrow(v, node["items"], root) for v in value]
+    if kind == "object" and isinstance(value, dict):
+        if "properties" in node:
+            return _object_to_arrow(value, node, root)
+        extra = node.get("additionalProperties") or {}
+        return [(k, _to_arrow(v, extra, root)) for k, v in sorted(value.items())]
+    return value
+
+
+def _object_to_arrow(value: dict, node: dict, root: dict) -> dict:
+    props, required = node["properties"], set(node.get("required", ()))
+    out = {}
+    for key, v in value.items():
+        child = props.get(key)
+        out[key] = v if child is None else _to_arrow(v, child, root)
+    for key, child in props.items():
+        if out.get(key) is None and key not in required and not allows_null(child, root):
+            default = _default(resolve(child, root))
+            if default is not None:
+                out[key] = _to_arrow(default, child, root)
+    return out
+
+
+def arrow_row(record: dict, dataset: str) -> dict:
+    """A dataset record (JSON form) as the values its Arrow schema takes."""
+    node, root = dataset_node(dataset)
+    return _object_to_arrow(record, node, root)
+
+
+def _as_list(value):
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    if hasattr(value, "tolist") and not isinstance(value, (str, bytes)):
+        return value.tolist()  # numpy arrays (pandas gives list columns as arrays)
+    return value
+
+
+def _pairs(value) -> list:
+    """A map as a reader returns it: pairs (pyarrow, pandas), {key, value} structs (polars) or a
+    dict (DuckDB) -> [(key, value), ...]."""
+    if isinstance(value, dict):
+        return list(value.items())
+    out = []
+    for item in _as_list(value):
+        if isinstance(item, dict) and set(item) == {"key", "value"}:
+            out.append((item["key"], item["value"]))
+        else:
+            out.append(tuple(item))
+    return out
+
+
+def json_value(value, node: dict, root: dict):
+    node = resolve(node, root)
+    if value is None or type(value).__name__ == "NaTType":
+        return None
+    if hasattr(value, "item") and not hasattr(value, "__len__"):
+        value = value.item()  # numpy scalars
+    if isinstance(value, float) and value != value:
+        return None  # NaN: pandas' null in a float column
+    kind = _json_type(node)
+    if kind == "string" and node.get("format") == "date-time" and not isinstance(value, str):
+        return format_datetime(value)
+    if kind == "object" and "properties" not in node:
+        extra = node.get("additionalProperties") or {}
+        return {k: json_value(v, extra, root) for k, v in _pairs(value)}
+    if kind == "object" and isinstance(value, dict):
+        return _object_to_json(value, node, root)
+    if kind == "array":
+        return [json_value(v, node.get("items", {}), root) for v in _as_list(value)]
+    if kind == "integer" and isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _object_to_json(value: dict, node: dict, root: dict) -> dict:
+    props, required = node["properties"], set(node.get("required", ()))
+    out = {}
+    for key, v in value.items():
+        child = props.get(key)
+        if child is None:
+            out[key] = v
+            continue
+        converted = json_value(v, child, root)
+        if converted is None and key not in required and not allows_null(child, root):
+            continue  # absent in JSON (an older writer without the schema default)
+        out[key] = converted
+    return out
+
+
+def json_record(row: dict, dataset: str) -> dict:
+    """A row as any reader returns it (pyarrow ``to_pylist``, pandas, polars or DuckDB rows, Hive
+    partition columns included) -> the JSON record the dataset's JSON Schema describes:
+    timestamps as ``...Z`` strings, maps as objects, partition columns that are not fields dropped."""
+    node, root = dataset_node(dataset)
+    keep = {k: v for k, v in row.items() if k in node["properties"] or k not in PARTITIONS[dataset]}
+    return _object_to_json(keep, node, root)

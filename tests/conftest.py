@@ -32,3 +32,26 @@ def make_article(**overrides) -> dict:
 @pytest.fixture
 def article():
     return make_article()
+
+
+def dataset_records(out, dataset: str) -> list[dict]:
+    """A dataset of an output directory as JSON records (what its JSON Schema describes), read from
+    its Parquet files with Hive partitioning, or from its .jsonl.gz files when there is no Parquet
+    (``--format jsonl``)."""
+    import gzip
+    import json
+
+    from pipeline.schemas import json_record
+
+    out = Path(out)
+    if list((out / dataset).glob("**/*.parquet")):
+        import pyarrow.dataset as pads
+
+        table = pads.dataset(out / dataset, format="parquet", partitioning="hive",
+                             exclude_invalid_files=True).to_table()
+        return [json_record(row, dataset) for row in table.to_pylist()]
+    rows = []
+    for path in sorted(out.glob(f"{dataset}/**/*.jsonl.gz")):
+        with gzip.open(path) as f:
+            rows += [json.loads(line) for line in f]
+    return rows

@@ -10,8 +10,9 @@ import duckdb
 import pytest
 
 from pipeline.io.ownership import MARKER
+from pipeline.schemas import json_record
 from pipeline.stages.validate import validation_errors
-from tests.conftest import REPO, SEEDS, needs_seeds
+from tests.conftest import REPO, SEEDS, dataset_records, needs_seeds
 
 EXAMPLES = REPO / "examples" / "articles"
 
@@ -32,21 +33,12 @@ def articles(out):
 
 def as_record(row: dict) -> dict:
     """A row read back with Hive partitioning, as the JSON record the schema describes
-    (Parquet maps come back as key/value pairs; dt is the partition column)."""
-    record = {k: v for k, v in row.items() if k != "dt"}
-    prov = dict(record["provenance"])
-    if prov.get("clean") is not None:
-        prov["clean"] = {"removed": dict(prov["clean"]["removed"] or [])}
-    record["provenance"] = {k: v for k, v in prov.items() if v is not None or k in ("lang_confidence", "entities")}
-    return record
+    (timestamps as ISO strings, Parquet maps as objects; dt is the partition column)."""
+    return json_record(row, "articles")
 
 
 def rejects(out):
-    rows = []
-    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
-        with gzip.open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
+    return dataset_records(out, "rejects")
 
 
 @pytest.fixture(scope="module")

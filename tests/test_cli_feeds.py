@@ -1,12 +1,10 @@
 """`newsbeam run --feeds` against a local feed server whose feeds change between runs."""
-import gzip
 import json
 
-import duckdb
 import pytest
 
 from tests.io.feedserver import FeedServer, Response, rss_feed
-from tests.conftest import SHARED
+from tests.conftest import SHARED, dataset_records
 from tests.test_cli import manifest, newsbeam
 
 BODY = ("<p>The harbour authority approved a new ferry terminal on Monday after three years of "
@@ -33,16 +31,11 @@ def conditional(feed_bytes, etag):
 
 
 def article_rows(out):
-    return duckdb.sql(f"select * from read_parquet('{out}/articles/**/*.parquet', hive_partitioning=true)"
-                      ).to_arrow_table().to_pylist()
+    return dataset_records(out, "articles")
 
 
-def rejects(out):
-    rows = []
-    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
-        with gzip.open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
+def rejects(out) -> list[dict]:
+    return dataset_records(out, "rejects")
 
 
 def test_feeds_are_polled_conditionally_and_only_new_entries_are_emitted(tmp_path):

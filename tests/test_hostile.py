@@ -19,6 +19,8 @@ import zlib
 
 import pytest
 
+from tests.conftest import dataset_records
+
 #: The acceptance bound for the whole run (issue 11).
 MAX_RSS_BYTES = 2 * 1024 ** 3
 
@@ -128,11 +130,7 @@ FEEDS = ["file:///etc/passwd", "ftp://ftp.example.com/feed.xml",
 
 
 def read_rejects(out) -> list[dict]:
-    rows = []
-    for path in sorted(out.glob("rejects/**/*.jsonl.gz")):
-        with gzip.open(path) as f:
-            rows += [json.loads(line) for line in f]
-    return rows
+    return dataset_records(out, "rejects")
 
 
 def run_measured(args: list[str], workdir, timeout: float) -> tuple[subprocess.CompletedProcess, int, float]:

@@ -75,6 +75,11 @@ def test_query_lines_work_on_the_try_it_output(readme_run):
     assert result.returncode == 0, result.stderr[-3000:]
     assert "Riverside council approves" in result.stdout and "2024-03-12" in result.stdout
     assert "OK:" in result.stdout  # newsbeam validate out
+    # one line per reader, each with every article and published_at a UTC timestamp
+    assert "5 rows, published_at datetime64[us, UTC]" in result.stdout  # pandas
+    assert "shape: (5, 4)" in result.stdout and "datetime[μs, UTC]" in result.stdout  # polars
+    assert "timestamp with time zone" in result.stdout  # DuckDB
+    assert "5 rows, published_at timestamp[us, tz=UTC]" in result.stdout  # pyarrow
 
 
 def start_block(name: str, cwd) -> subprocess.Popen:

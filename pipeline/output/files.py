@@ -8,7 +8,11 @@ Layout (Hive style; partition columns live in the path only, never inside the fi
     OUT/articles/dt=YYYY-MM-DD/lang=xx/part-00000.parquet
     OUT/duplicates/dt=YYYY-MM-DD/part-00000.parquet
     OUT/entities/dt=YYYY-MM-DD/part-00000.parquet
-    OUT/rejects/dt=YYYY-MM-DD/part-00000.jsonl.gz
+    OUT/rejects/dt=YYYY-MM-DD/part-00000.parquet
+
+Rows without a date go to ``dt=undated`` (``records.UNDATED_PARTITION``). Parquet columns have the
+Arrow types derived from the JSON Schemas (``schemas.arrow_schema``: timestamps are
+``timestamp[us, tz=UTC]``); ``--format jsonl`` writes ``.jsonl.gz`` files of the JSON records instead.
 """
 from __future__ import annotations
 
@@ -19,8 +23,8 @@ import io
 import os
 from typing import Callable, Iterable
 
-from pipeline.records import NULL_PARTITION, dumps
-from pipeline.schemas import PARTITIONS, arrow_schema
+from pipeline.records import UNDATED_PARTITION, dumps
+from pipeline.schemas import PARTITIONS, arrow_row, arrow_schema
 
 DATASETS = ("articles", "duplicates", "entities", "rejects")
 
@@ -38,7 +42,7 @@ PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics
 def partition_path(dataset: str, record: dict) -> str:
     parts = [dataset]
     for column in PARTITIONS[dataset]:
-        value = record.get(column) or NULL_PARTITION
+        value = record.get(column) or UNDATED_PARTITION
         parts.append(f"{column}={value}")
     return "/".join(parts)
 
@@ -53,22 +57,14 @@ def file_rows(dataset: str, records: Iterable[dict]) -> list[dict]:
     return sorted(rows, key=key)
 
 
-def prepare_for_arrow(row: dict) -> dict:
-    """Maps (dict-valued fields like provenance.clean.removed) in sorted key order."""
-    prov = row.get("provenance")
-    if isinstance(prov, dict) and isinstance(prov.get("clean"), dict):
-        removed = prov["clean"].get("removed") or {}
-        prov = dict(prov, clean=dict(prov["clean"], removed=sorted(removed.items())))
-        row = dict(row, provenance=prov)
-    return row
-
-
 def parquet_bytes(dataset: str, rows: list[dict]) -> bytes:
+    """Rows (JSON records) as one Parquet file in the dataset's Arrow schema (``schemas.arrow_row``:
+    timestamps typed, maps as sorted pairs, schema defaults for absent optional fields)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     schema = arrow_schema(dataset)
-    table = pa.Table.from_pylist([prepare_for_arrow(r) for r in rows], schema=schema)
+    table = pa.Table.from_pylist([arrow_row(r, dataset) for r in rows], schema=schema)
     sink = io.BytesIO()
     pq.write_table(table, sink, **PARQUET_OPTIONS)
     return sink.getvalue()
@@ -103,9 +99,7 @@ def join(base: str, rel: str) -> str:
 
 def file_encoders(dataset: str, formats: tuple[str, ...]) -> list[tuple[str, Callable[[list], bytes]]]:
     """``(extension, encode(rows) -> bytes)`` for each file a partition gets, in a fixed order
-    (rejects are always gzip JSON lines); the batch and the streaming writers share it."""
-    if dataset == "rejects":
-        return [("jsonl.gz", jsonl_gz_bytes)]
+    (the same for every dataset, rejects included); the batch and the streaming writers share it."""
     encoders: list = []
     if "parquet" in formats:
         encoders.append(("parquet", functools.partial(parquet_bytes, dataset)))

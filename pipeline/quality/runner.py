@@ -18,7 +18,7 @@ import os
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
-from pipeline.records import NULL_PARTITION, loads
+from pipeline.records import UNDATED_PARTITIONS, loads
 from pipeline.quality import suites
 
 DATASETS = ("articles", "duplicates", "entities", "rejects")
@@ -44,11 +44,12 @@ class Partition:
 
     @property
     def values(self) -> dict:
-        """Partition column -> value (None for Hive's NULL partition)."""
+        """Partition column -> value (None for the undated partition: ``dt=undated``, or Hive's
+        NULL partition in outputs of schema 1.x)."""
         out = {}
         for part in self.path.split("/")[1:]:
             key, _, value = part.partition("=")
-            out[key] = None if value == NULL_PARTITION else value
+            out[key] = None if key == "dt" and value in UNDATED_PARTITIONS else value
         return out
 
 
@@ -132,67 +133,32 @@ def read_partition(root: str, part: Partition, columns: Optional[list[str]] = No
 
 
 def _json_row(value, node: dict, root: dict):
-    """An Arrow row (to_pylist) back to the JSON record the schema describes.
+    """An Arrow row (to_pylist) back to the JSON record the schema describes (see
+    ``schemas.json_record``: timestamps as ISO strings, maps as objects, absent optional fields)."""
+    from pipeline.schemas import json_value
 
-    Maps come back as lists of pairs; optional fields that cannot be null come back as None
-    when absent, so they are dropped again."""
-    from pipeline.schemas import resolve
-
-    node = resolve(node, root)
-    if value is None:
-        return None
-    if isinstance(value, dict) and "properties" in node:
-        props, required = node["properties"], set(node.get("required", ()))
-        out = {}
-        for key, v in value.items():
-            child = props.get(key)
-            if child is None:
-                out[key] = v
-                continue
-            converted = _json_row(v, child, root)
-            if converted is None and key not in required and not _allows_null(child, root):
-                continue
-            out[key] = converted
-        return out
-    if isinstance(value, list) and isinstance(node.get("additionalProperties"), dict) \
-            and "properties" not in node:
-        return {k: _json_row(v, node["additionalProperties"], root) for k, v in value}
-    if isinstance(value, list) and "items" in node:
-        return [_json_row(v, node["items"], root) for v in value]
-    return value
-
-
-def _allows_null(node: dict, root: dict) -> bool:
-    from pipeline.schemas import resolve
-
-    node = resolve(node, root)
-    types = node.get("type")
-    return types == "null" or (isinstance(types, list) and "null" in types) or None in node.get("enum", [1])
+    return json_value(value, node, root)
 
 
 def _dataset_node(dataset: str) -> tuple[dict, dict]:
-    """A single object node (properties, required) for a dataset's rows, and its $ref root."""
-    from pipeline.schemas import top_level_properties
-    from pipeline.schemas import SCHEMA_FILES, load_schema
+    from pipeline.schemas import dataset_node
 
-    schema = load_schema(SCHEMA_FILES[dataset])
-    props, required = top_level_properties(schema)
-    external = "$ref" in schema and not schema["$ref"].startswith("#")
-    root = load_schema("article.schema.json") if external else schema
-    return {"type": "object", "properties": props, "required": sorted(required)}, root
+    return dataset_node(dataset)
 
 
 def row_check(table, dataset: str, partition_columns: Iterable[str]) -> dict:
     """Every row against the dataset's JSON Schema, as one result entry."""
     from pipeline.schemas import SCHEMA_FILES, validation_errors
 
-    node, root = _dataset_node(dataset)
+    from pipeline.schemas import json_record
+
+    node, _root = _dataset_node(dataset)
     keep = set(node["properties"])
     drop = [c for c in partition_columns if c not in keep]
     rows = table.drop_columns([c for c in drop if c in table.column_names]).to_pylist()
     bad, examples = 0, []
     for i, row in enumerate(rows):
-        errors = validation_errors(_json_row(row, node, root), dataset)
+        errors = validation_errors(json_record(row, dataset), dataset)
         if errors:
             bad += 1
             if len(examples) < ERROR_EXAMPLES:

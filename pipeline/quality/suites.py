@@ -28,8 +28,6 @@ from pipeline.schemas import schema_dir
 #: datasets that have a suite, in the order they are checked and shown
 SUITES = ("articles", "duplicates", "entities", "rejects")
 
-#: columns holding ISO 8601 UTC timestamps; compared as datetimes (GE cannot compare strings)
-DATETIME_COLUMNS = ("published_at", "fetched_at")
 
 #: unexpected values shown per failed expectation
 EXAMPLES = 5
@@ -91,12 +89,21 @@ def resolved_kwargs(expectation: dict, refs: Refs, partition) -> dict:
     return {k: resolve(v, refs, partition) for k, v in expectation["kwargs"].items()}
 
 
+@functools.lru_cache(maxsize=1)
+def datetime_columns() -> tuple[str, ...]:
+    """Columns that hold timestamps in any dataset (``"format": "date-time"`` in its JSON Schema)."""
+    from pipeline.schemas import SCHEMA_FILES, datetime_columns as of_dataset
+
+    return tuple(dict.fromkeys(c for dataset in SCHEMA_FILES for c in of_dataset(dataset)))
+
+
 def prepare_frame(frame):
-    """Timestamps as datetimes, so ``not in the future`` compares times, not strings."""
+    """Timestamps as datetimes, so ``not in the future`` compares times, not strings (Parquet
+    columns are typed already; JSON lines and outputs of schema 1.x hold ISO strings)."""
     import pandas as pd
 
-    for column in DATETIME_COLUMNS:
-        if column in frame.columns:
+    for column in datetime_columns():
+        if column in frame.columns and not isinstance(frame[column].dtype, pd.DatetimeTZDtype):
             frame[column] = pd.to_datetime(frame[column], utc=True, format="%Y-%m-%dT%H:%M:%SZ",
                                            errors="coerce")
     return frame

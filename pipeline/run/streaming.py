@@ -158,6 +158,7 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
 
     from pipeline.output.files import list_dataset_files
     from pipeline.io.stream import event_time
+    from pipeline.schemas import json_record
     from pipeline.stages.dedup.streaming import seed_entries
 
     now = _dt.datetime.now(_dt.timezone.utc)
@@ -165,7 +166,8 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     timed = []
     for rel in list_dataset_files(output, "articles"):
         if rel.endswith(".parquet"):
-            for row in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist():
+            for stored in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist():
+                row = json_record(stored, "articles")  # as the stages see records: ISO timestamps
                 moment, _source = event_time(row, now, tolerance_seconds)
                 timed.append((row, int(moment.timestamp() * 1_000_000)))
     if not timed:

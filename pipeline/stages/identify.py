@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.records import NULL_PARTITION, stable_hash
+from pipeline.records import UNDATED_PARTITION, stable_hash
 from pipeline.stages.base import Rejected
 
 STAGE_IDENTIFY = "identify"
@@ -162,13 +162,13 @@ def article_id(url: Optional[str], text: str) -> str:
 
 
 def partition_date(published_at: Optional[str]) -> str:
-    """``dt`` partition: the publication date; undated articles go to Hive's NULL partition.
+    """``dt`` partition: the publication date; undated articles go to ``dt=undated``.
 
     Batch runs never use the wall clock, so the same input always lands in the same place.
     """
     if published_at and len(published_at) >= 10:
         return published_at[:10]
-    return NULL_PARTITION
+    return UNDATED_PARTITION
 
 
 def identify(article: dict) -> dict:

@@ -25,7 +25,7 @@ def test_a_fresh_output_passes_every_check_including_manifest_and_checksums(outp
     assert results["success"]
     assert [p["partition"] for p in results["partitions"]] == [
         "articles/dt=2024-03-12/lang=en", "articles/dt=2024-03-13/lang=fr", "duplicates/dt=2024-03-12",
-        "entities/dt=2024-03-12", "rejects/dt=__HIVE_DEFAULT_PARTITION__"]
+        "entities/dt=2024-03-12", "rejects/dt=undated"]
     checked = {r["expectation"] for p in results["partitions"] for r in p["results"]}
     assert {"article ids unique", "duplicate_of points at an existing article", "entity label known",
             "stage known", "rows match article.schema.json"} <= checked
