@@ -382,6 +382,17 @@ def test_a_commit_that_loses_a_race_is_retried_on_the_new_table(tmp_path, monkey
     assert [s.summary["newsbeam.run-id"] for s in load(out).snapshots()] == ["rA", "winner", "loser"]
 
 
+def test_commit_run_retries_on_its_own_when_pyiceberg_gives_up(tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    commit(out, A, run_id="rA")
+    with load(out).transaction() as tx:  # pyiceberg raises the first CommitFailedException
+        tx.set_properties({"commit.retry.num-retries": "0"})
+    _commit_between(monkeypatch, out, [article("w1", 2)], "winner")
+    commit(out, B, run_id="loser", retries=1)
+    assert [s.summary["newsbeam.run-id"] for s in load(out).snapshots()] == ["rA", "winner", "loser"]
+    assert len(tables.read_table(out, "articles")) == len(A) + 1 + len(B)
+
+
 def test_a_commit_that_keeps_losing_fails_cleanly(tmp_path, monkeypatch):
     out = tmp_path / "out"
     commit(out, A, run_id="rA")
