@@ -241,6 +241,12 @@ def test_time_travel_returns_the_earlier_rows(tmp_path):
         tables.read_table(out, "articles", as_of="nope")
 
 
+def test_reading_an_output_without_tables_creates_nothing(tmp_path):
+    with pytest.raises(FileNotFoundError, match="holds no newsbeam tables"):
+        tables.read_table(tmp_path / "none", "articles")
+    assert not (tmp_path / "none").exists()
+
+
 def test_same_run_id_again_commits_nothing_new(tmp_path):
     out = tmp_path / "out"
     first = commit(out, A, run_id="rA")
