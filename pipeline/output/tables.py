@@ -1,0 +1,471 @@
+"""Iceberg tables: one run's staged Parquet files -> one Iceberg commit per table (pyiceberg).
+
+Not wired into the CLI yet (issue 20). What a run calls after its Beam job has written the staged
+files:
+
+    catalog = open_catalog(out)                      # OUT/_catalog.db + OUT/warehouse, no server
+    ids = commit_run(catalog, {"articles": [...], "rejects": [...]}, mode="append",
+                     run_id=run_id, summary={"options": {...}, "input-fingerprint": "..."})
+    read_table(out, "articles", as_of=ids["articles"])  # inspect / validate / tests
+
+Facts this module relies on (pyiceberg 0.12, measured; docs/tables.md has the numbers):
+
+- A day (or month/hour) partition transform needs the ``pyiceberg-core`` extra to *write*
+  (``NotInstalledError`` without it); identity partitions do not.
+- Partition fields are named ``dt`` and ``lang``, so pyiceberg writes data files under Hive-style
+  paths ``data/dt=YYYY-MM-DD/lang=xx/``; undated rows go to the null partition (``dt=null``).
+- ``Transaction.commit_transaction`` already retries a ``CommitFailedException`` (table property
+  ``commit.retry.num-retries``, default 4, re-reading the table and re-validating). What still
+  fails after that (``CommitFailedException`` or a ``ValidationException`` from a conflicting
+  overwrite) is retried here from a freshly loaded table, a bounded number of times.
+- An overwrite with a filter is one metadata commit holding two snapshots (delete, then append),
+  both carrying this run's summary properties.
+- Tables are committed one at a time (pyiceberg has no multi-table commit for these catalogs), in
+  :data:`COMMIT_ORDER`, articles last: a reader who sees a run's articles sees all its tables.
+  A table that already holds a snapshot with this run id is not committed again, so calling
+  :func:`commit_run` again with the same run id after a partial failure finishes the run.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import re
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Mapping, Optional, Sequence
+
+if TYPE_CHECKING:  # pyiceberg and pyarrow are imported when used: importing this module is cheap
+    import pyarrow as pa
+    from pyiceberg.catalog import Catalog
+    from pyiceberg.table import Table
+
+#: namespace of newsbeam's tables in any catalog
+NAMESPACE = "newsbeam"
+#: the embedded catalog and warehouse inside the output directory
+CATALOG_FILE = "_catalog.db"
+WAREHOUSE_DIR = "warehouse"
+CATALOG_NAME = "newsbeam"
+
+#: snapshot summary key of the run that made a snapshot; other summary keys get the same prefix
+RUN_ID = "newsbeam.run-id"
+MODE = "newsbeam.mode"
+SUMMARY_PREFIX = "newsbeam."
+
+MODES = ("append", "replace-partitions", "overwrite")
+
+#: datasets are committed in this order (then any other, by name): articles last
+COMMIT_ORDER = ("rejects", "duplicates", "entities", "articles")
+
+#: commits retried here after pyiceberg's own retries gave up (each from a freshly loaded table)
+DEFAULT_RETRIES = 3
+
+#: Hive path values that mean "no value" (newsbeam's ``dt=undated``, Hive's and pyiceberg's names)
+NULL_PATH_VALUES = frozenset({"undated", "__HIVE_DEFAULT_PARTITION__", "null"})
+
+
+@dataclass(frozen=True)
+class PartitionBy:
+    """One partition field: ``transform`` ("day" or "identity") of ``source`` column, named ``name``.
+
+    A source column that the dataset's Arrow schema lacks (``lang`` of articles, ``dt`` of entities
+    and rejects: newsbeam keeps them in the directory names) is added to the table as an optional
+    column of ``column_type`` ("string" or "date"); commit_run fills it from the staged file's path.
+    """
+
+    source: str
+    transform: str
+    name: str
+    column_type: str = "string"
+
+
+#: dataset -> partition fields. Day of publication (+ language for articles); entities and rejects
+#: carry no timestamp of their own, so their day is a ``dt`` date column (the article's day).
+PARTITIONING: dict[str, tuple[PartitionBy, ...]] = {
+    "articles": (PartitionBy("published_at", "day", "dt"), PartitionBy("lang", "identity", "lang")),
+    "duplicates": (PartitionBy("published_at", "day", "dt"),),
+    "entities": (PartitionBy("dt", "identity", "dt", "date"),),
+    "rejects": (PartitionBy("dt", "identity", "dt", "date"),),
+}
+
+
+class CommitError(RuntimeError):
+    """A run's commit stopped at ``dataset``. ``committed`` holds the tables that did commit
+    (dataset -> snapshot id), ``pending`` the ones that did not (``dataset`` first). Calling
+    :func:`commit_run` again with the same ``run_id`` commits only the pending ones."""
+
+    def __init__(self, message: str, *, dataset: str, run_id: str,
+                 committed: dict[str, int], pending: list[str]):
+        super().__init__(message)
+        self.dataset = dataset
+        self.run_id = run_id
+        self.committed = committed
+        self.pending = pending
+
+
+# --------------------------------------------------------------------------- catalog and tables
+
+def open_catalog(output_dir, catalog_options: Optional[Mapping[str, str]] = None) -> "Catalog":
+    """The catalog of a run's tables, with newsbeam's namespace in it.
+
+    Without options: an embedded SQLite catalog ``OUT/_catalog.db`` whose warehouse is
+    ``OUT/warehouse`` (no server). With options: any pyiceberg catalog, as
+    ``pyiceberg.catalog.load_catalog(name, **options)`` takes them (``type`` = rest, glue, hive,
+    sql, ...; ``uri``, ``warehouse``, credentials); ``name`` defaults to "newsbeam".
+    """
+    from pyiceberg.catalog import load_catalog
+
+    if catalog_options:
+        options = dict(catalog_options)
+        name = options.pop("name", CATALOG_NAME)
+        catalog = load_catalog(name, **options)
+    else:
+        from pyiceberg.catalog.sql import SqlCatalog
+
+        out = Path(output_dir).resolve()
+        out.mkdir(parents=True, exist_ok=True)
+        (out / WAREHOUSE_DIR).mkdir(exist_ok=True)
+        catalog = SqlCatalog(CATALOG_NAME, uri=f"sqlite:///{out / CATALOG_FILE}",
+                             warehouse=(out / WAREHOUSE_DIR).as_uri())
+    catalog.create_namespace_if_not_exists(NAMESPACE)
+    return catalog
+
+
+def identifier(dataset: str) -> tuple[str, str]:
+    return (NAMESPACE, dataset)
+
+
+def iceberg_arrow_schema(dataset: str, arrow_schema: "Optional[pa.Schema]" = None) -> "pa.Schema":
+    """The Arrow schema a dataset's table is created from: the dataset's schema
+    (``pipeline.schemas.arrow_schema``) plus the partition source columns it keeps in paths."""
+    import pyarrow as pa
+
+    if arrow_schema is None:
+        from pipeline.schemas import arrow_schema as dataset_schema
+
+        arrow_schema = dataset_schema(dataset)
+    types = {"string": pa.string(), "date": pa.date32()}
+    for part in PARTITIONING.get(dataset, ()):
+        if part.source not in arrow_schema.names:
+            arrow_schema = arrow_schema.append(pa.field(part.source, types[part.column_type]))
+    return arrow_schema
+
+
+def ensure_table(catalog: "Catalog", dataset: str, arrow_schema: "Optional[pa.Schema]" = None) -> "Table":
+    """The dataset's table, created (schema and partition spec in one commit) if missing.
+
+    ``arrow_schema`` defaults to the dataset's schema from ``pipeline.schemas``; a day partition
+    needs its source column to be a timestamp (``timestamp[us, UTC]`` -> Iceberg ``timestamptz``).
+    Two processes creating the same table at once: the second loads the first's.
+    """
+    import pyarrow as pa
+    from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
+    from pyiceberg.transforms import DayTransform, IdentityTransform
+
+    ident = identifier(dataset)
+    try:
+        return catalog.load_table(ident)
+    except NoSuchTableError:
+        pass
+    schema = iceberg_arrow_schema(dataset, arrow_schema)
+    for part in PARTITIONING.get(dataset, ()):
+        kind = schema.field(part.source).type
+        if part.transform == "day" and not pa.types.is_timestamp(kind):
+            raise ValueError(f"table {dataset}: partition by day of {part.source} needs a timestamp "
+                             f"column, the schema has {kind}")
+    transforms = {"day": DayTransform, "identity": IdentityTransform}
+    try:
+        with catalog.create_table_transaction(ident, schema=schema) as tx:
+            parts = PARTITIONING.get(dataset, ())
+            if parts:
+                with tx.update_spec() as spec:
+                    for part in parts:
+                        spec.add_field(part.source, transforms[part.transform](), part.name)
+    except TableAlreadyExistsError:
+        pass
+    return catalog.load_table(ident)
+
+
+# --------------------------------------------------------------------------- staged files -> rows
+
+_HIVE_SEGMENT = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)=(.*)$")
+
+
+def path_partition_values(path) -> dict[str, Optional[str]]:
+    """``.../dt=2024-01-01/lang=en/part-0.parquet`` -> ``{"dt": "2024-01-01", "lang": "en"}``;
+    ``undated`` and Hive's default partition are None."""
+    values: dict[str, Optional[str]] = {}
+    for segment in Path(str(path).removeprefix("file://")).parent.parts:
+        match = _HIVE_SEGMENT.match(segment)
+        if match:
+            key, value = match.groups()
+            values[key] = None if value in NULL_PATH_VALUES else value
+    return values
+
+
+def _path_column(value: Optional[str], kind: "pa.DataType", rows: int, column: str, path) -> "pa.Array":
+    import pyarrow as pa
+
+    if value is None:
+        return pa.nulls(rows, kind)
+    if pa.types.is_date(kind):
+        try:
+            value = _dt.date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"{path}: partition folder {column}={value} is not a date") from None
+    return pa.array([value] * rows, kind)
+
+
+def _conform(data: "pa.Table", target: "pa.Schema", path, dataset: str) -> "pa.Table":
+    """Rows of a staged file in the table's column order and types; partition columns missing
+    from the file come from its path; a missing optional column is null."""
+    import pyarrow as pa
+
+    extra = set(data.column_names) - set(target.names) - {"dt"}
+    if extra:
+        raise ValueError(f"{path}: columns {sorted(extra)} are not in table {dataset}")
+    from_path = path_partition_values(path)
+    columns = []
+    for field in target:
+        if field.name in data.column_names:
+            column = data.column(field.name)
+            if column.type != field.type:
+                try:
+                    column = column.cast(field.type)
+                except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+                    raise ValueError(f"{path}: column {field.name} is {column.type}, table {dataset} "
+                                     f"has {field.type}: {exc}") from None
+        elif field.name in from_path:
+            column = _path_column(from_path[field.name], field.type, data.num_rows, field.name, path)
+        elif field.nullable:
+            column = pa.nulls(data.num_rows, field.type)
+        else:
+            raise ValueError(f"{path}: required column {field.name} of table {dataset} is missing")
+        if not field.nullable and column.null_count:
+            raise ValueError(f"{path}: required column {field.name} of table {dataset} has "
+                             f"{column.null_count} null values")
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+def read_staged(table: "Table", dataset: str, paths: Iterable) -> "pa.Table":
+    """All rows of a dataset's staged Parquet files, as the table stores them."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    target = table.schema().as_arrow()
+    parts = [_conform(pq.read_table(str(p).removeprefix("file://")), target, p, dataset) for p in paths]
+    return pa.concat_tables(parts) if parts else target.empty_table()
+
+
+# --------------------------------------------------------------------------- which partitions a run covers
+
+def _day_ranges(days: list[_dt.date]) -> list[tuple[_dt.date, _dt.date]]:
+    """Sorted distinct days -> [first, last] runs of consecutive days."""
+    ranges: list[tuple[_dt.date, _dt.date]] = []
+    for day in days:
+        if ranges and day == ranges[-1][1] + _dt.timedelta(days=1):
+            ranges[-1] = (ranges[-1][0], day)
+        else:
+            ranges.append((day, day))
+    return ranges
+
+
+def covered_days_filter(dataset: str, rows: "pa.Table"):
+    """An Iceberg filter matching every row of the days (the day partition) that ``rows`` cover,
+    the null (undated) partition included if a row has no day; None when rows cover no day.
+
+    Every language of a covered day is replaced: a reprocessed day keeps no stale rows in a
+    language its new input no longer has.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyiceberg.expressions import And, GreaterThanOrEqual, In, IsNull, LessThan, Or
+
+    day_parts = [p for p in PARTITIONING.get(dataset, ()) if p.name == "dt"]
+    if not day_parts:
+        raise ValueError(f"table {dataset} has no day partition to replace")
+    part = day_parts[0]
+    column = rows.column(part.source)
+    days = column if part.transform == "identity" else pc.cast(column, pa.date32())
+    values = pc.unique(days.drop_null()).to_pylist() if len(days) else []
+    terms = []
+    if part.transform == "identity":
+        if values:
+            terms.append(In(part.source, {d.isoformat() for d in values}))
+    else:
+        for first, last in _day_ranges(sorted(values)):
+            end = last + _dt.timedelta(days=1)
+            terms.append(And(GreaterThanOrEqual(part.source, f"{first.isoformat()}T00:00:00+00:00"),
+                             LessThan(part.source, f"{end.isoformat()}T00:00:00+00:00")))
+    if days.null_count:
+        terms.append(IsNull(part.source))
+    if not terms:
+        return None
+    result = terms[0]
+    for term in terms[1:]:
+        result = Or(result, term)
+    return result
+
+
+# --------------------------------------------------------------------------- the commit
+
+def summary_properties(run_id: str, mode: str, summary: Optional[Mapping[str, Any]]) -> dict[str, str]:
+    """Snapshot summary properties: strings only; keys get the ``newsbeam.`` prefix; a value that
+    is not a string is stored as sorted JSON."""
+    props = {RUN_ID: run_id, MODE: mode}
+    for key, value in (summary or {}).items():
+        key = key if key.startswith(SUMMARY_PREFIX) else SUMMARY_PREFIX + key
+        if key in (RUN_ID, MODE):
+            raise ValueError(f"summary key {key} is set by commit_run")
+        props[key] = value if isinstance(value, str) else json.dumps(value, sort_keys=True, default=str)
+    return props
+
+
+def run_snapshot(table: "Table", run_id: str):
+    """The last snapshot of ``table`` that run ``run_id`` made, or None."""
+    mine = [s for s in table.snapshots() if s.summary is not None and s.summary.get(RUN_ID) == run_id]
+    return max(mine, key=lambda s: (s.sequence_number or 0, s.timestamp_ms)) if mine else None
+
+
+def _commit_table(table: "Table", dataset: str, paths: Sequence, mode: str,
+                  props: dict[str, str], keep_files: bool) -> None:
+    """One transaction: the run's rows (or files) into the table, as ``mode`` says."""
+    from pyiceberg.expressions import AlwaysTrue
+
+    with table.transaction() as tx:
+        if keep_files:
+            if mode == "overwrite":
+                tx.delete(AlwaysTrue(), snapshot_properties=props)
+            elif mode == "replace-partitions" and paths:
+                import pyarrow.parquet as pq
+
+                columns = [p.source for p in PARTITIONING.get(dataset, ()) if p.name == "dt"]
+                rows = [pq.read_table(str(p).removeprefix("file://"), columns=columns) for p in paths]
+                import pyarrow as pa
+
+                where = covered_days_filter(dataset, pa.concat_tables(rows))
+                if where is not None:
+                    tx.delete(where, snapshot_properties=props)
+            tx.add_files([str(p) for p in paths], snapshot_properties=props)
+            return
+        rows = read_staged(table, dataset, paths)
+        if mode == "append":
+            tx.append(rows, snapshot_properties=props)
+        elif mode == "overwrite":
+            tx.overwrite(rows, snapshot_properties=props)
+        else:
+            where = covered_days_filter(dataset, rows)
+            if where is None:
+                tx.append(rows, snapshot_properties=props)
+            else:
+                tx.overwrite(rows, overwrite_filter=where, snapshot_properties=props)
+
+
+def commit_order(datasets: Iterable[str]) -> list[str]:
+    """Datasets not in :data:`COMMIT_ORDER` by name, then those in that order (articles last)."""
+    names = set(datasets)
+    return sorted(names - set(COMMIT_ORDER)) + [d for d in COMMIT_ORDER if d in names]
+
+
+def commit_run(catalog: "Catalog", staged: Mapping[str, Sequence], mode: str = "append", *,
+               run_id: Optional[str] = None, summary: Optional[Mapping[str, Any]] = None,
+               retries: int = DEFAULT_RETRIES, keep_files: bool = False,
+               schemas: Optional[Mapping[str, "pa.Schema"]] = None) -> dict[str, int]:
+    """Commit one run's staged Parquet files: one commit per table, each with the same run id.
+
+    ``staged``: dataset -> Parquet paths the run wrote (Hive folders ``dt=``/``lang=`` give the
+    partition columns the files leave out). ``mode``:
+
+    - ``append``: add the rows;
+    - ``replace-partitions``: delete the days (every language) the staged rows cover, the undated
+      partition if a row is undated, and add the rows, in one commit;
+    - ``overwrite``: the table holds exactly the staged rows afterwards.
+
+    A table listed with no files gets a commit too (an empty append records that the run saw no
+    rows; an empty overwrite empties the table). ``keep_files=True`` adds the files as they are
+    (``add_files``: no copy; each file must hold every column and one partition, and must stay
+    where it is: the table points at it) instead of writing new data files into the table location.
+
+    Returns dataset -> the snapshot id the run made (for replace/overwrite, the append snapshot).
+    A conflicting concurrent commit is retried from the freshly read table (``retries`` times,
+    after pyiceberg's own retries); then :class:`CommitError` says which tables committed.
+    """
+    from pyiceberg.exceptions import CommitFailedException
+    from pyiceberg.exceptions import ValidationException
+
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r}: expected one of {', '.join(MODES)}")
+    run_id = run_id or uuid.uuid4().hex
+    props = summary_properties(run_id, mode, summary)
+    order = commit_order(staged)
+    committed: dict[str, int] = {}
+    for position, dataset in enumerate(order):
+        paths = list(staged[dataset])
+        last: Optional[BaseException] = None
+        for _attempt in range(retries + 1):
+            try:
+                table = ensure_table(catalog, dataset, (schemas or {}).get(dataset))
+                done = run_snapshot(table, run_id)
+                if done is None:
+                    _commit_table(table, dataset, paths, mode, props, keep_files)
+                    table = catalog.load_table(identifier(dataset))
+                    done = run_snapshot(table, run_id)
+                committed[dataset] = done.snapshot_id
+                last = None
+                break
+            except (CommitFailedException, ValidationException) as exc:
+                last = exc
+            except Exception as exc:
+                raise CommitError(f"run {run_id}: commit of table {dataset} failed: "
+                                  f"{type(exc).__name__}: {exc}{_state(committed, order[position:])}",
+                                  dataset=dataset, run_id=run_id, committed=dict(committed),
+                                  pending=order[position:]) from exc
+        if last is not None:
+            raise CommitError(f"run {run_id}: table {dataset} was changed by other writers during "
+                              f"{retries + 1} attempts to commit ({type(last).__name__}: {last})"
+                              f"{_state(committed, order[position:])}",
+                              dataset=dataset, run_id=run_id, committed=dict(committed),
+                              pending=order[position:]) from last
+    return committed
+
+
+def _state(committed: Mapping[str, int], pending: Sequence[str]) -> str:
+    done = ", ".join(committed) or "none"
+    return (f"; committed: {done}; not committed: {', '.join(pending)} "
+            f"(commit_run again with the same run id commits only those)")
+
+
+# --------------------------------------------------------------------------- reading
+
+def resolve_snapshot(table: "Table", as_of) -> Optional[int]:
+    """``as_of`` -> snapshot id: None (current), a snapshot id, a run id (that run's last
+    snapshot) or an aware datetime (the snapshot current at that time)."""
+    if as_of is None:
+        return None
+    if isinstance(as_of, _dt.datetime):
+        if as_of.tzinfo is None:
+            raise ValueError("as_of: give an aware datetime (UTC)")
+        snap = table.snapshot_as_of_timestamp(int(as_of.timestamp() * 1000))
+        if snap is None:
+            raise LookupError(f"table {table.name()} had no snapshot at {as_of.isoformat()}")
+        return snap.snapshot_id
+    if isinstance(as_of, int):
+        if table.snapshot_by_id(as_of) is None:
+            raise LookupError(f"table {table.name()} has no snapshot {as_of}")
+        return as_of
+    snap = run_snapshot(table, str(as_of))
+    if snap is None:
+        raise LookupError(f"table {table.name()} has no snapshot of run {as_of}")
+    return snap.snapshot_id
+
+
+def read_table(output_dir, dataset: str, as_of=None,
+               catalog_options: Optional[Mapping[str, str]] = None) -> "pa.Table":
+    """A table's rows as pyarrow, now or ``as_of`` a snapshot id, run id or datetime.
+    Reading creates nothing: an output directory without a catalog is a FileNotFoundError."""
+    if not catalog_options and not (Path(output_dir) / CATALOG_FILE).is_file():
+        raise FileNotFoundError(f"{output_dir} holds no newsbeam tables ({CATALOG_FILE} is missing)")
+    catalog = open_catalog(output_dir, catalog_options)
+    table = catalog.load_table(identifier(dataset))
+    return table.scan(snapshot_id=resolve_snapshot(table, as_of)).to_arrow()
