@@ -242,3 +242,53 @@ def test_good_articles_in_the_same_run_are_kept(hostile_run):
 def test_peak_rss_is_under_2_gb(hostile_run):
     _, _, _, peak = hostile_run
     assert 0 < peak < MAX_RSS_BYTES, f"peak RSS {peak / 2**20:.0f} MiB"
+
+
+# --- issue 23: a pathological page among normal pages costs its own budget, no more ---------
+
+_WORDS = ("harbour council ferry terminal library river bridge orchard market school hospital road "
+          "budget station museum festival tram garden energy water housing theatre stadium airport "
+          "university factory farm forest coast mountain valley village island port rail").split()
+
+
+def normal_pages(root, count: int) -> list[str]:
+    """``count`` distinct article pages (seeded random sentences: no two are near duplicates)."""
+    rng = random.Random(23)
+    names = []
+    for i in range(count):
+        title = f"Page {i}: the {rng.choice(_WORDS)} and the {rng.choice(_WORDS)} plan"
+        paragraphs = []
+        for _ in range(4):
+            sentences = [" ".join(rng.choice(_WORDS) for _ in range(12)).capitalize() + "." for _ in range(5)]
+            paragraphs.append("<p>" + " ".join(sentences) + "</p>")
+        (root / f"page-{i:02d}.html").write_text(
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            + "".join(paragraphs) + "</article></body></html>")
+        names.append(f"page-{i:02d}.html")
+    return names
+
+
+def test_a_pathological_page_costs_its_own_budget_only(tmp_path):
+    """One page with 900k attributes (hours of parsing) among 10 normal pages: it becomes a reject
+    naming --extract-timeout, and the 10 pages are articles (on 153e593: 11 rejects, 0 articles,
+    because the abandoned extraction kept running and starved every later page); a page of
+    160,000 ``<a`` (2 min 50 s before, outside the budget) is a reject within it."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    normal_pages(inputs, 10)
+    attrs = "".join(f" a{i}" for i in range(900_000))
+    (inputs / "00-attributes.html").write_text(f"<html><body><div{attrs}><p>{GOOD['ferry'][1]}</p></div></body></html>")
+    (inputs / "01-tag-starts.html").write_text("<a" * 160_000)
+    out = tmp_path / "out"
+    budget = 3
+    result, _, seconds = run_measured(
+        ["run", "--input", str(inputs / "*"), "--output", str(out), "--no-entities", "--no-quality",
+         "--runner=FnApiRunner", "--extract-timeout", str(budget)], tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((out / "_manifest.json").read_text())["counts"]
+    assert counts["inputs"] == 12 and counts["articles"] == 10 and counts["rejects"] == 2, counts
+    reasons = {os.path.basename(r["input_uri"]): r["reason"] for r in read_rejects(out)}
+    assert f"extraction took over --extract-timeout {budget} seconds" in reasons["00-attributes.html"]
+    assert "01-tag-starts.html" in reasons
+    # two budgets, worker starts and the Beam run; generous, and far from 2 min 50 s or hours
+    assert seconds < 2 * budget + 60, seconds
