@@ -113,3 +113,14 @@ def test_deep_nesting_is_explained():
     assert clean.html_depth(f"<html><body><div><p>{TEXT}<br></div></body></html>") == 3
     with pytest.raises(Rejected, match="nests elements more than 256 deep"):
         clean.LimitedClean()({"html": deep, "format": "html", "input_uri": "deep.html"})
+
+
+def test_max_ner_chars_is_a_limit_with_a_flag():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.limits import MAX_NER_CHARS
+    from pipeline.options import run_config
+
+    config = run_config(PipelineOptions(["--max-ner-chars", "5000"]))
+    assert config.limits.max_ner_chars == 5000 and config.entities.max_chars == 5000
+    assert run_config(PipelineOptions([])).entities.max_chars == MAX_NER_CHARS == Limits().max_ner_chars
