@@ -94,7 +94,9 @@ class FetchResult:
     body: bytes = b""
     error: Optional[str] = None
     refused: bool = False  # the URL or an address was refused by policy (no request made)
-    permanent_redirect: Optional[str] = None  # where a 301/308 chain from ``url`` ended
+    #: where a 301/308 chain from ``url`` ended, set only when the fetch got a response there: a
+    #: redirect that was refused (a private address) or failed (timeout, too big ...) moves nothing
+    permanent_redirect: Optional[str] = None
     retry_after: Optional[str] = None  # ISO UTC time the server asked us to wait until
     elapsed: float = 0.0
     requests: int = 0  # HTTP requests sent (redirect hops and retries included)
@@ -387,8 +389,10 @@ class Fetcher:
             self._fetch(url, etag, last_modified, accept, result)
         except _Refused as exc:
             result.error, result.refused = str(exc), True
+            result.permanent_redirect = None
         except _Failed as exc:
             result.error = str(exc)
+            result.permanent_redirect = None
         result.elapsed = time.perf_counter() - started
         return result
 

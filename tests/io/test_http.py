@@ -419,3 +419,11 @@ def test_international_host_names_are_resolved_in_idna_form(feed_server, make_fe
     result = make_fetcher(resolver=resolver).fetch(f"http://bücher.example:{feed_server.port}/feed")
     assert result.body == b"ok"
     assert feed_server.requests[0].header("Host") == f"xn--bcher-kva.example:{feed_server.port}"
+
+
+def test_a_refused_permanent_redirect_is_not_reported_as_the_new_location(feed_server, make_fetcher, monkeypatch):
+    real = http_mod.address_problem
+    monkeypatch.setattr(http_mod, "address_problem", lambda a: None if a == "127.0.0.1" else real(a))
+    feed_server.redirect("/feed", "http://10.0.0.5/internal", 301)
+    result = make_fetcher(allow_private_hosts=False).fetch(feed_server.url("/feed"))
+    assert result.refused and result.permanent_redirect is None
