@@ -334,3 +334,37 @@ def test_a_text_full_of_names_is_annotated_up_to_the_ner_limit(tmp_path):
     assert "--max-ner-chars 100,000" in names["provenance"]["entities"]
     assert names["entities"] and rows[GOOD["ferry"][0]]["provenance"]["entities"] is None
     assert seconds < 180, seconds  # model load, 100k characters of NER, a 2 MB article through every stage
+
+
+def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path):
+    """A feed server sending its body a byte at a time, one sending its headers so, and a normal
+    feed (issue 23: the run waited 300 s / 200 s): both slow feeds are rejects naming the budget
+    and --fetch-timeout, the normal feed's entries are ingested, the run exits 0 in budget + margin."""
+    from tests.io.feedserver import FeedServer, rss_feed
+    from tests.io.test_http import TrickleServer
+
+    entries = [{"guid": f"urn:{name}", "link": f"https://news.example/{name}", "title": title,
+                "content": f"<p>{text}</p>", "pubDate": "Tue, 12 Mar 2024 10:00:00 GMT"}
+               for name, (title, text) in GOOD.items()]
+    slow_body, slow_headers = TrickleServer("body", interval=0.2), TrickleServer("headers", interval=0.5)
+    slow = [slow_body.url("/body.xml"), slow_headers.url("/headers.xml")]
+    with FeedServer() as server:
+        server.route("/feed.xml", body=rss_feed(entries))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(f"{slow[0]}\n{slow[1]}\n{server.url('/feed.xml')}\n")
+        out = tmp_path / "out"
+        try:
+            result, _, seconds = run_measured(
+                ["run", "--feeds", str(feeds), "--output", str(out), "--no-entities", "--no-quality",
+                 "--runner=FnApiRunner", "--allow-private-hosts", "--fetch-timeout", "2", "--host-delay", "0"],
+                tmp_path, timeout=300)
+        finally:
+            slow_body.close()
+            slow_headers.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((out / "_manifest.json").read_text())["counts"]
+    assert counts["articles"] == len(GOOD) and counts["rejects"] == 2, counts
+    reasons = {r["input_uri"]: r["reason"] for r in read_rejects(out)}
+    for url in slow:
+        assert "took over its 6 s budget" in reasons[url] and "--fetch-timeout 2" in reasons[url], reasons
+    assert seconds < 2 * 6 + 60, seconds  # two budgets (if the feeds are fetched one after the other) + the run
