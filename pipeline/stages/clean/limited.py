@@ -84,17 +84,40 @@ def explained_clean_article(item: dict) -> dict:
 #: :func:`_serve`.  A fresh interpreter with nothing of the parent's state, whatever the
 #: platform: no fork of a process with threads (a Beam worker's gRPC), and unlike
 #: multiprocessing's "spawn" it does not re-run the parent's ``__main__`` script.
-_BOOT = ("import sys\n"
+#: Ctrl-C is the parent's to handle (the worker ends when the parent closes the channel or goes).
+_BOOT = ("import signal, sys\n"
+         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
          "from multiprocessing.connection import Connection\n"
          "conn = Connection(int(sys.argv[1]))\n"
          "sys.path[:] = conn.recv()\n"
          "from pipeline.stages.clean.limited import _serve\n"
          "_serve(conn)\n")
+#: Seconds between two checks, in the worker, that its parent is still there.
+_PARENT_CHECK = 1.0
+
+
+def _exit_with_parent() -> None:
+    """A daemon thread of the worker: exit when the parent is gone (killed with -9, it cannot stop
+    us), even in the middle of an item that would run for hours."""
+    import os
+    import threading
+    import time
+
+    parent = os.getppid()
+
+    def watch():
+        while True:
+            time.sleep(_PARENT_CHECK)
+            if os.getppid() != parent:
+                os._exit(0)
+
+    threading.Thread(target=watch, name="newsbeam-parent-watch", daemon=True).start()
 
 
 def _serve(conn) -> None:
     """The worker process: receives the function (and an item to warm it up with), then ``fn(item)`` for every item received,
     the result or the exception sent back; ends when the parent closes its end (or dies: EOF)."""
+    _exit_with_parent()
     try:
         fn, warm_up = conn.recv()
         if warm_up is not None:  # the lazy imports, before the first item's clock starts

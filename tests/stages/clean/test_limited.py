@@ -68,7 +68,8 @@ def test_an_overrun_is_killed_and_the_next_pages_are_cleaned():
             clean(attribute_bomb(900_000))
         assert time.monotonic() - started < 3 + 5
         assert first.poll() is not None  # the overrunning process is gone, not left running
-        for name in ("library", "orchard", "bridge"):
+        assert clean(page("library"))["title"] == GOOD["library"][0]  # (starts the replacement worker)
+        for name in ("orchard", "bridge"):
             started = time.monotonic()
             assert clean(page(name))["title"] == GOOD[name][0]
             assert time.monotonic() - started < 3  # not slowed down by the abandoned page
@@ -192,3 +193,38 @@ def test_a_page_of_tag_starts_is_rejected_within_the_budget():
         assert "no article text" in caught.value.reason or "--extract-timeout 5" in caught.value.reason
     finally:
         clean.close()
+
+
+def test_the_worker_does_not_outlive_a_killed_parent(tmp_path):
+    """kill -9 of the process running LimitedClean, while its worker is busy for an hour: the
+    worker goes too (no orphan burning a core on a hostile page)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    script = tmp_path / "parent.py"
+    script.write_text(
+        "import sys\n"
+        f"sys.path[:0] = {[p for p in sys.path if p]!r}\n"
+        "from pipeline.limits import Limits\n"
+        "from pipeline.stages.clean.limited import LimitedClean\n"
+        "from tests.stages.clean.test_limited import sleepy\n"
+        "clean = LimitedClean(Limits(extract_timeout=3600), fn=sleepy)\n"
+        "clean({'text': 'up'})\n"
+        "print(clean._worker._proc.pid, flush=True)\n"
+        "clean({'sleep': 3600})\n")
+    parent = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    worker = int(parent.stdout.readline())
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            os.kill(worker, 0)
+        except ProcessLookupError:
+            return
+        # reaped by init once it exits; a zombie of ours it is not (its parent was the killed one)
+        time.sleep(0.1)
+    os.kill(worker, signal.SIGKILL)
+    pytest.fail("the worker outlived its killed parent by 10 s")
