@@ -14,6 +14,7 @@ worker would copy its gRPC threads and locks, which is unsafe.
 from __future__ import annotations
 
 import re
+import signal
 import threading
 import weakref
 
@@ -84,9 +85,8 @@ def explained_clean_article(item: dict) -> dict:
 #: :func:`_serve`.  A fresh interpreter with nothing of the parent's state, whatever the
 #: platform: no fork of a process with threads (a Beam worker's gRPC), and unlike
 #: multiprocessing's "spawn" it does not re-run the parent's ``__main__`` script.
-#: Ctrl-C is the parent's to handle (the worker ends when the parent closes the channel or goes).
-_BOOT = ("import signal, sys\n"
-         "signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
+#: SIGINT as the parent has it: a Ctrl-C to the process group ends the worker with the run.
+_BOOT = ("import sys\n"
          "from multiprocessing.connection import Connection\n"
          "conn = Connection(int(sys.argv[1]))\n"
          "sys.path[:] = conn.recv()\n"
@@ -119,7 +119,14 @@ def _serve(conn) -> None:
     the result or the exception sent back; ends when the parent closes its end (or dies: EOF)."""
     _exit_with_parent()
     try:
-        fn, warm_up = conn.recv()
+        fn, warm_up, log = conn.recv()
+        if log is not None:  # the parent's logging: its root level and format, on stderr
+            import logging
+
+            level, fmt = log
+            logging.basicConfig(level=level, format=fmt)
+            if level <= logging.DEBUG:
+                logging.getLogger("htmldate").setLevel(logging.NOTSET)
         if warm_up is not None:  # the lazy imports, before the first item's clock starts
             try:
                 fn(warm_up)
@@ -133,15 +140,26 @@ def _serve(conn) -> None:
                 return
             try:
                 reply = ("ok", fn(item))
-            except BaseException as exc:  # sent back, raised in the caller
+            except Exception as exc:  # sent back, raised in the caller (a Ctrl-C ends the worker)
                 reply = ("error", exc)
             try:
                 conn.send(reply)
             except Exception as exc:  # an unpicklable result or exception
                 conn.send(("error", RuntimeError(f"{type(exc).__name__} sending the result: {exc}; "
                                                  f"the result was {reply[1]!r:.500}")))
-    except (EOFError, OSError, KeyboardInterrupt):
+    except (EOFError, OSError):
         return
+
+
+def _parent_logging():
+    """(root level, format of the first root handler with one) when the parent logs at DEBUG (-v
+    shows the extractor's own logs, as before), else None (the worker stays quiet, as before)."""
+    import logging
+
+    root = logging.getLogger()
+    fmt = next((h.formatter._fmt for h in root.handlers if h.formatter is not None), None)
+    level = root.getEffectiveLevel()  # only a verbose run shows the libraries' logs
+    return None if fmt is None or level > logging.DEBUG else (level, fmt)
 
 
 def _stop(proc, conn) -> None:
@@ -202,7 +220,7 @@ class ExtractionWorker:
         self.started += 1
         try:
             conn.send(list(sys.path))
-            conn.send((self.fn, self.warm_up))
+            conn.send((self.fn, self.warm_up, _parent_logging()))
             if not conn.poll(WORKER_START_TIMEOUT):
                 raise RuntimeError(f"the extraction worker did not start within {WORKER_START_TIMEOUT:g} s")
             conn.recv()
@@ -244,6 +262,8 @@ class ExtractionWorker:
                 except Exception:
                     code = None
                 self.stop()
+                if code == -signal.SIGINT:  # Ctrl-C to the process group: the run is interrupted
+                    raise KeyboardInterrupt from None
                 raise WorkerDied(f"exit code {code}") from None
         if status == "error":
             raise value
