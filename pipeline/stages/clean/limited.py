@@ -188,6 +188,18 @@ class WorkerDied(RuntimeError):
     """The worker process ended while working on an item (a crash or the OOM killer)."""
 
 
+#: The worker processes of this process that are alive (see :func:`stop_workers`).
+_LIVE_WORKERS: "weakref.WeakSet[ExtractionWorker]" = weakref.WeakSet()
+
+
+def stop_workers() -> None:
+    """Stop and reap every extraction worker this process started. A process that ends with
+    ``os._exit`` (the streaming segment job does) runs no finalizers, so it calls this first:
+    else its workers end on their own a moment later but stay unreaped (zombies) under init."""
+    for worker in list(_LIVE_WORKERS):
+        worker.stop()
+
+
 class ExtractionWorker:
     """One persistent worker process running ``fn`` (a picklable module-level function) item by
     item; started lazily, killed and replaced when an item overruns its budget.  Not
@@ -217,6 +229,7 @@ class ExtractionWorker:
         conn = Connection(ours.detach())
         self._proc, self._conn = proc, conn
         self._finalizer = weakref.finalize(self, _stop, proc, conn)
+        _LIVE_WORKERS.add(self)
         self.started += 1
         try:
             conn.send(list(sys.path))
