@@ -91,7 +91,7 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--allow-private-hosts", action="store_true", default=False,
                            help="Allow fetching from loopback, private and link-local addresses (refused by default).")
         group.add_argument("--fetch-timeout", type=float, default=20.0, metavar="SECONDS",
-                           help="HTTP connect/read timeout per request.")
+                           help="HTTP connect and read timeout; a whole request (connect, headers and body) gets 3x this.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
         group.add_argument("--retry-now", action="store_true", default=False,
