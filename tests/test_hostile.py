@@ -268,7 +268,8 @@ def normal_pages(root, count: int) -> list[str]:
     return names
 
 
-def test_a_pathological_page_costs_its_own_budget_only(tmp_path):
+@pytest.mark.parametrize("entities", [[], ["--no-entities"]], ids=["entities-on", "no-entities"])
+def test_a_pathological_page_costs_its_own_budget_only(tmp_path, entities):
     """One page with 900k attributes (hours of parsing) among 10 normal pages: it becomes a reject
     naming --extract-timeout, and the 10 pages are articles (on 153e593: 11 rejects, 0 articles,
     because the abandoned extraction kept running and starved every later page); a page of
@@ -282,7 +283,7 @@ def test_a_pathological_page_costs_its_own_budget_only(tmp_path):
     out = tmp_path / "out"
     budget = 3
     result, _, seconds = run_measured(
-        ["run", "--input", str(inputs / "*"), "--output", str(out), "--no-entities", "--no-quality",
+        ["run", "--input", str(inputs / "*"), "--output", str(out), *entities, "--no-quality",
          "--runner=FnApiRunner", "--extract-timeout", str(budget)], tmp_path, timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     counts = json.loads((out / "_manifest.json").read_text())["counts"]
@@ -336,7 +337,8 @@ def test_a_text_full_of_names_is_annotated_up_to_the_ner_limit(tmp_path):
     assert seconds < 180, seconds  # model load, 100k characters of NER, a 2 MB article through every stage
 
 
-def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path):
+@pytest.mark.parametrize("entities", [[], ["--no-entities"]], ids=["entities-on", "no-entities"])
+def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path, entities):
     """A feed server sending its body a byte at a time, one sending its headers so, and a normal
     feed (issue 23: the run waited 300 s / 200 s): both slow feeds are rejects naming the budget
     and --fetch-timeout, the normal feed's entries are ingested, the run exits 0 in budget + margin."""
@@ -355,7 +357,7 @@ def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path):
         out = tmp_path / "out"
         try:
             result, _, seconds = run_measured(
-                ["run", "--feeds", str(feeds), "--output", str(out), "--no-entities", "--no-quality",
+                ["run", "--feeds", str(feeds), "--output", str(out), *entities, "--no-quality",
                  "--runner=FnApiRunner", "--allow-private-hosts", "--fetch-timeout", "2", "--host-delay", "0"],
                 tmp_path, timeout=300)
         finally:
