@@ -43,7 +43,7 @@ def _title_keys(title: str) -> set[str]:
 def _looks_like_headline(line: str) -> bool:
     return (
         TITLE_MIN_WORDS <= words(line) <= TITLE_MAX_WORDS
-        and line[-1] not in ".,;:"
+        and line[-1] not in ".,;:。、，；："
         and not ELLIPSIS_RE.search(line)
     )
 

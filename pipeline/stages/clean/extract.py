@@ -10,6 +10,7 @@ from typing import NamedTuple, Optional
 
 from pipeline.stages.base import Rejected
 from pipeline.stages.clean.dates import parse_date
+from pipeline.stages.clean.measure import count_words
 from pipeline.stages.clean.unicode import normalise_unicode
 
 REJECT_NO_HTML_TEXT = (
@@ -169,15 +170,15 @@ def extract_html(html, url: Optional[str] = None) -> Extracted:
         raise Rejected(f"HTML could not be parsed ({type(exc).__name__}: {exc})") from exc
     target_url = url or meta.url
     paragraphs = _trafilatura_text(tree, target_url, favor_precision=True)
-    words = sum(len(p.split()) for p in paragraphs)
+    words = sum(map(count_words, paragraphs))
     if words < FALLBACK_BELOW_WORDS:
         other_paragraphs = _trafilatura_text(tree, target_url, favor_precision=False)
-        other_words = sum(len(p.split()) for p in other_paragraphs)
+        other_words = sum(map(count_words, other_paragraphs))
         if other_words >= max(FALLBACK_RATIO * words, MIN_HTML_WORDS):
             paragraphs = other_paragraphs
     if not paragraphs:
         raise Rejected(REJECT_NO_HTML_TEXT)
-    words = sum(len(p.split()) for p in paragraphs)
+    words = sum(map(count_words, paragraphs))
     if words < MIN_HTML_WORDS:
         raise Rejected(
             f"no article text found in HTML (trafilatura extracted only {words} words); "
