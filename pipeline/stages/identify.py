@@ -193,6 +193,7 @@ def identify(article: dict) -> dict:
     out["word_count"] = count_words(text)
     out["dt"] = partition_date(article.get("published_at"))
     out.setdefault("fetched_at", None)
+    out.setdefault("published_precision", None)
     out.setdefault("authors", [])
     out["story_id"] = out["id"]
     out.setdefault("entities", [])

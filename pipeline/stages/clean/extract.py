@@ -9,7 +9,7 @@ import re
 from typing import NamedTuple, Optional
 
 from pipeline.stages.base import Rejected
-from pipeline.stages.clean.dates import parse_date
+from pipeline.stages.clean.dates import Stated, choose_published, parse_date, stated_date
 from pipeline.stages.clean.measure import count_words
 from pipeline.stages.clean.unicode import normalise_unicode
 
@@ -23,6 +23,7 @@ class Extracted(NamedTuple):
     text: str  # paragraphs separated by blank lines
     title: Optional[str]
     published_at: Optional[str]  # ISO 8601 UTC, see parse_date
+    published_precision: Optional[str]  # "day" | "minute" | "second" (None without a date)
     authors: list
     url: Optional[str]  # the page's own canonical URL, as declared in its metadata
     site_name: Optional[str]
@@ -126,6 +127,62 @@ def _page_metadata(tree, url: Optional[str]):
     return doc
 
 
+#: <meta> tags that state the publication time (property, name or itemprop), most specific first
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "publishdate", "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+    "dc.date", "dcterms.date", "date",
+)
+
+
+def _json_ld_dates(node, out: list) -> None:
+    if isinstance(node, dict):
+        value = node.get("datePublished")
+        if isinstance(value, str):
+            out.append(value)
+        for child in node.values():
+            if isinstance(child, (dict, list)):
+                _json_ld_dates(child, out)
+    elif isinstance(node, list):
+        for child in node:
+            _json_ld_dates(child, out)
+
+
+def page_dates(tree) -> list[str]:
+    """Publication times a page states, as written: JSON-LD ``datePublished``, then the
+    publication-time <meta> tags, then ``<time datetime>`` (a ``pubdate`` or ``datePublished``
+    one first). :func:`choose_published` refines htmldate's date with them: htmldate decides
+    the day, but drops the time of a JSON-LD value without seconds and the offset of one
+    written "2023-10-17 08:30:00 +0200", and keeps no record of whether a time was stated."""
+    import json
+
+    out: list[str] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            _json_ld_dates(json.loads(script.text or ""), out)
+        except (ValueError, RecursionError):
+            continue
+    metas = {}
+    for meta in tree.xpath("//meta[@content]"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in _DATE_META and key not in metas:
+            metas[key] = meta.get("content")
+    out.extend(metas[key] for key in _DATE_META if key in metas)
+    times = tree.xpath("//time[@datetime]")
+    first = [t for t in times if t.get("pubdate") is not None or (t.get("itemprop") or "").lower() == "datepublished"]
+    out.extend(t.get("datetime") for t in first + [t for t in times if t not in first])
+    return [value for value in out if value and value.strip()]
+
+
+def _htmldate_stated(value) -> Optional[Stated]:
+    """htmldate's date (our ``_DATE_PARAMS`` format): it writes a date-only value as midnight
+    without an offset, so that is a day; otherwise what the string states."""
+    stated = stated_date(value)
+    if stated and isinstance(value, str) and value.endswith("T00:00:00"):
+        return stated._replace(precision="day")
+    return stated
+
+
 def _trafilatura_text(tree, url: Optional[str], favor_precision: bool) -> list[str]:
     """The main text of ``tree`` as paragraphs (trafilatura works on its own copy)."""
     import trafilatura
@@ -184,10 +241,16 @@ def extract_html(html, url: Optional[str] = None) -> Extracted:
             f"no article text found in HTML (trafilatura extracted only {words} words); "
             "the page may be a list, a paywall or not an article"
         )
+    stated = [s for s in map(stated_date, page_dates(tree)) if s]
+    published = _htmldate_stated(meta.date)
+    if published:  # htmldate reformats what it found: the source's own statement of that instant
+        published = next((s for s in stated if s.at == published.at and s.offset >= published.offset), published)
+    published = choose_published(published, stated)
     return Extracted(
         text="\n\n".join(paragraphs),
         title=clean_title(meta.title),
-        published_at=parse_date(meta.date),
+        published_at=published.at if published else None,
+        published_precision=published.precision if published else None,
         authors=split_authors(meta.author),
         url=meta.url or None,
         site_name=meta.sitename or None,

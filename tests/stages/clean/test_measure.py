@@ -89,3 +89,11 @@ def test_site_lines_never_count_a_long_cjk_paragraph_as_chrome():
     assert counted == {line_key(p) for p in JA.paragraphs if p not in long}
     short = dict(article, text="\n\n".join([*JA.nav, *JA.paragraphs]))
     assert len(list(votes(short))) == len(JA.nav) + len(counted)
+
+
+@pytest.mark.parametrize("story", STORIES, ids=lambda s: s.lang)
+def test_multilingual_pages_keep_the_time_and_offset_they_state(story):
+    for template in ("semantic", "divs"):
+        from tests.stages.clean.multilingual import page
+        article = to_clean_article({"html": page(story, template), "format": "html"})
+        assert (article["published_at"], article["published_precision"]) == (story.published_utc, "second")
