@@ -44,11 +44,20 @@ def run() -> dict:
         except Rejected as exc:
             text, row["rejected"] = "", exc.reason
         row["f1"] = B.score([(text, truth(story))])["f1"]
+        if _template != "flat":  # (the flat template has no metadata but its <title>)
+            row["time_ok"] = row.get("published_at") == story.published_utc
+            row["authors_ok"] = row.get("authors") == [story.author]
+        row["title_ok"] = row.get("title") == story.title
         rows.append(row)
         ours.append((text, truth(story)))
         theirs.append((trafilatura.extract(html) or "", truth(story)))
+    def rate(key):
+        judged = [r[key] for r in rows if key in r]
+        return f"{sum(judged)}/{len(judged)}"
+
     return {"newsbeam": B.score(ours), "trafilatura": B.score(theirs),
-            "rejected": sum("rejected" in r for r in rows), "pages": rows}
+            "rejected": sum("rejected" in r for r in rows), "title": rate("title_ok"),
+            "authors": rate("authors_ok"), "time": rate("time_ok"), "pages": rows}
 
 
 def main(argv=None) -> int:
@@ -58,7 +67,7 @@ def main(argv=None) -> int:
     report = run()
     for row in report["pages"]:
         print(json.dumps(row, ensure_ascii=False))
-    print(json.dumps({k: report[k] for k in ("newsbeam", "trafilatura", "rejected")}))
+    print(json.dumps({k: report[k] for k in ("newsbeam", "trafilatura", "rejected", "title", "authors", "time")}))
     if args.json:
         args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

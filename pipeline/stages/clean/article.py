@@ -10,6 +10,7 @@ from typing import Optional
 from pipeline.stages.base import Rejected
 from pipeline.stages.clean.dates import Stated, choose_published, find_date_in_text, parse_date, stated_date
 from pipeline.stages.clean.extract import Extracted, clean_title, extract_html, fragment_text, split_authors
+from pipeline.stages.clean.names import normalise_authors, normalise_title
 from pipeline.stages.clean.rules import ELLIPSIS_RE, clean_text, line_key, words
 from pipeline.stages.clean.unicode import normalise_unicode
 from pipeline.stages.clean.urls import canonical_url, registered_domain
@@ -132,13 +133,14 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
         source = named.lower()
     named_site = named if named and (" " in named or "." not in named) else None  # a name, not a domain
     site_name = (extracted.site_name if extracted else None) or named_site
-    authors = split_authors(item.get("authors")) or (extracted.authors if extracted else [])
+    authors = normalise_authors(split_authors(item.get("authors")) or (extracted.authors if extracted else []),
+                                site_name)
 
     return {
         "url": url,
         "source": source,
         "site_name": site_name,
-        "title": title,
+        "title": normalise_title(title, site_name),
         "text": "\n\n".join(paragraphs),
         "published_at": published.at if published else None,
         "published_precision": published.precision if published else None,

@@ -10,7 +10,8 @@ from typing import NamedTuple, Optional
 
 from pipeline.stages.base import Rejected
 from pipeline.stages.clean.dates import Stated, choose_published, parse_date, stated_date
-from pipeline.stages.clean.measure import count_words
+from pipeline.stages.clean.measure import count_words, has_spaceless
+from pipeline.stages.clean.names import AGENCIES, join_last_first
 from pipeline.stages.clean.unicode import normalise_unicode
 
 REJECT_NO_HTML_TEXT = (
@@ -100,8 +101,8 @@ def _page_metadata(tree, url: Optional[str]):
     from trafilatura import metadata as tm
 
     doc = tm.examine_meta(tree)
-    if doc.author and " " not in doc.author:
-        doc.author = None
+    if doc.author and " " not in doc.author and not _one_word_author(doc.author):
+        doc.author = None  # (a handle or a site name; not a CJK name nor a news agency)
     try:
         doc = tm.extract_meta_json(tree, doc)
     except Exception:  # trafilatura's own guard: bugs in its JSON-LD parsing
@@ -172,6 +173,48 @@ def page_dates(tree) -> list[str]:
     first = [t for t in times if t.get("pubdate") is not None or (t.get("itemprop") or "").lower() == "datepublished"]
     out.extend(t.get("datetime") for t in first + [t for t in times if t not in first])
     return [value for value in out if value and value.strip()]
+
+
+def _one_word_author(name: str) -> bool:
+    """A one-word author worth keeping: a name in a script without spaces, or a news agency."""
+    return has_spaceless(name) or re.sub(r"[\W_]+", " ", name.casefold()).strip() in AGENCIES
+
+
+def _author_strings(tree) -> list[str]:
+    """Author values as the page writes them (<meta> tags, JSON-LD ``author.name``)."""
+    import json
+
+    out = [m.get("content") for m in tree.xpath(
+        '//meta[@name="author" or @property="article:author" or @name="parsely-author" or @name="byl"][@content]')]
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        for node in data if isinstance(data, list) else [data]:
+            author = node.get("author") if isinstance(node, dict) else None
+            for a in author if isinstance(author, list) else [author]:
+                name = a.get("name") if isinstance(a, dict) else a
+                if isinstance(name, str):
+                    out.append(name)
+    return [s for s in out if isinstance(s, str)]
+
+
+def _page_authors(value, raw: list[str]) -> list[str]:
+    """trafilatura's authors, "Last, First" joined again (see names.join_last_first), and a name
+    whose last combining marks trafilatura cut ("สมชาย ใจดี" -> "สมชาย ใจด") restored from the page."""
+    import unicodedata
+
+    names = []
+    for name in join_last_first(split_authors(value), raw):
+        for r in raw:
+            r = " ".join(normalise_unicode(r).split())
+            if r.startswith(name) and len(r) > len(name) and all(
+                    unicodedata.category(c).startswith("M") for c in r[len(name):]):
+                name = r
+                break
+        names.append(name)
+    return names
 
 
 def _htmldate_stated(value) -> Optional[Stated]:
@@ -251,7 +294,7 @@ def extract_html(html, url: Optional[str] = None) -> Extracted:
         title=clean_title(meta.title),
         published_at=published.at if published else None,
         published_precision=published.precision if published else None,
-        authors=split_authors(meta.author),
+        authors=_page_authors(meta.author, _author_strings(tree)),
         url=meta.url or None,
         site_name=meta.sitename or None,
     )
