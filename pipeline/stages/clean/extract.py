@@ -9,7 +9,7 @@ import re
 from typing import NamedTuple, Optional
 
 from pipeline.stages.base import Rejected
-from pipeline.stages.clean.dates import Stated, choose_published, parse_date, stated_date
+from pipeline.stages.clean.dates import Stated, choose_published, stated_date
 from pipeline.stages.clean.measure import count_words, has_spaceless
 from pipeline.stages.clean.names import AGENCIES, join_last_first
 from pipeline.stages.clean.unicode import normalise_unicode
