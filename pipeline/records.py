@@ -103,6 +103,7 @@ class Article(TypedDict, total=False):
     text: str
     lang: str
     published_at: Optional[str]  # ISO 8601, UTC, seconds precision ("2023-10-17T00:00:00Z")
+    published_precision: Optional[str]  # "day" | "minute" | "second": what the source stated
     fetched_at: Optional[str]
     authors: list
     word_count: int

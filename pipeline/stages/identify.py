@@ -18,6 +18,7 @@ import numpy as np
 
 from pipeline.records import UNDATED_PARTITION, stable_hash
 from pipeline.stages.base import Rejected
+from pipeline.stages.clean.measure import count_words
 
 STAGE_IDENTIFY = "identify"
 
@@ -149,7 +150,9 @@ def content_hash(text: str) -> str:
 
 
 def word_count(text: str) -> int:
-    """Number of ``\\w+`` runs in the text (as ``len(re.findall(r"\\w+", text))``)."""
+    """Number of ``\\w+`` runs in the text (as ``len(re.findall(r"\\w+", text))``): the "has no
+    words" check. The record's ``word_count`` is :func:`pipeline.stages.clean.measure.count_words`
+    (words in every script: a Japanese sentence is not one word)."""
     parts = _fast_parts(text)
     return parts[1] if parts is not None else len(_WORD.findall(text))
 
@@ -187,9 +190,10 @@ def identify(article: dict) -> dict:
     url = article.get("url")
     out["id"] = stable_hash("url:" + url) if url else stable_hash("text:" + normalised)
     out["content_hash"] = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
-    out["word_count"] = words
+    out["word_count"] = count_words(text)
     out["dt"] = partition_date(article.get("published_at"))
     out.setdefault("fetched_at", None)
+    out.setdefault("published_precision", None)
     out.setdefault("authors", [])
     out["story_id"] = out["id"]
     out.setdefault("entities", [])

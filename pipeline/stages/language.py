@@ -16,6 +16,7 @@ from apache_beam.metrics import Metrics
 
 from pipeline.records import UNDETERMINED_LANG
 from pipeline.stages.base import ApplyStage, Rejected, StageOutput
+from pipeline.stages.clean.measure import count_words
 
 __all__ = [
     "MAX_CHARS",
@@ -48,7 +49,7 @@ def _sample(text: str) -> str:
     if len(text) <= MAX_CHARS:
         return text
     cut = text[:MAX_CHARS]
-    space = cut.rfind(" ")
+    space = cut.rfind(" ")  # (text without spaces, e.g. Japanese, is cut at MAX_CHARS)
     return cut[:space] if space > MAX_CHARS // 2 else cut
 
 
@@ -63,6 +64,11 @@ def _has_letters(text: str, n: int) -> bool:
     return n <= 0
 
 
+def _has_words(text: str, n: int) -> bool:
+    """At least ``n`` words (in any script, :func:`count_words`); looks at the head first."""
+    return count_words(text[:200]) >= n or count_words(text) >= n
+
+
 def detect_language(text: str) -> tuple[str, float]:
     """``(ISO 639-1 code, probability)``; ``(UNDETERMINED_LANG, p)`` when unsure.
 
@@ -71,7 +77,7 @@ def detect_language(text: str) -> tuple[str, float]:
     ``MIN_PROBABILITY``.  Deterministic: same text, same answer.
     """
     sample = _sample(text or "")
-    if len(sample.split(None, MIN_WORDS)) < MIN_WORDS or not _has_letters(sample, MIN_LETTERS):
+    if not _has_words(sample, MIN_WORDS) or not _has_letters(sample, MIN_LETTERS):
         return UNDETERMINED_LANG, 0.0
     lang, prob = _identifier().classify(sample)
     prob = float(prob)

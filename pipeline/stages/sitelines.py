@@ -20,10 +20,11 @@ from typing import Iterable, Optional
 import apache_beam as beam
 
 from pipeline.stages.base import ApplyStage, Rejected
+from pipeline.stages.clean.measure import count_words
 
 STAGE = "sitelines"
 RULE = "site_repeated"
-MAX_WORDS = 30  # longer paragraphs are never site chrome
+MAX_WORDS = 30  # longer paragraphs are never site chrome (words in any script: clean.measure)
 MIN_DOCS = 3  # documents of one source that must share the paragraph
 MIN_TITLES = 3  # ...under this many different titles
 
@@ -51,7 +52,7 @@ def votes(article: dict) -> Iterable[tuple[tuple[str, str], str]]:
     if not source:
         return []
     title = _title_key(article)
-    keys = {line_key(p) for p in _paragraphs(article) if 0 < len(_WORD.findall(p)) <= MAX_WORDS}
+    keys = {line_key(p) for p in _paragraphs(article) if 0 < count_words(p) <= MAX_WORDS}
     return [((source, key), title) for key in sorted(keys)]
 
 
@@ -90,7 +91,7 @@ def remove_site_lines(article: dict, site_lines: Optional[dict]) -> dict:
         return article
     kept, removed = [], 0
     for paragraph in _paragraphs(article):
-        if len(_WORD.findall(paragraph)) <= MAX_WORDS and (source, line_key(paragraph)) in site_lines:
+        if count_words(paragraph) <= MAX_WORDS and (source, line_key(paragraph)) in site_lines:
             removed += 1
         else:
             kept.append(paragraph)

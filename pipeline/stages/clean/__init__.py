@@ -15,9 +15,13 @@ Modules, each importing only those above it:
 
 ``unicode``    normalise_unicode: mojibake repair (ftfy, run only where it could change a line),
                NFC, control characters, whitespace.
-``dates``      parse_date (metadata strings), find_date_in_text (full dates in plain text).
+``measure``    count_words: length in words in every script (CJK by character, Thai/Lao/Khmer by
+               a code-point ratio), used by every word threshold and the record's word_count.
+``dates``      parse_date (metadata strings), find_date_in_text (full dates in plain text),
+               stated_date / choose_published (a publication time with its precision).
 ``urls``       canonical_url, registered_domain.
 ``rules``      clean_text: the named boilerplate rules (share rows, teasers, captions, appeals ...).
+``names``      normalise_title / normalise_authors (site suffixes, organisations, prefixes ...).
 ``extract``    extract_html (trafilatura) and fragment_text (a feed entry's HTML).
 ``article``    to_clean_article / explain_clean_article: the stage function.
 ``limited``    LimitedClean: the stage function under the run's limits (page size, timeout).

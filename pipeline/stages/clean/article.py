@@ -8,8 +8,9 @@ import re
 from typing import Optional
 
 from pipeline.stages.base import Rejected
-from pipeline.stages.clean.dates import find_date_in_text, parse_date
+from pipeline.stages.clean.dates import Stated, choose_published, find_date_in_text, parse_date, stated_date
 from pipeline.stages.clean.extract import Extracted, clean_title, extract_html, fragment_text, split_authors
+from pipeline.stages.clean.names import normalise_authors, normalise_title
 from pipeline.stages.clean.rules import ELLIPSIS_RE, clean_text, line_key, words
 from pipeline.stages.clean.unicode import normalise_unicode
 from pipeline.stages.clean.urls import canonical_url, registered_domain
@@ -43,7 +44,7 @@ def _title_keys(title: str) -> set[str]:
 def _looks_like_headline(line: str) -> bool:
     return (
         TITLE_MIN_WORDS <= words(line) <= TITLE_MAX_WORDS
-        and line[-1] not in ".,;:"
+        and line[-1] not in ".,;:。、，；："
         and not ELLIPSIS_RE.search(line)
     )
 
@@ -116,11 +117,15 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
     if not paragraphs:
         raise Rejected(REJECT_EMPTY)
 
-    published_at = parse_date(item.get("published_at")) or (extracted.published_at if extracted else None)
-    date_source = "metadata" if published_at else None
-    if not published_at:
-        published_at = find_date_in_text(body)
-        date_source = "text" if published_at else None
+    from_page = (Stated(extracted.published_at, extracted.published_precision, True, None)
+                 if extracted and extracted.published_at else None)
+    published = choose_published(stated_date(item.get("published_at")), [from_page] if from_page else [])
+    published = published or from_page
+    date_source = "metadata" if published else None
+    if not published:
+        found = find_date_in_text(body)
+        published = Stated(found, "day", False, None) if found else None
+        date_source = "text" if published else None
     url = canonical_url(item.get("url")) or (canonical_url(extracted.url) if extracted else None)
     source = registered_domain(url)
     named = item["source"].strip() if isinstance(item.get("source"), str) and item["source"].strip() else None
@@ -128,15 +133,17 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
         source = named.lower()
     named_site = named if named and (" " in named or "." not in named) else None  # a name, not a domain
     site_name = (extracted.site_name if extracted else None) or named_site
-    authors = split_authors(item.get("authors")) or (extracted.authors if extracted else [])
+    authors = normalise_authors(split_authors(item.get("authors")) or (extracted.authors if extracted else []),
+                                site_name)
 
     return {
         "url": url,
         "source": source,
         "site_name": site_name,
-        "title": title,
+        "title": normalise_title(title, site_name),
         "text": "\n\n".join(paragraphs),
-        "published_at": published_at,
+        "published_at": published.at if published else None,
+        "published_precision": published.precision if published else None,
         "fetched_at": parse_date(item.get("fetched_at")),
         "authors": authors,
         "provenance": {

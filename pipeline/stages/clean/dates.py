@@ -7,7 +7,7 @@ from __future__ import annotations
 import email.utils
 import re
 from datetime import datetime, timedelta, timezone
-from typing import Optional
+from typing import NamedTuple, Optional
 
 _I = re.IGNORECASE
 
@@ -158,3 +158,57 @@ def parse_date(value) -> Optional[str]:
         pass
     found = min(_iter_dates(s), default=None, key=lambda m: m[0])
     return _iso(found[2]) if found else None
+
+
+
+#: What a date/time value states: a day, a time to the minute, or to the second.
+PRECISIONS = ("day", "minute", "second")
+_TIME_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?P<sec>:\d{2})?(?!\d)")
+_OFFSET_RE = re.compile(r"\d(?:\.\d+)?(?:\s*[AP]\.?M\.?)?\s*(?:Z|[+-]\d{2}:?\d{2}|GMT|UTC|UT|[A-Z]{1,3}T)\s*$", _I)
+_ISO_DAY_RE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
+
+
+class Stated(NamedTuple):
+    """A publication time as a source states it."""
+
+    at: str  # ISO 8601 UTC, as parse_date
+    precision: str  # "day" | "minute" | "second"
+    offset: bool  # the source gave its UTC offset (or zone), so ``at`` is the instant it means
+    day: Optional[str]  # the calendar day in the source's own time zone, when it is ISO 8601
+
+
+def stated_date(value) -> Optional[Stated]:
+    """What a date/time value states (see :class:`Stated`); None when :func:`parse_date`
+    cannot read it. A datetime or epoch seconds is a UTC instant to the second."""
+    at = parse_date(value)
+    if at is None:
+        return None
+    if isinstance(value, datetime):
+        return Stated(at, "second", value.tzinfo is not None, None)
+    s = value.strip()
+    if _EPOCH_RE.match(s):
+        return Stated(at, "second", True, None)
+    m = _TIME_RE.search(s)
+    precision = "day" if not m else "second" if m.group("sec") else "minute"
+    day = _ISO_DAY_RE.match(s)
+    return Stated(at, precision, precision != "day" and bool(_OFFSET_RE.search(s)), day and day.group(1))
+
+
+def choose_published(primary: Optional[Stated], candidates) -> Optional[Stated]:
+    """The publication time: ``primary`` decides the day; a candidate (a date/time value a page
+    or input states) replaces it when it is the same day (in UTC, or in the candidate's own
+    time zone) and states more precision, or as much with a UTC offset the one chosen so far
+    lacks (a time without its offset was read as UTC). Candidates are tried in order; without
+    a primary there is no date (candidates only refine one)."""
+    if primary is None:
+        return None
+    best = primary
+    rank = PRECISIONS.index(best.precision)
+    for value in candidates:
+        c = stated_date(value) if not isinstance(value, Stated) else value
+        if c is None or primary.at[:10] not in (c.at[:10], c.day):
+            continue
+        c_rank = PRECISIONS.index(c.precision)
+        if c_rank > rank or (c_rank == rank and c_rank > 0 and c.offset and not best.offset):
+            best, rank = c, c_rank
+    return best

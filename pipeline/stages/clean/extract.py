@@ -9,7 +9,9 @@ import re
 from typing import NamedTuple, Optional
 
 from pipeline.stages.base import Rejected
-from pipeline.stages.clean.dates import parse_date
+from pipeline.stages.clean.dates import Stated, choose_published, stated_date
+from pipeline.stages.clean.measure import count_words, has_spaceless
+from pipeline.stages.clean.names import AGENCIES, join_last_first
 from pipeline.stages.clean.unicode import normalise_unicode
 
 REJECT_NO_HTML_TEXT = (
@@ -22,6 +24,7 @@ class Extracted(NamedTuple):
     text: str  # paragraphs separated by blank lines
     title: Optional[str]
     published_at: Optional[str]  # ISO 8601 UTC, see parse_date
+    published_precision: Optional[str]  # "day" | "minute" | "second" (None without a date)
     authors: list
     url: Optional[str]  # the page's own canonical URL, as declared in its metadata
     site_name: Optional[str]
@@ -98,8 +101,8 @@ def _page_metadata(tree, url: Optional[str]):
     from trafilatura import metadata as tm
 
     doc = tm.examine_meta(tree)
-    if doc.author and " " not in doc.author:
-        doc.author = None
+    if doc.author and " " not in doc.author and not _one_word_author(doc.author):
+        doc.author = None  # (a handle or a site name; not a CJK name nor a news agency)
     try:
         doc = tm.extract_meta_json(tree, doc)
     except Exception:  # trafilatura's own guard: bugs in its JSON-LD parsing
@@ -123,6 +126,104 @@ def _page_metadata(tree, url: Optional[str]):
             doc.sitename = match[1]
     doc.clean_and_trim()
     return doc
+
+
+#: <meta> tags that state the publication time (property, name or itemprop), most specific first
+_DATE_META = (
+    "article:published_time", "og:article:published_time", "og:published_time", "datepublished",
+    "publishdate", "pubdate", "parsely-pub-date", "sailthru.date", "dc.date.issued", "dcterms.issued",
+    "dc.date", "dcterms.date", "date",
+)
+
+
+def _json_ld_dates(node, out: list) -> None:
+    if isinstance(node, dict):
+        value = node.get("datePublished")
+        if isinstance(value, str):
+            out.append(value)
+        for child in node.values():
+            if isinstance(child, (dict, list)):
+                _json_ld_dates(child, out)
+    elif isinstance(node, list):
+        for child in node:
+            _json_ld_dates(child, out)
+
+
+def page_dates(tree) -> list[str]:
+    """Publication times a page states, as written: JSON-LD ``datePublished``, then the
+    publication-time <meta> tags, then ``<time datetime>`` (a ``pubdate`` or ``datePublished``
+    one first). :func:`choose_published` refines htmldate's date with them: htmldate decides
+    the day, but drops the time of a JSON-LD value without seconds and the offset of one
+    written "2023-10-17 08:30:00 +0200", and keeps no record of whether a time was stated."""
+    import json
+
+    out: list[str] = []
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            _json_ld_dates(json.loads(script.text or ""), out)
+        except (ValueError, RecursionError):
+            continue
+    metas = {}
+    for meta in tree.xpath("//meta[@content]"):
+        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").strip().lower()
+        if key in _DATE_META and key not in metas:
+            metas[key] = meta.get("content")
+    out.extend(metas[key] for key in _DATE_META if key in metas)
+    times = tree.xpath("//time[@datetime]")
+    first = [t for t in times if t.get("pubdate") is not None or (t.get("itemprop") or "").lower() == "datepublished"]
+    out.extend(t.get("datetime") for t in first + [t for t in times if t not in first])
+    return [value for value in out if value and value.strip()]
+
+
+def _one_word_author(name: str) -> bool:
+    """A one-word author worth keeping: a name in a script without spaces, or a news agency."""
+    return has_spaceless(name) or re.sub(r"[\W_]+", " ", name.casefold()).strip() in AGENCIES
+
+
+def _author_strings(tree) -> list[str]:
+    """Author values as the page writes them (<meta> tags, JSON-LD ``author.name``)."""
+    import json
+
+    out = [m.get("content") for m in tree.xpath(
+        '//meta[@name="author" or @property="article:author" or @name="parsely-author" or @name="byl"][@content]')]
+    for script in tree.xpath('//script[@type="application/ld+json"]'):
+        try:
+            data = json.loads(script.text or "")
+        except (ValueError, RecursionError):
+            continue
+        for node in data if isinstance(data, list) else [data]:
+            author = node.get("author") if isinstance(node, dict) else None
+            for a in author if isinstance(author, list) else [author]:
+                name = a.get("name") if isinstance(a, dict) else a
+                if isinstance(name, str):
+                    out.append(name)
+    return [s for s in out if isinstance(s, str)]
+
+
+def _page_authors(value, raw: list[str]) -> list[str]:
+    """trafilatura's authors, "Last, First" joined again (see names.join_last_first), and a name
+    whose last combining marks trafilatura cut ("สมชาย ใจดี" -> "สมชาย ใจด") restored from the page."""
+    import unicodedata
+
+    names = []
+    for name in join_last_first(split_authors(value), raw):
+        for r in raw:
+            r = " ".join(normalise_unicode(r).split())
+            if r.startswith(name) and len(r) > len(name) and all(
+                    unicodedata.category(c).startswith("M") for c in r[len(name):]):
+                name = r
+                break
+        names.append(name)
+    return names
+
+
+def _htmldate_stated(value) -> Optional[Stated]:
+    """htmldate's date (our ``_DATE_PARAMS`` format): it writes a date-only value as midnight
+    without an offset, so that is a day; otherwise what the string states."""
+    stated = stated_date(value)
+    if stated and isinstance(value, str) and value.endswith("T00:00:00"):
+        return stated._replace(precision="day")
+    return stated
 
 
 def _trafilatura_text(tree, url: Optional[str], favor_precision: bool) -> list[str]:
@@ -169,25 +270,31 @@ def extract_html(html, url: Optional[str] = None) -> Extracted:
         raise Rejected(f"HTML could not be parsed ({type(exc).__name__}: {exc})") from exc
     target_url = url or meta.url
     paragraphs = _trafilatura_text(tree, target_url, favor_precision=True)
-    words = sum(len(p.split()) for p in paragraphs)
+    words = sum(map(count_words, paragraphs))
     if words < FALLBACK_BELOW_WORDS:
         other_paragraphs = _trafilatura_text(tree, target_url, favor_precision=False)
-        other_words = sum(len(p.split()) for p in other_paragraphs)
+        other_words = sum(map(count_words, other_paragraphs))
         if other_words >= max(FALLBACK_RATIO * words, MIN_HTML_WORDS):
             paragraphs = other_paragraphs
     if not paragraphs:
         raise Rejected(REJECT_NO_HTML_TEXT)
-    words = sum(len(p.split()) for p in paragraphs)
+    words = sum(map(count_words, paragraphs))
     if words < MIN_HTML_WORDS:
         raise Rejected(
             f"no article text found in HTML (trafilatura extracted only {words} words); "
             "the page may be a list, a paywall or not an article"
         )
+    stated = [s for s in map(stated_date, page_dates(tree)) if s]
+    published = _htmldate_stated(meta.date)
+    if published:  # htmldate reformats what it found: the source's own statement of that instant
+        published = next((s for s in stated if s.at == published.at and s.offset >= published.offset), published)
+    published = choose_published(published, stated)
     return Extracted(
         text="\n\n".join(paragraphs),
         title=clean_title(meta.title),
-        published_at=parse_date(meta.date),
-        authors=split_authors(meta.author),
+        published_at=published.at if published else None,
+        published_precision=published.precision if published else None,
+        authors=_page_authors(meta.author, _author_strings(tree)),
         url=meta.url or None,
         site_name=meta.sitename or None,
     )

@@ -53,6 +53,7 @@ import re
 from typing import NamedTuple, Optional
 
 from pipeline.stages.clean.dates import is_date_line
+from pipeline.stages.clean.measure import count_words
 from pipeline.stages.clean.unicode import tidy_line
 
 
@@ -190,7 +191,8 @@ _CREDIT_LINE_RE = re.compile(
 )
 _CREDIT_LINE_MAX_WORDS = 15
 
-_TERMINAL_PUNCT = ".!?:;\"”’»)]"
+# sentence ends, also of CJK (full-width), Arabic/Urdu and Devanagari text
+_TERMINAL_PUNCT = ".!?:;\"”’»)]。！？：；」』）】؟۔।"
 # A list item or a quote attribution: "- item", "• item", "1) item", "— Name (@handle) date"
 _LIST_ITEM_RE = re.compile(r"^(?:[-–—•*·▪►]\s?\w|\(?\d{1,3}[.)]\s)")
 _URLISH = frozenset("./@:")
@@ -215,8 +217,8 @@ LONG_PARAGRAPH_WORDS = 15
 
 
 def words(line: str) -> int:
-    """Number of whitespace-separated words in ``line``."""
-    return len(line.split())
+    """Length of ``line`` in words, in any script (:func:`~pipeline.stages.clean.measure.count_words`)."""
+    return count_words(line)
 
 
 def line_key(line: str) -> str:

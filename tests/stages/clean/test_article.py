@@ -13,8 +13,8 @@ from tests.conftest import SEEDS
 from tests.stages.clean.samples import ARTICLE_HTML, P1, P2, P3, doc, item, paragraphs
 
 
-OUTPUT_KEYS = {"url", "source", "site_name", "title", "text", "published_at", "fetched_at", "authors",
-               "provenance"}
+OUTPUT_KEYS = {"url", "source", "site_name", "title", "text", "published_at", "published_precision",
+               "fetched_at", "authors", "provenance"}
 
 
 def test_text_item_to_article():
@@ -31,6 +31,7 @@ def test_text_item_to_article():
     assert art["title"] == "Quake hits coastal city"  # headline-like first line of a text
     assert paragraphs(art["text"]) == [P1, P2, P3]
     assert art["published_at"] == "2023-10-17T00:00:00Z"  # found in the (removed) caption
+    assert art["published_precision"] == "day"  # ...which states no time of day
     assert art["fetched_at"] is None
     assert art["authors"] == ["Jane Doe"]
     assert art["site_name"] == "Example News"  # the source the input named, kept as the site's name

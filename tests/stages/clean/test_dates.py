@@ -45,3 +45,47 @@ def test_find_date_in_text(text, expected):
 
 def test_find_date_in_text_only_looks_at_the_top():
     assert find_date_in_text("\n".join(["line"] * 40 + ["October 17, 2023"])) is None
+
+
+# --------------------------------------------------------------------------- precision
+
+
+from pipeline.stages.clean.dates import Stated, choose_published, stated_date  # noqa: E402
+
+
+@pytest.mark.parametrize("value, at, precision, offset", [
+    ("2023-10-17", "2023-10-17T00:00:00Z", "day", False),
+    ("2023-10-17T08:30+02:00", "2023-10-17T06:30:00Z", "minute", True),
+    ("2023-10-17T08:30:00+02:00", "2023-10-17T06:30:00Z", "second", True),
+    ("2023-10-17 08:30:00 +0200", "2023-10-17T06:30:00Z", "second", True),
+    ("2023-10-17T08:30:00.000+0200", "2023-10-17T06:30:00Z", "second", True),
+    ("2023-10-17T08:30:00", "2023-10-17T08:30:00Z", "second", False),  # no offset: read as UTC
+    ("Tue, 17 Oct 2023 10:00 -0400", "2023-10-17T14:00:00Z", "minute", True),
+    ("October 17, 2023 8:30 AM EDT", "2023-10-17T12:30:00Z", "minute", True),
+    ("17 octobre 2023", "2023-10-17T00:00:00Z", "day", False),
+])
+def test_stated_date_keeps_what_the_source_states(value, at, precision, offset):
+    s = stated_date(value)
+    assert (s.at, s.precision, s.offset) == (at, precision, offset)
+
+
+def test_stated_date_refuses_what_parse_date_refuses():
+    assert stated_date("yesterday") is None and stated_date(None) is None
+
+
+def test_choose_published_takes_the_time_of_the_same_day():
+    day = stated_date("2023-10-17")
+    assert choose_published(day, ["2023-10-17T08:30:00+02:00"]).at == "2023-10-17T06:30:00Z"
+    # the local day counts: 23:30 in New York is the next day in UTC
+    late = choose_published(day, ["2023-10-17T23:30:00-05:00"])
+    assert (late.at, late.precision) == ("2023-10-18T04:30:00Z", "second")
+    # another day is another story (an update, a related article): the day stays, undated time
+    other = choose_published(day, ["2023-10-19T08:30:00+02:00"])
+    assert (other.at, other.precision) == ("2023-10-17T00:00:00Z", "day")
+    # a time with its offset beats the same time read without one (written as UTC)
+    naive = stated_date("2023-10-17T08:30:00")
+    assert choose_published(naive, ["2023-10-17 08:30:00 +0200"]).at == "2023-10-17T06:30:00Z"
+    # less precision never replaces more; no primary, no date
+    assert choose_published(stated_date("2023-10-17T08:30:00Z"), ["2023-10-17"]).precision == "second"
+    assert choose_published(None, ["2023-10-17T08:30:00Z"]) is None
+    assert isinstance(choose_published(day, []), Stated)

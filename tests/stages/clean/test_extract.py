@@ -81,3 +81,33 @@ def test_extract_html_keeps_tables():
     assert "Portville" in text and "Magnitude" in text
     for p in (P1, P2, P3):
         assert p in paragraphs(text)
+
+
+_BODY = "<p>" + ("The council voted on Tuesday to build a new bridge over the river, ending a long "
+                 "debate that had divided the town. ") * 4 + "</p>"
+
+
+def _page(head: str = "", body: str = "") -> str:
+    return (f"<html><head><title>Bridge vote</title>{head}</head><body><article><h1>Bridge vote</h1>"
+            f"{body}{_BODY}</article></body></html>")
+
+
+@pytest.mark.parametrize("head, body, at, precision", [
+    # JSON-LD with an offset and without seconds (htmldate gave midnight)
+    ('<script type="application/ld+json">{"@type":"NewsArticle","datePublished":"2023-10-17T08:30+02:00"}'
+     "</script>", "", "2023-10-17T06:30:00Z", "minute"),
+    # JSON-LD with a space before the offset (htmldate gave the wall time as UTC)
+    ('<script type="application/ld+json">{"@graph":[{"@type":"NewsArticle",'
+     '"datePublished":"2023-10-17 08:30:00 +0200"}]}</script>', "", "2023-10-17T06:30:00Z", "second"),
+    ('<meta property="article:published_time" content="2023-10-17T08:30:00+02:00">', "",
+     "2023-10-17T06:30:00Z", "second"),
+    ("", '<time datetime="2023-10-17T23:30:00-05:00">Oct 17</time>', "2023-10-18T04:30:00Z", "second"),
+    # the day in one place, the time in another: the time is kept
+    ('<meta name="date" content="2023-10-17">', '<time datetime="2023-10-17T08:30+02:00">8:30</time>',
+     "2023-10-17T06:30:00Z", "minute"),
+    ('<meta property="article:published_time" content="2023-10-17">', "", "2023-10-17T00:00:00Z", "day"),
+    ("", "", None, None),
+])
+def test_extract_html_publication_time_in_utc_with_its_precision(head, body, at, precision):
+    extracted = extract_html(_page(head, body))
+    assert (extracted.published_at, extracted.published_precision) == (at, precision)
