@@ -16,7 +16,7 @@ from typing import Optional
 
 import numpy as np
 
-from pipeline.records import UNDATED_PARTITION, stable_hash
+from pipeline.records import TEXT_FULL, TEXT_KINDS, UNDATED_PARTITION, stable_hash
 from pipeline.stages.base import Rejected
 
 STAGE_IDENTIFY = "identify"
@@ -171,6 +171,13 @@ def partition_date(published_at: Optional[str]) -> str:
     return UNDATED_PARTITION
 
 
+def text_kind(article: dict) -> str:
+    """``full`` or ``summary`` as the reader decided it from the field the text came from (a feed's
+    description, an API's abstract); ``full`` for pages, files and anything that does not say."""
+    kind = article.get("text_kind")
+    return kind if kind in TEXT_KINDS else TEXT_FULL
+
+
 def identify(article: dict) -> dict:
     """Add ``id``, ``content_hash``, ``word_count``, ``dt`` and the record contract's defaults.
 
@@ -185,6 +192,7 @@ def identify(article: dict) -> dict:
         raise Rejected("article text has no words after cleaning")
     out = dict(article)
     url = article.get("url")
+    out["text_kind"] = text_kind(article)
     out["id"] = stable_hash("url:" + url) if url else stable_hash("text:" + normalised)
     out["content_hash"] = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
     out["word_count"] = words

@@ -165,6 +165,7 @@ def test_rss2_with_content_encoded_gives_full_content():
         "feed_url": "feeds/news.rss",
         "warnings": [],
         "summary_only": False,
+        "text_kind": "full",
     }
     assert second["offset"] == 2
     assert second["html"] == "<p>The full second story, with <b>markup</b>.</p>"
@@ -176,6 +177,7 @@ def test_rss2_with_content_encoded_gives_full_content():
 def test_rss2_with_only_a_description_is_summary_only():
     item = one("teasers.xml", RSS2_SUMMARY_ONLY)
     assert item["summary_only"] is True
+    assert item["text_kind"] == "summary"
     assert item["html"] == "<p>A teaser with <em>markup</em>.</p>"
     assert item["text"] is None
     assert item["title"] == "Only a teaser"

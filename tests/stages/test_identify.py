@@ -80,3 +80,39 @@ def test_identify_sets_contract_fields_and_partition():
 def test_identify_rejects_text_without_words():
     with pytest.raises(Rejected, match="no words"):
         identify({"text": " — … ", "provenance": {}})
+
+
+# --------------------------------------------------------------------------- what the reader decided
+
+def _through_clean(item: dict) -> dict:
+    """An item through the clean stage and the fields it carries onto the article (the clean stage's
+    hook: ``{**to_clean_article(item), **carried_fields(item)}``), then identify."""
+    from pipeline.records import carried_fields
+    from pipeline.stages.clean import to_clean_article
+
+    cleaned = {**to_clean_article(item), **carried_fields(item), "lang": "en"}
+    cleaned["provenance"] = dict(cleaned["provenance"], lang_confidence=0.99)
+    return identify(cleaned)
+
+
+def test_text_kind_defaults_to_full_and_keeps_what_the_reader_said():
+    assert identify(article("Some words here for a text."))["text_kind"] == "full"
+    assert identify(dict(article("Some words here."), text_kind="summary"))["text_kind"] == "summary"
+    assert identify(dict(article("Some words here."), text_kind="bogus"))["text_kind"] == "full"
+
+
+def test_a_feed_description_is_a_summary_its_content_encoded_a_full_text():
+    from pipeline.io.feeds import parse_feed
+    from pipeline.schemas import validator
+
+    feed = (b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            b'<title>t</title><item><title>Teaser</title><link>https://ex.com/a</link>'
+            b'<description>Officials met on Monday to discuss the budget for next year.</description></item>'
+            b'<item><title>Full</title><link>https://ex.com/b</link><description>Short.</description>'
+            b'<content:encoded><![CDATA[<p>Officials met on Monday to discuss the budget.</p>'
+            b'<p>They agreed on most points.</p>]]></content:encoded></item></channel></rss>')
+    teaser, full = (_through_clean(item) for item in parse_feed(feed, "f.rss"))
+    assert (teaser["text_kind"], full["text_kind"]) == ("summary", "full")
+    for row in (teaser, full):
+        row = {k: v for k, v in row.items() if k not in ("dt", "mentions")} | {"mentions": []}
+        assert list(validator("articles").iter_errors(row)) == []

@@ -8,6 +8,7 @@ from typing import Optional
 from urllib.parse import urlsplit
 
 from pipeline.io.http import HTML_ACCEPT, iso_utc
+from pipeline.records import TEXT_FULL
 
 __all__ = ["SUMMARY_WORDS", "fetch_article", "needs_article"]
 
@@ -67,7 +68,7 @@ def fetch_article(item: dict, fetcher, now: _dt.datetime,
             f"article page {url} not fetched ({problem}); kept the feed's summary"]
         return dict(item, warnings=warnings)
     stats["articles_fetched"] += 1
-    out = dict(item, html=page, fetched_at=iso_utc(now), summary_only=False)
+    out = dict(item, html=page, fetched_at=iso_utc(now), summary_only=False, text_kind=TEXT_FULL)
     if item.get("html") and not item.get("text"):
         # keep the summary as plain text: clean falls back to it if the page has no article
         out["text"] = " ".join(_TAG.sub(" ", item["html"]).split()) or None

@@ -21,7 +21,7 @@ import io
 import re
 from typing import NamedTuple, Optional
 
-from pipeline.records import dumps, make_reject, make_skip
+from pipeline.records import TEXT_FULL, TEXT_SUMMARY, dumps, make_reject, make_skip
 
 STAGE = "read"
 
@@ -352,6 +352,7 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
             "feed_url": feed_url,
             "warnings": [warning] if warning else [],
             "summary_only": summary_only,
+            "text_kind": TEXT_SUMMARY if summary_only else TEXT_FULL,
         }
         out.append(item)
     return out
