@@ -166,6 +166,7 @@ def test_rss2_with_content_encoded_gives_full_content():
         "warnings": [],
         "summary_only": False,
         "text_kind": "full",
+        "declared_lang": None,  # the feed declares no language
     }
     assert second["offset"] == 2
     assert second["html"] == "<p>The full second story, with <b>markup</b>.</p>"
@@ -511,3 +512,25 @@ def test_plain_text_line_breaks_are_spaces_blank_lines_are_paragraphs():
             'A second\nparagraph.</content></entry></feed>')
     item = one("f.atom", data)
     assert item["text"] == "President-elect Donald Trump spoke.\n\nA second paragraph."
+
+
+# ---------------------------------------------------------------------------- declared language
+
+
+@pytest.mark.parametrize("declaration, expected", [
+    ("<language>en-us</language>", "en"),
+    ('<dc:language xmlns:dc="http://purl.org/dc/elements/1.1/">de-DE</dc:language>', "de"),
+    ("<language>klingon</language>", None),
+    ("", None),
+])
+def test_an_rss_feed_declares_its_language(declaration, expected):
+    data = (f'<rss version="2.0"><channel><title>t</title>{declaration}'
+            f'<item><title>x</title><description>Short.</description></item></channel></rss>')
+    assert one("f.rss", data)["declared_lang"] == expected
+
+
+def test_an_atom_entry_declares_its_own_language_over_the_feed():
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr"><title>t</title>'
+            '<entry><title>x</title><id>urn:1</id><summary>Court.</summary></entry>'
+            '<entry xml:lang="es-ES"><title>y</title><id>urn:2</id><summary>Corto.</summary></entry></feed>')
+    assert [item["declared_lang"] for item in read("f.atom", data)] == ["fr", "es"]

@@ -116,3 +116,37 @@ def test_a_feed_description_is_a_summary_its_content_encoded_a_full_text():
     for row in (teaser, full):
         row = {k: v for k, v in row.items() if k not in ("dt", "mentions")} | {"mentions": []}
         assert list(validator("articles").iter_errors(row)) == []
+
+
+def test_a_short_feed_item_takes_the_language_its_feed_declares():
+    from pipeline.io.feeds import parse_feed
+    from pipeline.stages.language import add_language
+
+    feed = (b'<rss version="2.0"><channel><title>t</title><language>en-gb</language>'
+            b'<item><title>Storm</title><link>https://ex.com/s</link><description>Storm hits coast</description></item>'
+            b'<item><title>Vote</title><link>https://ex.com/v</link><description>Der Stadtrat hat am Dienstag '
+            b'den Bau der neuen Br\xc3\xbccke beschlossen, teilte die Stadt mit.</description></item>'
+            b'</channel></rss>')
+    from pipeline.records import carried_fields
+    from pipeline.stages.clean import to_clean_article
+
+    short, german = (identify(add_language({**to_clean_article(item), **carried_fields(item)}))
+                     for item in parse_feed(feed, "f.rss"))
+    # three words: detection says "und"; the feed's <language> decides, and provenance says so
+    assert short["lang"] == "en"
+    assert (short["provenance"]["lang_source"], short["provenance"]["declared_lang"]) == ("declared", "en")
+    # a text long enough to detect keeps its own language even in a feed that declares another
+    assert german["lang"] == "de"
+    assert (german["provenance"]["lang_source"], german["provenance"]["declared_lang"]) == ("detected", "en")
+    assert "declared_lang" not in short and "declared_lang" not in german
+    from pipeline.schemas import validator
+
+    for row in (short, german):
+        row = {k: v for k, v in row.items() if k != "dt"}
+        assert list(validator("articles").iter_errors(row)) == []
+
+
+def test_without_a_declared_language_provenance_is_as_before():
+    out = identify(dict(article("Short."), lang="und"))
+    assert out["lang"] == "und"
+    assert "lang_source" not in out["provenance"] and "declared_lang" not in out["provenance"]

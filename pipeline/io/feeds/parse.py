@@ -21,6 +21,7 @@ import io
 import re
 from typing import NamedTuple, Optional
 
+from pipeline.io.feeds.language import declared_language
 from pipeline.records import TEXT_FULL, TEXT_SUMMARY, dumps, make_reject, make_skip
 
 STAGE = "read"
@@ -218,6 +219,19 @@ def _has_caption(entry, captions: Captions) -> bool:
     return any(isinstance(v, str) and captions.is_caption(v) for v in values)
 
 
+def _entry_language(entry, feed_language: Optional[str]) -> Optional[str]:
+    """The language the entry declares (``xml:lang`` on its content, summary or title), else the
+    feed's (``<language>``, ``dc:language``, ``xml:lang`` on the feed; an HTTP Content-Language),
+    as an ISO 639-1 code."""
+    details = [c for c in entry.get("content") or [] if isinstance(c, dict)]
+    details += [entry.get("summary_detail") or {}, entry.get("title_detail") or {}]
+    for detail in details:
+        code = declared_language(detail.get("language"))
+        if code:
+            return code
+    return feed_language
+
+
 def _authors(entry) -> list[str]:
     names = [a.get("name") for a in entry.get("authors") or [] if isinstance(a, dict) and a.get("name")]
     if not names and entry.get("author"):
@@ -326,6 +340,7 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
             + f"; entries {max_entries + 1:,} to {len(entries):,} were not read", b"", feed_url, max_entries + 1))
         entries = entries[:max_entries]
     captions = media_captions(data)
+    feed_language = declared_language((parsed.get("feed") or {}).get("language"))
     for index, entry in enumerate(entries, start=1):
         text, html, summary_only = _body(entry, captions)
         title = _title(entry)
@@ -353,6 +368,7 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
             "warnings": [warning] if warning else [],
             "summary_only": summary_only,
             "text_kind": TEXT_SUMMARY if summary_only else TEXT_FULL,
+            "declared_lang": _entry_language(entry, feed_language),
         }
         out.append(item)
     return out
