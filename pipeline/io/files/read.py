@@ -37,7 +37,7 @@ from pipeline.io.files.decode import GZIP_MAGIC, REASON_NOT_TEXT, REASON_TRUNCAT
 from pipeline.io.files.detect import EXTENSION_FORMATS, FEED_EXTENSIONS, detect_format, feed_named_format
 from pipeline.io.files.inputs import expand_inputs
 from pipeline.io.files.items import REASON_EMPTY, STAGE, is_reject, make_item, reject
-from pipeline.io.files.json import read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
+from pipeline.io.files.json import FieldMap, read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
 from pipeline.io.files.text import html_canonical_url, split_headline
 from pipeline.io.source import Source
 from pipeline.limits import Limits
@@ -55,17 +55,19 @@ REASON_NOT_FEED = ("not a feed: a feed file name, but the content has no rss, fe
 # read_file: bytes -> items and rejects
 # --------------------------------------------------------------------------------------
 
-def read_file(path: str, data: bytes, limits: Optional[Limits] = None) -> Iterator[dict]:
+def read_file(path: str, data: bytes, limits: Optional[Limits] = None, field_map: FieldMap = ()) -> Iterator[dict]:
     """Yield one Item dict per article found in ``data`` and one Reject dict per unusable part.
 
     ``path`` only names the input (``input_uri``) and hints at the format; nothing is read from
     disk.  Every failure is a reject; this generator does not raise.  ``limits`` (default
     :data:`pipeline.limits.DEFAULT`): an item whose page is over ``max_page_bytes`` or whose
-    raw line is over ``max_item_bytes`` is a reject naming the limit.
+    raw line is over ``max_item_bytes`` is a reject naming the limit.  ``field_map``
+    (``--field-map``, :func:`pipeline.io.files.json.parse_field_map`): where JSON records keep
+    the fields newsbeam does not know by name.
     """
     limits = limits or _limits.DEFAULT
     try:
-        for record in _read_file(path, data, limits):
+        for record in _read_file(path, data, limits, field_map):
             yield _check_page_size(record, limits)
     except Exception as exc:  # pragma: no cover - a bug; keep the record, do not kill the worker
         yield reject(path, f"unexpected error {exc!r}; this is a newsbeam bug, please report "
@@ -87,7 +89,7 @@ def _check_page_size(record: dict, limits: Limits) -> dict:
     return record
 
 
-def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iterator[dict]:
+def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT, field_map: FieldMap = ()) -> Iterator[dict]:
     name = path
     lowered = path.lower()
     for suffix in _COMPRESSED_SUFFIXES:
@@ -108,7 +110,7 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
             return
         data = payload
     if truncated:
-        yield from read_truncated_jsonl(path, data, limits)
+        yield from read_truncated_jsonl(path, data, limits, field_map)
         return
     if not data.strip():
         yield reject(path, REASON_EMPTY, data)
@@ -125,7 +127,7 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
     text = decode_text(data)
     if text is None and EXTENSION_FORMATS.get(ext) == "jsonl" and not feed_named:
         # one binary or mis-encoded line must not cost the file's good lines
-        yield from read_jsonl_bytes(path, data, limits)
+        yield from read_jsonl_bytes(path, data, limits, field_map)
         return
     if text is None:
         yield reject(path, REASON_NOT_TEXT, data)
@@ -140,9 +142,9 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
     elif fmt == "html":
         yield make_item(path, 0, "html", html=text, url=html_canonical_url(text))
     elif fmt == "json":
-        yield from read_json(path, text)
+        yield from read_json(path, text, field_map)
     elif fmt == "jsonl":
-        yield from read_jsonl(path, text, limits)
+        yield from read_jsonl(path, text, limits, field_map=field_map)
     else:
         title, body = split_headline(text)
         yield make_item(path, 0, "txt", title=title, text=body)
@@ -170,9 +172,10 @@ class ReadFileFn(beam.DoFn):
 
     ONLY_ITEM = "only_item"
 
-    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False):
+    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False, field_map: FieldMap = ()):
         super().__init__()
         self.limits = limits or _limits.DEFAULT
+        self.field_map = tuple(field_map or ())
         self.tag_only_items = tag_only_items
         self.inputs = Metrics.counter(STAGE, "inputs")
         self.files = Metrics.counter(STAGE, "files")
@@ -192,7 +195,7 @@ class ReadFileFn(beam.DoFn):
                                       self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
                 records = [reject(path, reason, _limits.preview(data))]
             else:
-                records = read_file(path, data, self.limits)
+                records = read_file(path, data, self.limits, self.field_map)
         first = None  # a file's first item waits until we know whether a second one follows
         many = False
         for record in records:
@@ -238,13 +241,15 @@ class ReadArticleParts(beam.PTransform):
     is negligible).
     """
 
-    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
+                 field_map: FieldMap = ()):
         super().__init__(label)
         if isinstance(patterns, str):
             patterns = [patterns]
         self.patterns = list(patterns)
         self.paths = expand_inputs(self.patterns)
         self.limits = limits
+        self.field_map = tuple(field_map or ())
 
     def expand(self, pbegin):
         limits = self.limits or _limits.DEFAULT  # graph.py passes the run's (--max-file-bytes ...)
@@ -252,7 +257,7 @@ class ReadArticleParts(beam.PTransform):
             pbegin
             | "ListFiles" >> beam.Create(self.paths)
             | "Distribute" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True)).with_outputs(
+            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True, field_map=self.field_map)).with_outputs(
                 ReadFileFn.ONLY_ITEM, "rejects", "skipped", main="items")
         )
         # One JSONL, feed or WARC file holds many items: spread them too, or every item of a big
@@ -266,9 +271,10 @@ class ReadArticles(beam.PTransform):
     """:class:`ReadArticleParts` with the items in one part: a :class:`~pipeline.io.source.Source`
     (the graph cleans the parts separately instead)."""
 
-    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
+                 field_map: FieldMap = ()):
         super().__init__(label)
-        self.parts = ReadArticleParts(patterns, limits=limits)
+        self.parts = ReadArticleParts(patterns, limits=limits, field_map=field_map)
         self.paths = self.parts.paths
 
     def expand(self, pbegin):
