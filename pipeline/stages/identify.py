@@ -205,6 +205,15 @@ def _with_declared_language(article: dict) -> dict:
     return article
 
 
+def _canonical(url) -> Optional[str]:
+    """The page's canonical link, normalised as ``url`` is (the clean stage's :func:`canonical_url`)."""
+    if not isinstance(url, str) or not url:
+        return None
+    from pipeline.stages.clean.urls import canonical_url
+
+    return canonical_url(url)
+
+
 def text_kind(article: dict) -> str:
     """``full`` or ``summary`` as the reader decided it from the field the text came from (a feed's
     description, an API's abstract); ``full`` for pages, files and anything that does not say."""
@@ -213,7 +222,9 @@ def text_kind(article: dict) -> str:
 
 
 def identify(article: dict) -> dict:
-    """Add ``id``, ``content_hash``, ``word_count``, ``dt`` and the record contract's defaults.
+    """Add ``id``, ``content_hash``, ``word_count``, ``dt`` and the record contract's defaults;
+    ``text_kind`` (default full), ``canonical_url`` normalised, the declared-language prior.
+    The id is the hash of ``canonical_url`` when the page named one, else of ``url``.
 
     Rejects text without a single word (nothing to deduplicate or publish).
     """
@@ -228,7 +239,10 @@ def identify(article: dict) -> dict:
     url = article.get("url")
     out["text_kind"] = text_kind(article)
     out = _with_declared_language(out)
-    out["id"] = stable_hash("url:" + url) if url else stable_hash("text:" + normalised)
+    canonical = _canonical(article.get("canonical_url"))
+    out["canonical_url"] = canonical  # every row has it (Parquet cannot leave a field out)
+    key = canonical or url  # the id names the article, wherever it was fetched from
+    out["id"] = stable_hash("url:" + key) if key else stable_hash("text:" + normalised)
     out["content_hash"] = hashlib.sha256(normalised.encode("utf-8")).hexdigest()
     out["word_count"] = words
     out["dt"] = partition_date(article.get("published_at"))

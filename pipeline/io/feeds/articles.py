@@ -7,6 +7,7 @@ import re
 from typing import Optional
 from urllib.parse import urlsplit
 
+from pipeline.io.files.text import html_canonical_url
 from pipeline.io.http import HTML_ACCEPT, iso_utc
 from pipeline.records import TEXT_FULL
 
@@ -69,6 +70,9 @@ def fetch_article(item: dict, fetcher, now: _dt.datetime,
         return dict(item, warnings=warnings)
     stats["articles_fetched"] += 1
     out = dict(item, html=page, fetched_at=iso_utc(now), summary_only=False, text_kind=TEXT_FULL)
+    canonical = html_canonical_url(page)
+    if canonical:  # url stays the feed's link, where the page was fetched
+        out["canonical_url"] = canonical
     if item.get("html") and not item.get("text"):
         # keep the summary as plain text: clean falls back to it if the page has no article
         out["text"] = " ".join(_TAG.sub(" ", item["html"]).split()) or None
