@@ -41,7 +41,7 @@ from pipeline.io.files.json import FieldMap, read_json, read_jsonl, read_jsonl_b
 from pipeline.io.files.text import html_canonical_url, split_headline
 from pipeline.io.source import Source
 from pipeline.limits import Limits
-from pipeline.records import is_skip
+from pipeline.records import is_skip, make_skip
 
 __all__ = ["REASON_NOT_FEED", "URL_INDEX", "ReadArticleParts", "ReadArticles", "ReadFileFn", "fetch_urls", "read_file"]
 
@@ -92,6 +92,7 @@ def _with_canonical(record: dict) -> dict:
 #: A JSON-lines file next to the input files, one ``{"file": NAME, "url": URL}`` per line: the
 #: URL each file (a saved web page, a text) was fetched from.  Not an input itself.
 URL_INDEX = "urls.jsonl"
+SKIP_URL_INDEX = f"{URL_INDEX}: the fetch URLs of the files next to it, not articles"
 
 
 def _url_index_lines(index_path: str) -> Iterator[tuple[int, dict]]:
@@ -150,6 +151,9 @@ def _check_page_size(record: dict, limits: Limits) -> dict:
 
 def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT, field_map: FieldMap = (),
                fetch_url: Optional[str] = None) -> Iterator[dict]:
+    if os.path.basename(path) == URL_INDEX:  # a watched folder's index: where its files came from
+        yield make_skip(SKIP_URL_INDEX, path)
+        return
     name = path
     lowered = path.lower()
     for suffix in _COMPRESSED_SUFFIXES:

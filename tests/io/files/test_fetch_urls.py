@@ -108,3 +108,8 @@ def test_a_warc_page_keeps_its_target_uri_as_url_and_its_canonical_link():
     assert item["url"] == "https://partnernews.co.uk/news/bridge"
     assert item["canonical_url"] == "https://publisher.com/2024/03/12/bridge"
     assert _through_clean_and_identify(item)["source"] == "partnernews.co.uk"
+
+
+def test_a_urls_jsonl_read_as_a_file_is_a_skip_not_rejects():
+    (record,) = read_file(f"watched/{URL_INDEX}", b'{"file": "a.html", "url": "https://ok.example/a"}\n')
+    assert record["skipped"].startswith(f"{URL_INDEX}: the fetch URLs")
