@@ -13,6 +13,7 @@ from typing import Optional
 from apache_beam.options.pipeline_options import PipelineOptions
 
 from pipeline import limits
+from pipeline.io.files.json import FieldMap, parse_field_map
 from pipeline.io.http import FetchSettings
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD, NearDedupConfig
 from pipeline.stages.dedup.streaming import StreamingDedupConfig
@@ -41,6 +42,7 @@ class RunConfig:
     entities: Optional[EntityConfig]  # None: --no-entities
     streaming_dedup: StreamingDedupConfig
     formats: tuple[str, ...]
+    field_map: FieldMap = ()  # --field-map: where JSON input keeps the fields newsbeam does not know by name
 
 
 def run_config(options) -> RunConfig:
@@ -59,6 +61,7 @@ def run_config(options) -> RunConfig:
                               max_chars=run_limits.max_ner_chars) if view.entities else None,
         streaming_dedup=StreamingDedupConfig(horizon_seconds=view.dedup_horizon, timers=not local_runner(options)),
         formats=("parquet", "jsonl") if view.format == "both" else (view.format,),
+        field_map=parse_field_map(getattr(view, "field_map", None)),
     )
 #: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
 WATCH_INTERVAL = 5.0
@@ -88,6 +91,11 @@ class NewsbeamOptions(PipelineOptions):
                                 "Share it between runs to fetch only what is new.")
         group.add_argument("--fetch-articles", action="store_true", default=False,
                            help="For feed entries that carry only a summary, fetch and extract the article page.")
+        group.add_argument("--field-map", default=None, metavar="FIELD=PATH,...",
+                           help="Where JSON/JSON-lines input keeps the fields newsbeam does not know by name, e.g. "
+                                "'text=body,published_at=meta.date' (a dotted PATH walks into objects). FIELD is one "
+                                "of url, canonical_url, title, text, summary (a text that is only a summary), html, "
+                                "published_at, authors, source, language. A mapped field that is present wins.")
         group.add_argument("--allow-private-hosts", action="store_true", default=False,
                            help="Allow fetching from loopback, private and link-local addresses (refused by default).")
         group.add_argument("--fetch-timeout", type=float, default=20.0, metavar="SECONDS",

@@ -57,6 +57,26 @@ class Item(TypedDict, total=False):
     warnings: list  # parser warnings kept with the item (e.g. feedparser's bozo exception)
     update_of: Optional[str]  # content hash of the version of this feed entry ingested before
     summary_only: bool  # a feed entry with only a summary (no full content)
+    # carried onto the article by the clean stage (see CARRIED_FIELDS); absent: the defaults
+    text_kind: str  # TEXT_FULL | TEXT_SUMMARY, decided by the field the text came from
+    canonical_url: Optional[str]  # the page's own canonical link, when ``url`` is where it was fetched
+    declared_lang: Optional[str]  # ISO 639-1 code the feed / API record declares (a prior for short texts)
+
+
+#: ``text_kind``: the whole article, or only a feed's description / an API's abstract or excerpt.
+TEXT_FULL = "full"
+TEXT_SUMMARY = "summary"
+TEXT_KINDS = (TEXT_FULL, TEXT_SUMMARY)
+
+#: Item fields the clean stage copies onto the article unchanged (the reader decides them, no
+#: later stage could): see :func:`carried_fields`.
+CARRIED_FIELDS = ("text_kind", "canonical_url", "declared_lang")
+
+
+def carried_fields(item: dict) -> dict:
+    """The :data:`CARRIED_FIELDS` an item has (not None), for the clean stage to copy onto its
+    article; the identify stage fills in the defaults and moves ``declared_lang`` into provenance."""
+    return {key: item[key] for key in CARRIED_FIELDS if item.get(key) is not None}
 
 
 class Skip(TypedDict):
@@ -101,6 +121,8 @@ class Article(TypedDict, total=False):
     source: Optional[str]
     title: Optional[str]
     text: str
+    text_kind: str  # TEXT_FULL (default) | TEXT_SUMMARY
+    canonical_url: Optional[str]  # the page's canonical link when it differs from where it was fetched
     lang: str
     published_at: Optional[str]  # ISO 8601, UTC, seconds precision ("2023-10-17T00:00:00Z")
     published_precision: Optional[str]  # "day" | "minute" | "second": what the source stated

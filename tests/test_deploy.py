@@ -27,6 +27,7 @@ NOT_IN_TEMPLATE = {
     "feeds": "the feed list and feed state are local files; on Dataflow use Pub/Sub",
     "state": "feed state (local files), see feeds",
     "fetch_articles": "feeds only",
+    "field_map": "read by --input files only so far (the Pub/Sub and --watch readers do not take it yet)",
     "allow_private_hosts": "feeds only",
     "fetch_timeout": "feeds only",
     "host_delay": "feeds only",

@@ -165,6 +165,8 @@ def test_rss2_with_content_encoded_gives_full_content():
         "feed_url": "feeds/news.rss",
         "warnings": [],
         "summary_only": False,
+        "text_kind": "full",
+        "declared_lang": None,  # the feed declares no language
     }
     assert second["offset"] == 2
     assert second["html"] == "<p>The full second story, with <b>markup</b>.</p>"
@@ -176,6 +178,7 @@ def test_rss2_with_content_encoded_gives_full_content():
 def test_rss2_with_only_a_description_is_summary_only():
     item = one("teasers.xml", RSS2_SUMMARY_ONLY)
     assert item["summary_only"] is True
+    assert item["text_kind"] == "summary"
     assert item["html"] == "<p>A teaser with <em>markup</em>.</p>"
     assert item["text"] is None
     assert item["title"] == "Only a teaser"
@@ -423,3 +426,111 @@ def test_feedparser_corpus_every_entry_is_accounted_for():
     assert wrong == []
     outputs = totals["items"] + totals["rejects"] + totals["skips"]
     assert outputs == totals["entries"] + totals["no_entries"]
+
+
+# ---------------------------------------------------------------------------- which text an entry gets
+
+# Modelled on a New York Times RSS item: a real <description> and a photo's <media:description>,
+# which feedparser 6 maps onto the entry's description too (into ``content`` when the item has a
+# <description>, into ``summary`` when not).
+NYT_STYLE = """<?xml version="1.0" encoding="UTF-8"?>
+<rss xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:content="http://purl.org/rss/1.0/modules/content/"
+     xmlns:media="http://search.yahoo.com/mrss/" version="2.0">
+  <channel>
+    <title>Paper &gt; World</title><link>https://paper.example/world</link><language>en-us</language>
+    <item>
+      <title>Talks resume as ceasefire holds</title>
+      <link>https://paper.example/2026/12/01/world/talks.html</link>
+      <description>Negotiators met again on Monday, a day after the truce took effect.</description>
+      <dc:creator>Jane Doe</dc:creator>
+      <pubDate>Tue, 01 Dec 2026 10:00:04 +0000</pubDate>
+      <media:content medium="image" url="https://img.paper.example/x.jpg"/>
+      <media:credit>Mark Smith for the Paper</media:credit>
+      <media:description>Delegates arriving at the conference hall in Geneva on Monday.</media:description>
+    </item>
+    <item>
+      <title>A full story</title>
+      <link>https://paper.example/2026/12/01/world/full.html</link>
+      <description>The teaser.</description>
+      <content:encoded><![CDATA[<p>The whole story, first paragraph.</p><p>Second paragraph.</p>]]></content:encoded>
+      <media:content medium="image" url="https://img.paper.example/y.jpg">
+        <media:description type="html">&lt;b&gt;A caption&lt;/b&gt; with markup.</media:description>
+      </media:content>
+    </item>
+    <item>
+      <title>Only a photo</title>
+      <link>https://paper.example/2026/12/01/world/photo.html</link>
+      <media:content medium="image" url="https://img.paper.example/z.jpg"/>
+      <media:description>A photo caption, not an article.</media:description>
+    </item>
+  </channel>
+</rss>
+"""
+
+
+def test_a_media_description_caption_is_never_the_text():
+    teaser, full, photo = read("paper.rss", NYT_STYLE)
+    assert teaser["html"] == "Negotiators met again on Monday, a day after the truce took effect."
+    assert teaser["summary_only"] is True
+    assert "Delegates" not in (teaser["html"] or "") + (teaser["text"] or "")
+    # content:encoded > description > nothing, whatever captions the item carries
+    assert full["html"] == "<p>The whole story, first paragraph.</p><p>Second paragraph.</p>"
+    assert full["summary_only"] is False
+    # only a caption: nothing to read, said so
+    assert is_reject(photo)
+    assert "only a Media RSS caption" in photo["reason"]
+    assert photo["offset"] == 3
+
+
+def test_a_description_that_equals_the_caption_is_still_the_description():
+    data = NYT_STYLE.replace("Delegates arriving at the conference hall in Geneva on Monday.",
+                             "Negotiators met again on Monday, a day after the truce took effect.")
+    teaser = read("paper.rss", data)[0]
+    assert teaser["html"] == "Negotiators met again on Monday, a day after the truce took effect."
+
+
+def test_line_breaks_inside_a_paragraph_are_spaces_paragraphs_stay_apart():
+    from pipeline.stages.clean import to_clean_article
+
+    data = ('<rss version="2.0"><channel><title>t</title><item><title>Election</title>'
+            '<link>https://ex.com/e</link><description><![CDATA[<p>President-elect Donald\n'
+            'Trump said on Monday that the talks\n    would resume next week in Geneva.</p>\n'
+            '<p>Officials said the second round would follow.</p><pre>keep\nthis</pre>]]>'
+            '</description></item></channel></rss>')
+    item = one("f.rss", data)
+    assert "Donald Trump said on Monday that the talks would resume" in item["html"]
+    assert "<pre>keep\nthis</pre>" in item["html"]
+    article = to_clean_article(item)
+    assert article["text"].split("\n\n")[:2] == [
+        "President-elect Donald Trump said on Monday that the talks would resume next week in Geneva.",
+        "Officials said the second round would follow."]
+
+
+def test_plain_text_line_breaks_are_spaces_blank_lines_are_paragraphs():
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom"><title>t</title><entry><title>x</title>'
+            '<id>urn:x</id><content type="text">President-elect Donald\nTrump spoke.\n\n'
+            'A second\nparagraph.</content></entry></feed>')
+    item = one("f.atom", data)
+    assert item["text"] == "President-elect Donald Trump spoke.\n\nA second paragraph."
+
+
+# ---------------------------------------------------------------------------- declared language
+
+
+@pytest.mark.parametrize("declaration, expected", [
+    ("<language>en-us</language>", "en"),
+    ('<dc:language xmlns:dc="http://purl.org/dc/elements/1.1/">de-DE</dc:language>', "de"),
+    ("<language>klingon</language>", None),
+    ("", None),
+])
+def test_an_rss_feed_declares_its_language(declaration, expected):
+    data = (f'<rss version="2.0"><channel><title>t</title>{declaration}'
+            f'<item><title>x</title><description>Short.</description></item></channel></rss>')
+    assert one("f.rss", data)["declared_lang"] == expected
+
+
+def test_an_atom_entry_declares_its_own_language_over_the_feed():
+    data = ('<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="fr"><title>t</title>'
+            '<entry><title>x</title><id>urn:1</id><summary>Court.</summary></entry>'
+            '<entry xml:lang="es-ES"><title>y</title><id>urn:2</id><summary>Corto.</summary></entry></feed>')
+    assert [item["declared_lang"] for item in read("f.atom", data)] == ["fr", "es"]

@@ -487,10 +487,11 @@ def test_fetch_feeds_in_beam(feed_server, tmp_path):
     counters = collections.Counter()  # summed over steps: polls and page fetches both count
     for c in result.metrics().query(MetricsFilter().with_namespace("fetch"))["counters"]:
         counters[c.key.metric.name] += c.committed
-    assert counters["requests"] == 4  # a, b, gone, the article page; ftp is refused unsent
+    assert counters["requests"] == 5  # a, b, gone, the host's robots.txt, the article page; ftp is refused unsent
     assert (counters["entries"], counters["skipped_known"], counters["refused"]) == (2, 1, 1)
     assert counters["articles_fetched"] == 1
     assert len(feed_server.requests_to("/a.xml")) == 1  # listed twice, polled once
+    assert len(feed_server.requests_to("/robots.txt")) == 1  # read before the article page (404: allowed)
 
     store = FeedStateStore(str(tmp_path / "_state"))
     store.save({"https://other.example/feed": FeedState(url="https://other.example/feed")})

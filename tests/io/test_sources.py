@@ -339,7 +339,7 @@ def test_json_array_one_item_per_element_with_index_offsets():
         (1, "A", False), (2, None, True), (3, "C", False), (4, None, True)]
     assert records[1]["reason"] == "array element 2 is not a JSON object"
     assert records[1]["raw"] == "42"
-    assert records[3]["reason"] == "no article text: expected one of the fields text, content, body, html"
+    assert records[3]["reason"].startswith("no article text: expected one of the fields text, content, body, html")
     assert orjson.loads(records[3]["raw"]) == {"title": "D"}
 
 
@@ -448,7 +448,7 @@ def test_plain_text_starting_with_angle_bracket_stays_text():
 def test_object_without_text_is_rejected_with_the_object():
     line = b'{"url": "https://ex.com/x", "title": "Only a title", "text": "   "}'
     record = one("a.jsonl", line)
-    assert record["reason"] == "no article text: expected one of the fields text, content, body, html"
+    assert record["reason"].startswith("no article text: a link-only record")
     assert record["raw"] == line.decode()
     assert record["offset"] == 1
 

@@ -80,3 +80,73 @@ def test_identify_sets_contract_fields_and_partition():
 def test_identify_rejects_text_without_words():
     with pytest.raises(Rejected, match="no words"):
         identify({"text": " — … ", "provenance": {}})
+
+
+# --------------------------------------------------------------------------- what the reader decided
+
+def _through_clean(item: dict) -> dict:
+    """An item through the clean stage and the fields it carries onto the article (the clean stage's
+    hook: ``{**to_clean_article(item), **carried_fields(item)}``), then identify."""
+    from pipeline.records import carried_fields
+    from pipeline.stages.clean import to_clean_article
+
+    cleaned = {**to_clean_article(item), **carried_fields(item), "lang": "en"}
+    cleaned["provenance"] = dict(cleaned["provenance"], lang_confidence=0.99)
+    return identify(cleaned)
+
+
+def test_text_kind_defaults_to_full_and_keeps_what_the_reader_said():
+    assert identify(article("Some words here for a text."))["text_kind"] == "full"
+    assert identify(dict(article("Some words here."), text_kind="summary"))["text_kind"] == "summary"
+    assert identify(dict(article("Some words here."), text_kind="bogus"))["text_kind"] == "full"
+
+
+def test_a_feed_description_is_a_summary_its_content_encoded_a_full_text():
+    from pipeline.io.feeds import parse_feed
+    from pipeline.schemas import validator
+
+    feed = (b'<rss version="2.0" xmlns:content="http://purl.org/rss/1.0/modules/content/"><channel>'
+            b'<title>t</title><item><title>Teaser</title><link>https://ex.com/a</link>'
+            b'<description>Officials met on Monday to discuss the budget for next year.</description></item>'
+            b'<item><title>Full</title><link>https://ex.com/b</link><description>Short.</description>'
+            b'<content:encoded><![CDATA[<p>Officials met on Monday to discuss the budget.</p>'
+            b'<p>They agreed on most points.</p>]]></content:encoded></item></channel></rss>')
+    teaser, full = (_through_clean(item) for item in parse_feed(feed, "f.rss"))
+    assert (teaser["text_kind"], full["text_kind"]) == ("summary", "full")
+    for row in (teaser, full):
+        row = {k: v for k, v in row.items() if k not in ("dt", "mentions")} | {"mentions": []}
+        assert list(validator("articles").iter_errors(row)) == []
+
+
+def test_a_short_feed_item_takes_the_language_its_feed_declares():
+    from pipeline.io.feeds import parse_feed
+    from pipeline.stages.language import add_language
+
+    feed = (b'<rss version="2.0"><channel><title>t</title><language>en-gb</language>'
+            b'<item><title>Storm</title><link>https://ex.com/s</link><description>Storm hits coast</description></item>'
+            b'<item><title>Vote</title><link>https://ex.com/v</link><description>Der Stadtrat hat am Dienstag '
+            b'den Bau der neuen Br\xc3\xbccke beschlossen, teilte die Stadt mit.</description></item>'
+            b'</channel></rss>')
+    from pipeline.records import carried_fields
+    from pipeline.stages.clean import to_clean_article
+
+    short, german = (identify(add_language({**to_clean_article(item), **carried_fields(item)}))
+                     for item in parse_feed(feed, "f.rss"))
+    # three words: detection says "und"; the feed's <language> decides, and provenance says so
+    assert short["lang"] == "en"
+    assert (short["provenance"]["lang_source"], short["provenance"]["declared_lang"]) == ("declared", "en")
+    # a text long enough to detect keeps its own language even in a feed that declares another
+    assert german["lang"] == "de"
+    assert (german["provenance"]["lang_source"], german["provenance"]["declared_lang"]) == ("detected", "en")
+    assert "declared_lang" not in short and "declared_lang" not in german
+    from pipeline.schemas import validator
+
+    for row in (short, german):
+        row = {k: v for k, v in row.items() if k != "dt"}
+        assert list(validator("articles").iter_errors(row)) == []
+
+
+def test_without_a_declared_language_provenance_is_as_before():
+    out = identify(dict(article("Short."), lang="und"))
+    assert out["lang"] == "und"
+    assert "lang_source" not in out["provenance"] and "declared_lang" not in out["provenance"]

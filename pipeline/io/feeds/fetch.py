@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.io.feeds.articles import fetch_article, needs_article
+from pipeline.io.feeds.articles import fetch_article, needs_article, robots_policy
 from pipeline.io.feeds.poll import COUNTERS, poll_feed
 from pipeline.io.feeds.state import FeedState, FeedStateStore, atomic_write, dumps_states, loads_states
 from pipeline.io.http import FetchSettings
@@ -102,13 +102,17 @@ class PollHostFn(FetchDoFn):
 
 
 class FetchArticlesFn(FetchDoFn):
-    """Fetch the article pages of one host's summary-only items, one after the other."""
+    """Fetch the article pages of one host's summary-only items, one after the other, as the
+    host's robots.txt allows (read once per host)."""
 
     def process(self, element):
         _host, items = element
+        robots = None
         for item in sorted(items, key=lambda i: (i.get("input_uri") or "", i.get("offset") or 0)):
             stats: collections.Counter = collections.Counter()
-            yield fetch_article(item, self.fetcher, utcnow(), stats)
+            if robots is None:  # once per host and bundle, before its first page
+                robots = robots_policy(item["url"], self.fetcher, stats)
+            yield fetch_article(item, self.fetcher, utcnow(), stats, robots)
             self._count(stats)
 
 

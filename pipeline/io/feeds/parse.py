@@ -19,9 +19,10 @@ import datetime as _dt
 import hashlib
 import io
 import re
-from typing import Optional
+from typing import NamedTuple, Optional
 
-from pipeline.records import dumps, make_reject, make_skip
+from pipeline.io.feeds.language import declared_language
+from pipeline.records import TEXT_FULL, TEXT_SUMMARY, dumps, make_reject, make_skip
 
 STAGE = "read"
 
@@ -30,6 +31,8 @@ FEED_ROOTS = frozenset({"rss", "feed", "rdf", "channel"})
 
 REASON_NO_ENTRIES = "feed has no entries"
 REASON_EMPTY_ENTRY = "feed entry has neither content nor summary"
+REASON_ONLY_CAPTION = ("feed entry has neither content nor description, only a Media RSS caption "
+                       "(media:description / media:text describes a photo or video, not the article)")
 
 # Fallback when the root element cannot be found in the first bytes (junk before it, a huge
 # comment...): a feed root tag anywhere early on, and no <html.
@@ -99,19 +102,134 @@ def _is_html(detail) -> bool:
     return any(kind.startswith(t) for t in _HTML_TYPES)
 
 
-def _body(entry) -> tuple[Optional[str], Optional[str], bool]:
-    """(text, html, summary_only): the full content when present, else the summary."""
+#: Media RSS namespaces (with and without the trailing slash seen in the wild).
+MEDIA_RSS_NAMESPACES = frozenset({"http://search.yahoo.com/mrss/", "http://search.yahoo.com/mrss"})
+#: Media RSS elements that describe a photo or video (a caption, a transcript): never an article's text.
+_MEDIA_TEXT_TAGS = frozenset({"description", "text"})
+_TAGS_RE = re.compile(r"<[^>]*>")
+#: A run of HTML whitespace with a line break in it (not ``\s``: U+00A0 is not HTML whitespace).
+_HTML_BREAK_RE = re.compile(r"[ \t\r\f]*\n[ \t\n\r\f]*")
+_PRE_RE = re.compile(r"(<(pre|textarea)\b.*?</\2\s*>)", re.IGNORECASE | re.DOTALL)
+_TEXT_BREAK_RE = re.compile(r"[ \t\r\f]*\n[ \t\r\f]*")
+_BLANK_LINE_RE = re.compile(r"\n(?:[ \t\r\f]*\n)+")
+
+
+def _comparable(value: str) -> str:
+    """A text or markup value as words only: how a caption is recognised in what feedparser
+    returns (sanitised, entity-decoded) and in the raw document alike."""
+    import html as _html
+
+    return " ".join(_html.unescape(_TAGS_RE.sub(" ", value)).split())
+
+
+class Captions(NamedTuple):
+    """The ``media:description`` / ``media:text`` values of a feed document (``media``) and its
+    real texts (``description``, ``content:encoded``, Atom ``summary`` / ``content``: ``real``),
+    as :func:`_comparable` words."""
+
+    media: frozenset = frozenset()
+    real: frozenset = frozenset()
+
+    def is_caption(self, value: str, summary: str = "") -> bool:
+        """A caption: a media text that is not a real text of the document, or that feedparser
+        put into ``content`` next to the same ``summary`` (a description copied into the
+        caption arrives twice)."""
+        key = _comparable(value)
+        return key in self.media and (key not in self.real or key == _comparable(summary or ""))
+
+
+def media_captions(data: bytes) -> Captions:
+    """The Media RSS captions and real texts of a feed document (:class:`Captions`).
+
+    feedparser 6 maps ``media:description`` onto ``description``: the entry's ``content`` when
+    the item has a ``<description>`` too, its ``summary`` when not, with nothing to tell them
+    apart.  The document is read again with lxml (recovering, no entities, no network) only
+    when it declares the Media RSS namespace."""
+    if b"search.yahoo.com/mrss" not in data:
+        return Captions()
+    from lxml import etree
+
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, huge_tree=False)
+    try:
+        root = etree.fromstring(data, parser)
+    except (etree.XMLSyntaxError, ValueError):
+        return Captions()
+    if root is None:
+        return Captions()
+    media, real = set(), set()
+    for el in root.iter():
+        if not isinstance(el.tag, str) or el.text is None:
+            continue
+        qname = etree.QName(el)
+        local = qname.localname.lower()
+        if qname.namespace in MEDIA_RSS_NAMESPACES:
+            if local in _MEDIA_TEXT_TAGS:
+                media.add(_comparable(el.text))
+        elif local in ("description", "encoded", "summary", "content"):
+            real.add(_comparable("".join(el.itertext())))
+    return Captions(frozenset(media - {""}), frozenset(real))
+
+
+def collapse_html_whitespace(html: str) -> str:
+    """Line breaks in markup are spaces (as a browser renders them): only block elements and
+    ``<br>`` break lines, so "Donald\\nTrump" inside a ``<p>`` stays one line.  ``<pre>`` and
+    ``<textarea>`` keep theirs."""
+    parts = _PRE_RE.split(html)
+    out = []
+    for index, part in enumerate(parts):
+        kind = index % 3  # split() with two groups: text, whole pre block, tag name
+        if kind == 0:
+            out.append(_HTML_BREAK_RE.sub(" ", part))
+        elif kind == 1:
+            out.append(part)
+    return "".join(out)
+
+
+def collapse_text_whitespace(text: str) -> str:
+    """Plain feed text: a blank line is a paragraph break, a single line break is a space."""
+    paragraphs = _BLANK_LINE_RE.split(text.strip())
+    return "\n\n".join(_TEXT_BREAK_RE.sub(" ", p) for p in paragraphs if p.strip())
+
+
+def _value(value: str, html: bool) -> tuple[Optional[str], Optional[str]]:
+    return (None, collapse_html_whitespace(value)) if html else (collapse_text_whitespace(value), None)
+
+
+def _body(entry, captions: Captions = Captions()) -> tuple[Optional[str], Optional[str], bool]:
+    """(text, html, summary_only): ``content:encoded`` / Atom content when present, else the
+    ``description`` / summary, else nothing; a Media RSS caption (``captions``, see
+    :func:`media_captions`) is never the text."""
     contents = [c for c in entry.get("content") or []
-                if isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"].strip()]
+                if isinstance(c, dict) and isinstance(c.get("value"), str) and c["value"].strip()
+                and not captions.is_caption(c["value"], entry.get("summary"))]
     if contents:
         best = max(contents, key=lambda c: (len(c.get("value") or ""), _is_html(c)))
-        value = best["value"]
-        return (None, value, False) if _is_html(best) else (value, None, False)
+        text, html = _value(best["value"], _is_html(best))
+        return text, html, False
     summary = entry.get("summary") or ""
-    if isinstance(summary, str) and summary.strip():
+    if isinstance(summary, str) and summary.strip() and not captions.is_caption(summary):
         detail = entry.get("summary_detail") or {}
-        return (None, summary, True) if _is_html(detail) or not detail else (summary, None, True)
+        text, html = _value(summary, _is_html(detail) or not detail)
+        return text, html, True
     return None, None, True
+
+
+def _has_caption(entry, captions: Captions) -> bool:
+    values = [c.get("value") for c in entry.get("content") or [] if isinstance(c, dict)] + [entry.get("summary")]
+    return any(isinstance(v, str) and captions.is_caption(v) for v in values)
+
+
+def _entry_language(entry, feed_language: Optional[str]) -> Optional[str]:
+    """The language the entry declares (``xml:lang`` on its content, summary or title), else the
+    feed's (``<language>``, ``dc:language``, ``xml:lang`` on the feed; an HTTP Content-Language),
+    as an ISO 639-1 code."""
+    details = [c for c in entry.get("content") or [] if isinstance(c, dict)]
+    details += [entry.get("summary_detail") or {}, entry.get("title_detail") or {}]
+    for detail in details:
+        code = declared_language(detail.get("language"))
+        if code:
+            return code
+    return feed_language
 
 
 def _authors(entry) -> list[str]:
@@ -221,12 +339,15 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
             STAGE, _limits.over("feed", len(entries), "max_feed_entries", max_entries, unit="entries")
             + f"; entries {max_entries + 1:,} to {len(entries):,} were not read", b"", feed_url, max_entries + 1))
         entries = entries[:max_entries]
+    captions = media_captions(data)
+    feed_language = declared_language((parsed.get("feed") or {}).get("language"))
     for index, entry in enumerate(entries, start=1):
-        text, html, summary_only = _body(entry)
+        text, html, summary_only = _body(entry, captions)
         title = _title(entry)
         link = entry.get("link") or None
         if not text and not html:
-            out.append(make_reject(STAGE, REASON_EMPTY_ENTRY, _entry_json(entry, feed_url), feed_url, index))
+            reason = REASON_ONLY_CAPTION if _has_caption(entry, captions) else REASON_EMPTY_ENTRY
+            out.append(make_reject(STAGE, reason, _entry_json(entry, feed_url), feed_url, index))
             continue
         raw_date = entry.get("published") or entry.get("updated") or entry.get("created")
         item = {
@@ -246,6 +367,8 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
             "feed_url": feed_url,
             "warnings": [warning] if warning else [],
             "summary_only": summary_only,
+            "text_kind": TEXT_SUMMARY if summary_only else TEXT_FULL,
+            "declared_lang": _entry_language(entry, feed_language),
         }
         out.append(item)
     return out

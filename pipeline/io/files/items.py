@@ -5,7 +5,7 @@ Skips are :func:`pipeline.records.make_skip` dicts; :func:`is_reject` and
 """
 from __future__ import annotations
 
-from pipeline.records import Item, make_reject
+from pipeline.records import CARRIED_FIELDS, Item, make_reject
 
 __all__ = ["REASON_EMPTY", "STAGE", "is_reject", "make_item", "reject"]
 
@@ -26,9 +26,17 @@ def reject(path: str, reason: str, raw: bytes | str, offset: int = 0) -> dict:
 
 
 def make_item(path: str, offset: int, fmt: str, *, url=None, title=None, text=None, html=None,
-              published_at=None, authors=None, source=None) -> dict:
-    """Every item has all ten keys (None / [] when unknown), so downstream code never guesses."""
-    return dict(Item(input_uri=path, offset=offset, format=fmt, url=url, title=title, text=text,
+              published_at=None, authors=None, source=None, **carried) -> dict:
+    """Every item has all ten keys (None / [] when unknown), so downstream code never guesses;
+    plus the reader's decisions the clean stage carries onto the article
+    (:data:`pipeline.records.CARRIED_FIELDS`: ``text_kind``, ``canonical_url``, ``declared_lang``),
+    only when known."""
+    unknown = set(carried) - set(CARRIED_FIELDS)
+    if unknown:
+        raise TypeError(f"make_item() got unexpected fields {sorted(unknown)}")
+    item = dict(Item(input_uri=path, offset=offset, format=fmt, url=url, title=title, text=text,
                      html=html, published_at=published_at, authors=list(authors or []),
                      source=source))
+    item.update((key, value) for key, value in carried.items() if value is not None)
+    return item
 

@@ -35,15 +35,15 @@ from pipeline.io.feeds.parse import FEED_ROOTS, feed_root, looks_like_feed, pars
 from pipeline.io.files import warc
 from pipeline.io.files.decode import GZIP_MAGIC, REASON_NOT_TEXT, REASON_TRUNCATED_GZIP, decode_text, gunzip
 from pipeline.io.files.detect import EXTENSION_FORMATS, FEED_EXTENSIONS, detect_format, feed_named_format
-from pipeline.io.files.inputs import expand_inputs
+from pipeline.io.files.inputs import NoInputError, expand_inputs
 from pipeline.io.files.items import REASON_EMPTY, STAGE, is_reject, make_item, reject
-from pipeline.io.files.json import read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
+from pipeline.io.files.json import FieldMap, read_json, read_jsonl, read_jsonl_bytes, read_truncated_jsonl
 from pipeline.io.files.text import html_canonical_url, split_headline
 from pipeline.io.source import Source
 from pipeline.limits import Limits
-from pipeline.records import is_skip
+from pipeline.records import is_skip, make_skip
 
-__all__ = ["REASON_NOT_FEED", "ReadArticleParts", "ReadArticles", "ReadFileFn", "read_file"]
+__all__ = ["REASON_NOT_FEED", "URL_INDEX", "ReadArticleParts", "ReadArticles", "ReadFileFn", "fetch_urls", "read_file"]
 
 _COMPRESSED_SUFFIXES = (".gz", ".gzip")
 
@@ -55,21 +55,83 @@ REASON_NOT_FEED = ("not a feed: a feed file name, but the content has no rss, fe
 # read_file: bytes -> items and rejects
 # --------------------------------------------------------------------------------------
 
-def read_file(path: str, data: bytes, limits: Optional[Limits] = None) -> Iterator[dict]:
+def read_file(path: str, data: bytes, limits: Optional[Limits] = None, field_map: FieldMap = (),
+              fetch_url: Optional[str] = None) -> Iterator[dict]:
     """Yield one Item dict per article found in ``data`` and one Reject dict per unusable part.
 
     ``path`` only names the input (``input_uri``) and hints at the format; nothing is read from
     disk.  Every failure is a reject; this generator does not raise.  ``limits`` (default
     :data:`pipeline.limits.DEFAULT`): an item whose page is over ``max_page_bytes`` or whose
-    raw line is over ``max_item_bytes`` is a reject naming the limit.
+    raw line is over ``max_item_bytes`` is a reject naming the limit.  ``field_map``
+    (``--field-map``, :func:`pipeline.io.files.json.parse_field_map`): where JSON records keep
+    the fields newsbeam does not know by name.  ``fetch_url``: where a web page or text file was
+    fetched from (its line in a :data:`URL_INDEX` file): the item's ``url``, so ``source`` is
+    the site it was fetched from, with the page's own canonical link in ``canonical_url``.
     """
     limits = limits or _limits.DEFAULT
     try:
-        for record in _read_file(path, data, limits):
+        for record in _read_file(path, data, limits, field_map, fetch_url):
             yield _check_page_size(record, limits)
     except Exception as exc:  # pragma: no cover - a bug; keep the record, do not kill the worker
         yield reject(path, f"unexpected error {exc!r}; this is a newsbeam bug, please report "
                            f"it with this file", data)
+
+
+def _with_canonical(record: dict) -> dict:
+    """A page item with the page's own canonical link next to the URL it was fetched from."""
+    if is_reject(record) or is_skip(record) or record.get("canonical_url") or not isinstance(record.get("html"), str):
+        return record
+    canonical = html_canonical_url(record["html"])
+    return dict(record, canonical_url=canonical) if canonical else record
+
+
+# --------------------------------------------------------------------------------------
+# urls.jsonl: where the files of a folder were fetched from
+# --------------------------------------------------------------------------------------
+
+#: A JSON-lines file next to the input files, one ``{"file": NAME, "url": URL}`` per line: the
+#: URL each file (a saved web page, a text) was fetched from.  Not an input itself.
+URL_INDEX = "urls.jsonl"
+SKIP_URL_INDEX = f"{URL_INDEX}: the fetch URLs of the files next to it, not articles"
+
+
+def _url_index_lines(index_path: str) -> Iterator[tuple[int, dict]]:
+    import orjson
+
+    with FileSystems.open(index_path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
+        data = f.read(_limits.MAX_FILE_BYTES + 1)
+    for number, line in enumerate(data.split(b"\n"), start=1):
+        if line.strip():
+            try:
+                yield number, orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise ValueError(f"{index_path} line {number}: invalid JSON ({exc})") from None
+
+
+def fetch_urls(paths: list[str]) -> dict[str, str]:
+    """``{path: fetch URL}`` from the :data:`URL_INDEX` files in the folders of ``paths``.
+
+    A line names a file relative to the index's folder (``"file": "page.html"``, or
+    ``"sub/page.html"``) and gives the absolute http(s) URL it was fetched from.  A malformed
+    index raises ValueError naming the file and line (the run stops before it starts)."""
+    out: dict[str, str] = {}
+    for folder in sorted({os.path.dirname(p) for p in paths}):
+        index_path = os.path.join(folder, URL_INDEX) if folder else URL_INDEX
+        try:
+            exists = FileSystems.exists(index_path)
+        except Exception:  # an unreachable object store: no index
+            exists = False
+        if not exists:
+            continue
+        for number, entry in _url_index_lines(index_path):
+            name = entry.get("file") if isinstance(entry, dict) else None
+            url = entry.get("url") if isinstance(entry, dict) else None
+            if not isinstance(name, str) or not name or not isinstance(url, str) \
+                    or not url.lower().startswith(("http://", "https://")):
+                raise ValueError(f"{index_path} line {number}: expected {{\"file\": NAME, \"url\": "
+                                 f"\"https://...\"}}, got {entry!r:.200}")
+            out[os.path.join(folder, name) if folder else name] = url.strip()
+    return out
 
 
 def _check_page_size(record: dict, limits: Limits) -> dict:
@@ -87,7 +149,11 @@ def _check_page_size(record: dict, limits: Limits) -> dict:
     return record
 
 
-def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iterator[dict]:
+def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT, field_map: FieldMap = (),
+               fetch_url: Optional[str] = None) -> Iterator[dict]:
+    if os.path.basename(path) == URL_INDEX:  # a watched folder's index: where its files came from
+        yield make_skip(SKIP_URL_INDEX, path)
+        return
     name = path
     lowered = path.lower()
     for suffix in _COMPRESSED_SUFFIXES:
@@ -96,7 +162,8 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
             break
     # WARC before gunzip: a .warc.gz is one gzip member per record, which warcio reads itself.
     if warc.is_warc_name(path) or warc.looks_like_warc(data):
-        yield from warc.read_warc(path, data)
+        for record in warc.read_warc(path, data):
+            yield _with_canonical(record)  # url: the WARC-Target-URI, where the page was fetched
         return
     truncated = False
     if data[:2] == GZIP_MAGIC:
@@ -108,7 +175,7 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
             return
         data = payload
     if truncated:
-        yield from read_truncated_jsonl(path, data, limits)
+        yield from read_truncated_jsonl(path, data, limits, field_map)
         return
     if not data.strip():
         yield reject(path, REASON_EMPTY, data)
@@ -125,7 +192,7 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
     text = decode_text(data)
     if text is None and EXTENSION_FORMATS.get(ext) == "jsonl" and not feed_named:
         # one binary or mis-encoded line must not cost the file's good lines
-        yield from read_jsonl_bytes(path, data, limits)
+        yield from read_jsonl_bytes(path, data, limits, field_map)
         return
     if text is None:
         yield reject(path, REASON_NOT_TEXT, data)
@@ -138,14 +205,15 @@ def _read_file(path: str, data: bytes, limits: Limits = _limits.DEFAULT) -> Iter
     if fmt is None:
         yield reject(path, REASON_NOT_FEED, data)
     elif fmt == "html":
-        yield make_item(path, 0, "html", html=text, url=html_canonical_url(text))
+        canonical = html_canonical_url(text)
+        yield make_item(path, 0, "html", html=text, url=fetch_url or canonical, canonical_url=canonical)
     elif fmt == "json":
-        yield from read_json(path, text)
+        yield from read_json(path, text, field_map)
     elif fmt == "jsonl":
-        yield from read_jsonl(path, text, limits)
+        yield from read_jsonl(path, text, limits, field_map=field_map)
     else:
         title, body = split_headline(text)
-        yield make_item(path, 0, "txt", title=title, text=body)
+        yield make_item(path, 0, "txt", title=title, text=body, url=fetch_url)
 
 
 # --------------------------------------------------------------------------------------
@@ -170,16 +238,18 @@ class ReadFileFn(beam.DoFn):
 
     ONLY_ITEM = "only_item"
 
-    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False):
+    def __init__(self, limits: Optional[Limits] = None, tag_only_items: bool = False, field_map: FieldMap = ()):
         super().__init__()
         self.limits = limits or _limits.DEFAULT
+        self.field_map = tuple(field_map or ())
         self.tag_only_items = tag_only_items
         self.inputs = Metrics.counter(STAGE, "inputs")
         self.files = Metrics.counter(STAGE, "files")
         self.rejected = Metrics.counter(STAGE, "rejected")
         self.skipped = Metrics.counter(STAGE, "skipped")
 
-    def process(self, path: str):
+    def process(self, element):
+        path, fetch_url = element if isinstance(element, tuple) else (element, None)
         self.files.inc()
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
@@ -192,7 +262,7 @@ class ReadFileFn(beam.DoFn):
                                       self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
                 records = [reject(path, reason, _limits.preview(data))]
             else:
-                records = read_file(path, data, self.limits)
+                records = read_file(path, data, self.limits, self.field_map, fetch_url)
         first = None  # a file's first item waits until we know whether a second one follows
         many = False
         for record in records:
@@ -238,21 +308,27 @@ class ReadArticleParts(beam.PTransform):
     is negligible).
     """
 
-    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
+                 field_map: FieldMap = ()):
         super().__init__(label)
         if isinstance(patterns, str):
             patterns = [patterns]
         self.patterns = list(patterns)
-        self.paths = expand_inputs(self.patterns)
+        self.paths = [p for p in expand_inputs(self.patterns) if os.path.basename(p) != URL_INDEX]
+        if not self.paths:
+            raise NoInputError(self.patterns[0], f"{self.patterns[0]!r} matches only {URL_INDEX} files, "
+                                                 f"which say where files were fetched from; they are not articles")
+        self.fetch_urls = fetch_urls(self.paths)
         self.limits = limits
+        self.field_map = tuple(field_map or ())
 
     def expand(self, pbegin):
         limits = self.limits or _limits.DEFAULT  # graph.py passes the run's (--max-file-bytes ...)
         outputs = (
             pbegin
-            | "ListFiles" >> beam.Create(self.paths)
+            | "ListFiles" >> beam.Create([(p, self.fetch_urls.get(p)) for p in self.paths])
             | "Distribute" >> beam.Reshuffle()
-            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True)).with_outputs(
+            | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True, field_map=self.field_map)).with_outputs(
                 ReadFileFn.ONLY_ITEM, "rejects", "skipped", main="items")
         )
         # One JSONL, feed or WARC file holds many items: spread them too, or every item of a big
@@ -266,9 +342,10 @@ class ReadArticles(beam.PTransform):
     """:class:`ReadArticleParts` with the items in one part: a :class:`~pipeline.io.source.Source`
     (the graph cleans the parts separately instead)."""
 
-    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None):
+    def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
+                 field_map: FieldMap = ()):
         super().__init__(label)
-        self.parts = ReadArticleParts(patterns, limits=limits)
+        self.parts = ReadArticleParts(patterns, limits=limits, field_map=field_map)
         self.paths = self.parts.paths
 
     def expand(self, pbegin):
