@@ -120,7 +120,7 @@ def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, config: RunC
     ``(label, items)``, cleaned where it was read (see :class:`ReadArticleParts`)."""
     sources, parts = [], []
     if options.input:
-        files = pipeline | "Read" >> ReadArticleParts(options.input, limits=config.limits)
+        files = pipeline | "Read" >> ReadArticleParts(options.input, limits=config.limits, field_map=config.field_map)
         parts += zip(("Clean", "CleanSpread"), files.items)
         sources.append(files)
     if options.feeds:

@@ -20,7 +20,7 @@ from typing import Any, Optional, TypedDict
 
 import orjson
 
-SCHEMA_VERSION = "2.0.0"
+SCHEMA_VERSION = "2.1.0"
 
 #: The ``dt`` partition of rows without any known date (``dt=undated``; README: Dates).  Not
 #: Hive's NULL partition: pyarrow infers dictionary-typed partition keys and then cannot combine

@@ -72,7 +72,7 @@ def test_id_prefers_url_and_is_stable():
 def test_identify_sets_contract_fields_and_partition():
     a = article("Three little words here", published_at="2023-10-17T08:00:00Z")
     assert a["word_count"] == 4 and a["dt"] == "2023-10-17" and a["story_id"] == a["id"]
-    assert a["provenance"]["decisions"] == [] and a["schema_version"] == "2.0.0"
+    assert a["provenance"]["decisions"] == [] and a["schema_version"] == "2.1.0"
     assert a["content_hash"] == content_hash("three little words here")
     assert article("No date here")["dt"] == NULL_PARTITION
 

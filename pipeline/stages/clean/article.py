@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from typing import Optional
 
+from pipeline.records import carried_fields
 from pipeline.stages.base import Rejected
 from pipeline.stages.clean.dates import Stated, choose_published, find_date_in_text, parse_date, stated_date
 from pipeline.stages.clean.extract import Extracted, clean_title, extract_html, fragment_text, split_authors
@@ -154,6 +155,7 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
             "date_source": date_source,
             **_source_provenance(item),
         },
+        **carried_fields(item),  # text_kind, canonical_url, declared_lang: what the readers know
     }
 
 
