@@ -401,6 +401,10 @@ def commit_run(catalog: "Catalog", staged: Mapping[str, Sequence], mode: str = "
     order = commit_order(staged)
     committed: dict[str, int] = {}
     for position, dataset in enumerate(order):
+        if position:
+            from pipeline.output.files import pause_for_tests
+
+            pause_for_tests("commit")  # tests/test_kill: SIGKILL between two tables' commits
         paths = list(staged[dataset])
         last: Optional[BaseException] = None
         for _attempt in range(retries + 1):
@@ -458,6 +462,104 @@ def resolve_snapshot(table: "Table", as_of) -> Optional[int]:
     if snap is None:
         raise LookupError(f"table {table.name()} has no snapshot of run {as_of}")
     return snap.snapshot_id
+
+
+def has_tables(output_dir) -> bool:
+    """True when ``output_dir`` holds newsbeam's embedded catalog."""
+    return (Path(output_dir) / CATALOG_FILE).is_file()
+
+
+def current_snapshots(catalog: "Catalog", datasets: Iterable[str]) -> dict[str, Optional[int]]:
+    """dataset -> its table's current snapshot id (None: no table or no snapshot yet)."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    out: dict[str, Optional[int]] = {}
+    for dataset in datasets:
+        try:
+            snap = catalog.load_table(identifier(dataset)).current_snapshot()
+        except NoSuchTableError:
+            snap = None
+        out[dataset] = None if snap is None else snap.snapshot_id
+    return out
+
+
+def snapshot_stats(catalog: "Catalog", committed: Mapping[str, int]) -> dict[str, dict]:
+    """What each committed snapshot says about itself: rows and data files added, the table's
+    totals after it (from the snapshot summary, no data read)."""
+    out = {}
+    for dataset, snapshot_id in committed.items():
+        table = catalog.load_table(identifier(dataset))
+        snap = table.snapshot_by_id(snapshot_id)
+        summary = snap.summary if snap is not None else None
+
+        def number(key, summary=summary):
+            value = summary.get(key) if summary is not None else None
+            return int(value) if value is not None else 0
+
+        out[dataset] = {"snapshot_id": snapshot_id, "added_rows": number("added-records"),
+                        "total_rows": number("total-records"), "added_files": number("added-data-files"),
+                        "total_files": number("total-data-files")}
+    return out
+
+
+#: columns of the stored keys a run checks its input against (never the article text)
+KEY_FIELDS = ("id", "content_hash", "story_id", "provenance.input_uri", "provenance.offset")
+
+
+def stored_keys(catalog: "Catalog", dataset: str, snapshot_id: Optional[int],
+                days: Optional[tuple[_dt.date, _dt.date]] = None) -> "pa.Table":
+    """The keys (:data:`KEY_FIELDS`, flattened to id, content_hash, story_id, input_uri, offset) of
+    a table's rows as of ``snapshot_id``, with column projection; ``days`` = (first, last) prunes
+    to the rows published on those days (by the day partition) plus the undated ones."""
+    import pyarrow as pa
+    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan
+
+    names = ("id", "content_hash", "story_id", "input_uri", "offset")
+    empty = pa.table({n: pa.array([], pa.int64() if n == "offset" else pa.string()) for n in names})
+    if snapshot_id is None:
+        return empty
+    table = catalog.load_table(identifier(dataset))
+    filters = [None]
+    if days is not None:
+        first, last = days
+        end = last + _dt.timedelta(days=1)
+        # two scans: pyiceberg 0.12 fails planning Or(range, IsNull) over a null partition value
+        filters = [And(GreaterThanOrEqual("published_at", f"{first.isoformat()}T00:00:00+00:00"),
+                       LessThan("published_at", f"{end.isoformat()}T00:00:00+00:00")),
+                   IsNull("published_at")]
+    parts = []
+    for where in filters:
+        kwargs = {"row_filter": where} if where is not None else {}
+        rows = table.scan(snapshot_id=snapshot_id, selected_fields=KEY_FIELDS, **kwargs).to_arrow()
+        prov = rows.column("provenance").combine_chunks()
+        parts.append(pa.table({"id": rows.column("id").cast(pa.string()),
+                               "content_hash": rows.column("content_hash").cast(pa.string()),
+                               "story_id": rows.column("story_id").cast(pa.string()),
+                               "input_uri": prov.field("input_uri").cast(pa.string()),
+                               "offset": prov.field("offset").cast(pa.int64())}))
+    return pa.concat_tables(parts) if parts else empty
+
+
+def stored_reject_keys(catalog: "Catalog", snapshot_id: Optional[int],
+                       days: Optional[tuple[_dt.date, _dt.date]] = None) -> list[tuple]:
+    """(input_uri, offset, stage, reason) of the stored rejects as of ``snapshot_id`` (never the
+    raw input), of the days ``days`` = (first, last) plus the undated ones."""
+    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThanOrEqual
+
+    if snapshot_id is None:
+        return []
+    table = catalog.load_table(identifier("rejects"))
+    filters = [None]
+    if days is not None:
+        filters = [And(GreaterThanOrEqual("dt", days[0].isoformat()), LessThanOrEqual("dt", days[1].isoformat())),
+                   IsNull("dt")]
+    keys = []
+    for where in filters:
+        kwargs = {"row_filter": where} if where is not None else {}
+        rows = table.scan(snapshot_id=snapshot_id, selected_fields=("input_uri", "offset", "stage", "reason"),
+                          **kwargs).to_arrow()
+        keys += zip(*(rows.column(c).to_pylist() for c in ("input_uri", "offset", "stage", "reason")))
+    return keys
 
 
 def read_table(output_dir, dataset: str, as_of=None,
