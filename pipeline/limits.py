@@ -23,6 +23,10 @@ MAX_PAGE_BYTES = 10 * 1024 * 1024
 EXTRACT_TIMEOUT = 30.0
 #: Entries read from one feed document; the rest of the feed is one reject.
 MAX_FEED_ENTRIES = 10_000
+#: Characters of one article's text that NER reads (cut at a paragraph break); the rest of the text
+#: is kept but not annotated, and ``provenance.entities`` says so. ~33,000 words, ~3 s of NER on
+#: one core: long-form features run 10-20k words.  0: no limit.
+MAX_NER_CHARS = 200_000
 #: Raw bytes kept in a reject for an item over a size limit.
 RAW_PREVIEW_BYTES = 64 * 1024
 
@@ -36,6 +40,7 @@ class Limits:
     max_page_bytes: int = MAX_PAGE_BYTES
     extract_timeout: float = EXTRACT_TIMEOUT
     max_feed_entries: int = MAX_FEED_ENTRIES
+    max_ner_chars: int = MAX_NER_CHARS
 
 
 DEFAULT = Limits()

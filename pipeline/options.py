@@ -23,7 +23,8 @@ from pipeline.stages.stories import StoryConfig
 FORMATS = ("parquet", "jsonl", "both")
 #: how a batch run's commit changes the tables (pipeline.output.tables.MODES)
 MODES = ("append", "replace-partitions", "overwrite")
-LIMIT_NAMES = ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout", "max_feed_entries")
+LIMIT_NAMES = ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout", "max_feed_entries",
+               "max_ner_chars")
 
 
 def limits_from(options) -> limits.Limits:
@@ -55,15 +56,17 @@ def _local_path(path: str) -> str:
 def run_config(options) -> RunConfig:
     """The options, once, as the frozen configs graph.py hands to each stage."""
     view = options.view_as(NewsbeamOptions)
+    run_limits = limits_from(options)
     return RunConfig(
-        limits=limits_from(options),
+        limits=run_limits,
         fetch=FetchSettings(timeout=view.fetch_timeout, min_delay=view.host_delay,
                             allow_private_hosts=view.allow_private_hosts),
         near_dedup=NearDedupConfig(near_threshold=view.near_threshold, excerpt_threshold=view.excerpt_threshold,
                                    bands=view.lsh_bands),
         stories=StoryConfig(window_days=view.story_window_days, threshold=view.story_threshold,
                             max_bucket=view.story_max_bucket),
-        entities=EntityConfig(model=view.ner_model, batch_size=view.ner_batch_size) if view.entities else None,
+        entities=EntityConfig(model=view.ner_model, batch_size=view.ner_batch_size,
+                              max_chars=run_limits.max_ner_chars) if view.entities else None,
         streaming_dedup=StreamingDedupConfig(horizon_seconds=view.dedup_horizon, timers=not local_runner(options)),
         formats=("parquet", "jsonl") if view.format == "both" else (view.format,),
         history=(HistoryConfig(output=_local_path(view.output), horizon_seconds=view.dedup_horizon)
@@ -100,7 +103,7 @@ class NewsbeamOptions(PipelineOptions):
         group.add_argument("--allow-private-hosts", action="store_true", default=False,
                            help="Allow fetching from loopback, private and link-local addresses (refused by default).")
         group.add_argument("--fetch-timeout", type=float, default=20.0, metavar="SECONDS",
-                           help="HTTP connect/read timeout per request.")
+                           help="HTTP connect and read timeout; a whole request (connect, headers and body) gets 3x this.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
         group.add_argument("--retry-now", action="store_true", default=False,
@@ -190,3 +193,7 @@ class NewsbeamOptions(PipelineOptions):
                            help="Time limit for cleaning one item (0: none).")
         group.add_argument("--max-feed-entries", type=int, default=limits.MAX_FEED_ENTRIES, metavar="N",
                            help="Entries read from one feed document; the rest is one reject.")
+        group.add_argument("--max-ner-chars", type=int, default=limits.MAX_NER_CHARS, metavar="CHARS",
+                           help="Characters of an article's text that NER reads (cut at a paragraph "
+                                "break); the rest is kept unannotated, noted in provenance.entities "
+                                "(0: no limit).")

@@ -240,3 +240,131 @@ def test_good_articles_in_the_same_run_are_kept(hostile_run):
 def test_peak_rss_is_under_2_gb(hostile_run):
     _, _, _, peak = hostile_run
     assert 0 < peak < MAX_RSS_BYTES, f"peak RSS {peak / 2**20:.0f} MiB"
+
+
+# --- issue 23: a pathological page among normal pages costs its own budget, no more ---------
+
+_WORDS = ("harbour council ferry terminal library river bridge orchard market school hospital road "
+          "budget station museum festival tram garden energy water housing theatre stadium airport "
+          "university factory farm forest coast mountain valley village island port rail").split()
+
+
+def normal_pages(root, count: int) -> list[str]:
+    """``count`` distinct article pages (seeded random sentences: no two are near duplicates)."""
+    rng = random.Random(23)
+    names = []
+    for i in range(count):
+        title = f"Page {i}: the {rng.choice(_WORDS)} and the {rng.choice(_WORDS)} plan"
+        paragraphs = []
+        for _ in range(4):
+            sentences = [" ".join(rng.choice(_WORDS) for _ in range(12)).capitalize() + "." for _ in range(5)]
+            paragraphs.append("<p>" + " ".join(sentences) + "</p>")
+        (root / f"page-{i:02d}.html").write_text(
+            f"<html><head><title>{title}</title></head><body><article><h1>{title}</h1>"
+            + "".join(paragraphs) + "</article></body></html>")
+        names.append(f"page-{i:02d}.html")
+    return names
+
+
+@pytest.mark.parametrize("entities", [[], ["--no-entities"]], ids=["entities-on", "no-entities"])
+def test_a_pathological_page_costs_its_own_budget_only(tmp_path, entities):
+    """One page with 900k attributes (hours of parsing) among 10 normal pages: it becomes a reject
+    naming --extract-timeout, and the 10 pages are articles (on 153e593: 11 rejects, 0 articles,
+    because the abandoned extraction kept running and starved every later page); a page of
+    160,000 ``<a`` (2 min 50 s before, outside the budget) is a reject within it."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    normal_pages(inputs, 10)
+    attrs = "".join(f" a{i}" for i in range(900_000))
+    (inputs / "00-attributes.html").write_text(f"<html><body><div{attrs}><p>{GOOD['ferry'][1]}</p></div></body></html>")
+    (inputs / "01-tag-starts.html").write_text("<a" * 160_000)
+    out = tmp_path / "out"
+    budget = 3
+    result, _, seconds = run_measured(
+        ["run", "--input", str(inputs / "*"), "--output", str(out), *entities, "--no-quality",
+         "--runner=FnApiRunner", "--extract-timeout", str(budget)], tmp_path, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((out / "_manifest.json").read_text())["counts"]
+    assert counts["inputs"] == 12 and counts["articles"] == 10 and counts["rejects"] == 2, counts
+    reasons = {os.path.basename(r["input_uri"]): r["reason"] for r in read_rejects(out)}
+    assert f"extraction took over --extract-timeout {budget} seconds" in reasons["00-attributes.html"]
+    assert "01-tag-starts.html" in reasons
+    # two budgets, worker starts and the Beam run; generous, and far from 2 min 50 s or hours
+    assert seconds < 2 * budget + 60, seconds
+
+
+def many_names_text(chars: int) -> str:
+    """Paragraphs of distinct people (the issue's 9.4 MB text had 380k distinct names)."""
+    rng = random.Random(380)
+    paragraphs, size = [], 0
+    while size < chars:
+        sentences = []
+        for _ in range(5):
+            given = rng.choice("BCDFGHKLMNPRSTVZ") + rng.choice("aeiou") + rng.choice("lmnrs") + rng.choice("aeiou") + "n"
+            family = "".join(rng.choice("BCDFGHKLMNPRSTVZ") + rng.choice("aeiou") + rng.choice("lmnrs")
+                             + rng.choice("aeiou") + rng.choice("kvst") + rng.choice("aeiou") + "v" for _ in range(1))
+            sentences.append(f"{given} {family}, who works for the council, met {family} in the city on "
+                             "Tuesday and said that the new plan would help the people who live there.")
+        paragraphs.append(" ".join(sentences))
+        size += len(paragraphs[-1]) + 2
+    return "\n\n".join(paragraphs)
+
+
+def test_a_text_full_of_names_is_annotated_up_to_the_ner_limit(tmp_path):
+    """2 MB of distinct names, entities on (on 153e593 the post-processing was quadratic: 400k
+    characters 202 s, 9.4 MB killed at 25 min): NER reads --max-ner-chars of it, the article is
+    kept whole, provenance.entities says so, and the run takes seconds, not hours."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    text = many_names_text(2_000_000)
+    (inputs / "names.txt").write_text("A meeting of very many people\n\n" + text + "\n")
+    (inputs / "good.txt").write_text(f"{GOOD['ferry'][0]}\n\n{GOOD['ferry'][1]}\n")
+    out = tmp_path / "out"
+    result, _, seconds = run_measured(
+        ["run", "--input", str(inputs / "*"), "--output", str(out), "--no-quality", "--runner=FnApiRunner",
+         "--max-ner-chars", "100000"], tmp_path, timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((out / "_manifest.json").read_text())["counts"]
+    assert counts["articles"] == 2, counts
+    rows = {r["title"]: r for r in dataset_records(out, "articles")}
+    names = rows["A meeting of very many people"]
+    assert len(names["text"]) > 1_900_000
+    assert names["provenance"]["entities"].startswith("partial: named entities of the first ")
+    assert "--max-ner-chars 100,000" in names["provenance"]["entities"]
+    assert names["entities"] and rows[GOOD["ferry"][0]]["provenance"]["entities"] is None
+    assert seconds < 180, seconds  # model load, 100k characters of NER, a 2 MB article through every stage
+
+
+@pytest.mark.parametrize("entities", [[], ["--no-entities"]], ids=["entities-on", "no-entities"])
+def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path, entities):
+    """A feed server sending its body a byte at a time, one sending its headers so, and a normal
+    feed (issue 23: the run waited 300 s / 200 s): both slow feeds are rejects naming the budget
+    and --fetch-timeout, the normal feed's entries are ingested, the run exits 0 in budget + margin."""
+    from tests.io.feedserver import FeedServer, rss_feed
+    from tests.io.test_http import TrickleServer
+
+    entries = [{"guid": f"urn:{name}", "link": f"https://news.example/{name}", "title": title,
+                "content": f"<p>{text}</p>", "pubDate": "Tue, 12 Mar 2024 10:00:00 GMT"}
+               for name, (title, text) in GOOD.items()]
+    slow_body, slow_headers = TrickleServer("body", interval=0.2), TrickleServer("headers", interval=0.5)
+    slow = [slow_body.url("/body.xml"), slow_headers.url("/headers.xml")]
+    with FeedServer() as server:
+        server.route("/feed.xml", body=rss_feed(entries))
+        feeds = tmp_path / "feeds.txt"
+        feeds.write_text(f"{slow[0]}\n{slow[1]}\n{server.url('/feed.xml')}\n")
+        out = tmp_path / "out"
+        try:
+            result, _, seconds = run_measured(
+                ["run", "--feeds", str(feeds), "--output", str(out), *entities, "--no-quality",
+                 "--runner=FnApiRunner", "--allow-private-hosts", "--fetch-timeout", "2", "--host-delay", "0"],
+                tmp_path, timeout=300)
+        finally:
+            slow_body.close()
+            slow_headers.close()
+    assert result.returncode == 0, result.stderr[-3000:]
+    counts = json.loads((out / "_manifest.json").read_text())["counts"]
+    assert counts["articles"] == len(GOOD) and counts["rejects"] == 2, counts
+    reasons = {r["input_uri"]: r["reason"] for r in read_rejects(out)}
+    for url in slow:
+        assert "took over its 6 s budget" in reasons[url] and "--fetch-timeout 2" in reasons[url], reasons
+    assert seconds < 2 * 6 + 60, seconds  # two budgets (if the feeds are fetched one after the other) + the run

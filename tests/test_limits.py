@@ -80,16 +80,23 @@ def test_jsonl_with_a_binary_line_keeps_its_good_lines():
     assert records[1]["reason"] == "line 2 is not text (binary or undecodable bytes)"
 
 
-def test_extraction_time_limit_rejects_a_slow_item(monkeypatch):
-    def slow(item):
+def slow_extraction(item):
+    """Runs in LimitedClean's worker process (so a module-level function, not a monkeypatch)."""
+    if not item.get("fast"):
         time.sleep(5)
-        return {}
+    return {}
 
-    monkeypatch.setattr(clean.limited, "to_clean_article", slow)  # (the name LimitedClean calls)
-    started = time.monotonic()
-    with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 0.3 seconds"):
-        clean.LimitedClean(Limits(extract_timeout=0.3))({"html": "<p>x</p>"})
-    assert time.monotonic() - started < 2
+
+def test_extraction_time_limit_rejects_a_slow_item():
+    limited = clean.LimitedClean(Limits(extract_timeout=0.3), fn=slow_extraction)
+    try:
+        assert limited({"fast": True}) == {}  # the worker process is up (its start is not timed)
+        started = time.monotonic()
+        with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 0.3 seconds"):
+            limited({"html": "<p>x</p>"})
+        assert time.monotonic() - started < 2
+    finally:
+        limited.close()
 
 
 def test_limited_clean_keeps_good_items_and_passes_rejects_through():
@@ -106,3 +113,14 @@ def test_deep_nesting_is_explained():
     assert clean.html_depth(f"<html><body><div><p>{TEXT}<br></div></body></html>") == 3
     with pytest.raises(Rejected, match="nests elements more than 256 deep"):
         clean.LimitedClean()({"html": deep, "format": "html", "input_uri": "deep.html"})
+
+
+def test_max_ner_chars_is_a_limit_with_a_flag():
+    from apache_beam.options.pipeline_options import PipelineOptions
+
+    from pipeline.limits import MAX_NER_CHARS
+    from pipeline.options import run_config
+
+    config = run_config(PipelineOptions(["--max-ner-chars", "5000"]))
+    assert config.limits.max_ner_chars == 5000 and config.entities.max_chars == 5000
+    assert run_config(PipelineOptions([])).entities.max_chars == MAX_NER_CHARS == Limits().max_ner_chars

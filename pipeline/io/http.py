@@ -6,7 +6,10 @@ unless ``allow_private_hosts``; the connection then goes to the address that was
 (the URL is pinned to it, with the original Host header and TLS SNI), so a DNS answer that
 changes between check and connect cannot smuggle a request into the internal network.
 Redirects are followed by hand so every hop gets the same check.  Bodies are streamed and
-cut at ``max_bytes``; proxies from the environment are ignored (``trust_env=False``)
+cut at ``max_bytes``.  Every request has a total time budget (:attr:`FetchSettings.budget`, 3 x
+--fetch-timeout) for connecting, the headers and the body together, whatever the chunking: a
+watchdog shuts the connection's socket down when it runs out, so a server that trickles its
+headers or its body a byte at a time cannot hold a run (:class:`_Deadline`); proxies from the environment are ignored (``trust_env=False``)
 because a proxy would make the address check meaningless.
 
 Polite: one request at a time per host and ``min_delay`` seconds between two requests to
@@ -62,12 +65,17 @@ class FetchSettings:
     """Every knob of the fetcher (picklable: it travels to Beam workers)."""
 
     user_agent: str = DEFAULT_USER_AGENT
-    timeout: float = 20.0  # seconds, connect and each read; a whole response gets 3x this
+    timeout: float = 20.0  # seconds, connect and each read; a whole request gets 3x this (budget)
     max_bytes: int = 10 * 1024 * 1024  # decoded body size limit
     max_redirects: int = 5
     min_delay: float = 1.0  # seconds between two requests to the same host
     allow_private_hosts: bool = False
     max_retry_after: float = 30.0  # longest Retry-After waited for inside a run
+
+    @property
+    def budget(self) -> float:
+        """Seconds one HTTP request may take in all: connect, headers and body (3 x timeout)."""
+        return 3 * float(self.timeout)
 
     def fingerprint(self) -> str:
         """A short hash of the settings that decide whether a fetch can succeed at all (private
@@ -94,7 +102,9 @@ class FetchResult:
     body: bytes = b""
     error: Optional[str] = None
     refused: bool = False  # the URL or an address was refused by policy (no request made)
-    permanent_redirect: Optional[str] = None  # where a 301/308 chain from ``url`` ended
+    #: where a 301/308 chain from ``url`` ended, set only when the fetch got a response there: a
+    #: redirect that was refused (a private address) or failed (timeout, too big ...) moves nothing
+    permanent_redirect: Optional[str] = None
     retry_after: Optional[str] = None  # ISO UTC time the server asked us to wait until
     elapsed: float = 0.0
     requests: int = 0  # HTTP requests sent (redirect hops and retries included)
@@ -179,6 +189,68 @@ class _Refused(Exception):
 
 class _Failed(Exception):
     pass
+
+
+class _Deadline:
+    """The total time budget of one HTTP request, enforced for real: per-operation timeouts never
+    exceed what is left, and a watchdog timer shuts the connection's socket down when the budget
+    runs out, which wakes a read blocked on a server that sends a byte now and then (httpx's
+    timeouts are per read, so such a server never trips them). The socket comes from httpx's
+    ``trace`` request extension (the TCP stream when it connects, the TLS stream after the
+    handshake)."""
+
+    def __init__(self, seconds: float, timeout: float):
+        self.seconds = seconds
+        self.timeout = timeout
+        self.ends = time.monotonic() + seconds
+        self.expired = False
+        self._stream = None
+        self._lock = threading.Lock()
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> "_Deadline":
+        self._timer.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._timer.cancel()
+
+    def left(self) -> float:
+        return max(0.001, self.ends - time.monotonic())
+
+    def trace(self, event: str, info: dict) -> None:
+        """httpx's trace hook: keep the newest network stream (TCP, then TLS)."""
+        if event in ("connection.connect_tcp.complete", "connection.start_tls.complete"):
+            with self._lock:
+                self._stream = info.get("return_value")
+                late = self.expired
+            if late:
+                self._shut()
+
+    def _expire(self) -> None:
+        with self._lock:
+            self.expired = True
+        self._shut()
+
+    def _shut(self) -> None:
+        with self._lock:
+            stream = self._stream
+        sock = stream.get_extra_info("socket") if stream is not None else None
+        if sock is not None:
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:  # already closed
+                pass
+
+    def check(self) -> None:
+        if self.expired or time.monotonic() >= self.ends:
+            raise self.failure()
+
+    def failure(self) -> "_Failed":
+        return _Failed(f"timed out: the request took over its {self.seconds:g} s budget for connecting, "
+                       f"headers and body together (3 x --fetch-timeout {self.timeout:g}); the server is "
+                       "too slow or stalling; raise --fetch-timeout to wait longer")
 
 
 # --------------------------------------------------------------------------------------
@@ -329,29 +401,36 @@ class Fetcher:
         last_error: Optional[Exception] = None
         for address in addresses:
             pinned = parsed.copy_with(host=address.split("%", 1)[0])
-            request = self._client.build_request("GET", pinned, headers=request_headers,
-                                                 extensions=extensions)
-            with self._count_lock:
-                self.requests += 1
-            result.requests += 1
-            try:
-                return self._receive(request)
-            except httpx.ConnectError as exc:
-                last_error = exc  # try the host's next address
-            except httpx.TimeoutException as exc:
-                kind = type(exc).__name__.replace("Timeout", "").lower() or "read"
-                raise _Failed(f"timed out after {self.settings.timeout:g} s ({kind})") from None
-            except httpx.DecodingError as exc:
-                raise _Failed(f"could not decode the response body: {exc}") from None
-            except httpx.HTTPError as exc:
-                raise _Failed(f"HTTP error: {type(exc).__name__}: {exc}") from None
+            with _Deadline(self.settings.budget, self.settings.timeout) as deadline:
+                # per-operation timeouts never longer than what is left of the budget
+                request = self._client.build_request(
+                    "GET", pinned, headers=request_headers,
+                    timeout=httpx.Timeout(min(self.settings.timeout, deadline.left())),
+                    extensions={**extensions, "trace": deadline.trace})
+                with self._count_lock:
+                    self.requests += 1
+                result.requests += 1
+                try:
+                    return self._receive(request, deadline)
+                except httpx.HTTPError as exc:
+                    if deadline.expired or time.monotonic() >= deadline.ends:
+                        raise deadline.failure() from None
+                    if isinstance(exc, httpx.ConnectError):
+                        last_error = exc  # try the host's next address
+                        continue
+                    if isinstance(exc, httpx.TimeoutException):
+                        kind = type(exc).__name__.replace("Timeout", "").lower() or "read"
+                        raise _Failed(f"timed out after {self.settings.timeout:g} s ({kind})") from None
+                    if isinstance(exc, httpx.DecodingError):
+                        raise _Failed(f"could not decode the response body: {exc}") from None
+                    raise _Failed(f"HTTP error: {type(exc).__name__}: {exc}") from None
         raise _Failed(f"connection failed: {last_error}")
 
-    def _receive(self, request) -> tuple[int, dict, bytes]:
+    def _receive(self, request, deadline: _Deadline) -> tuple[int, dict, bytes]:
         limit = self.settings.max_bytes
-        deadline = time.monotonic() + 3 * self.settings.timeout
         response = self._client.send(request, stream=True)
         try:
+            deadline.check()
             headers: dict[str, str] = {}
             for name, value in response.headers.raw:
                 key = name.decode("latin-1").lower()
@@ -368,10 +447,9 @@ class Fetcher:
                 size += len(chunk)
                 if size > limit:
                     raise _Failed(f"response larger than {limit} bytes")
-                if time.monotonic() > deadline:
-                    raise _Failed(f"timed out after {3 * self.settings.timeout:g} s "
-                                  f"(whole response)")
+                deadline.check()
                 chunks.append(chunk)
+            deadline.check()
             return status, headers, b"".join(chunks)
         finally:
             response.close()
@@ -387,8 +465,10 @@ class Fetcher:
             self._fetch(url, etag, last_modified, accept, result)
         except _Refused as exc:
             result.error, result.refused = str(exc), True
+            result.permanent_redirect = None
         except _Failed as exc:
             result.error = str(exc)
+            result.permanent_redirect = None
         result.elapsed = time.perf_counter() - started
         return result
 

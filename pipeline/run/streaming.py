@@ -461,6 +461,9 @@ if __name__ == "__main__":
     from pipeline.run.streaming import segment_main as _segment_main  # the importable module's, not __main__'s
 
     _code = _segment_main(sys.argv[1])
+    from pipeline.stages.clean.limited import stop_workers
+
+    stop_workers()  # os._exit runs no finalizers: reap the extraction workers first
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(_code)  # not a clean interpreter exit: a runner thread left behind must not hold the child open

@@ -419,3 +419,102 @@ def test_international_host_names_are_resolved_in_idna_form(feed_server, make_fe
     result = make_fetcher(resolver=resolver).fetch(f"http://bücher.example:{feed_server.port}/feed")
     assert result.body == b"ok"
     assert feed_server.requests[0].header("Host") == f"xn--bcher-kva.example:{feed_server.port}"
+
+
+def test_a_refused_permanent_redirect_is_not_reported_as_the_new_location(feed_server, make_fetcher, monkeypatch):
+    real = http_mod.address_problem
+    monkeypatch.setattr(http_mod, "address_problem", lambda a: None if a == "127.0.0.1" else real(a))
+    feed_server.redirect("/feed", "http://10.0.0.5/internal", 301)
+    result = make_fetcher(allow_private_hosts=False).fetch(feed_server.url("/feed"))
+    assert result.refused and result.permanent_redirect is None
+
+
+# ------------------------------------------------------------------------- a total budget per request
+
+class TrickleServer:
+    """A hostile server on 127.0.0.1 (issue 23): ``headers`` mode sends its status line and headers
+    one byte per ``interval``; ``body`` mode sends its headers at once, then the body one byte per
+    ``interval``. Every byte arrives well within any per-read timeout, so only a total budget per
+    request stops the client. It stops trickling when the client hangs up (or after ``seconds``)."""
+
+    def __init__(self, mode: str, interval: float = 0.05, seconds: float = 120.0):
+        self.mode, self.interval, self.seconds = mode, interval, seconds
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self.hung_up: list[float] = []  # how long each connection lasted
+        self._stop = threading.Event()
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def url(self, path: str = "/feed.xml") -> str:
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}{path}"
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._trickle, args=(conn,), daemon=True).start()
+
+    def _trickle(self, conn) -> None:
+        started = time.monotonic()
+        body = b"<rss><channel><title>slow</title></channel></rss>" * 100
+        head = (b"HTTP/1.1 200 OK\r\nContent-Type: application/rss+xml\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body))
+        slow, fast = (head, b"") if self.mode == "headers" else (body, head)
+        try:
+            conn.recv(65536)
+            conn.sendall(fast)
+            for i in range(len(slow)):
+                if self._stop.is_set() or time.monotonic() - started > self.seconds:
+                    break
+                conn.sendall(slow[i:i + 1])
+                time.sleep(self.interval)
+        except OSError:
+            pass  # the client hung up
+        finally:
+            self.hung_up.append(time.monotonic() - started)
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._sock.close()
+
+
+@pytest.fixture
+def trickle():
+    made = []
+
+    def make(mode: str, **kw) -> TrickleServer:
+        made.append(TrickleServer(mode, **kw))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.close()
+
+
+@pytest.mark.parametrize("mode", ["headers", "body"])
+def test_a_trickling_server_is_cut_at_the_request_budget(trickle, make_fetcher, mode):
+    """Headers or body at a byte per 50 ms: no read ever times out (on 153e593 the run waited
+    as long as the server kept sending: 300 s / 200 s in the issue). The request ends at its
+    budget (3 x --fetch-timeout), the error names it, and the connection is closed."""
+    server = trickle(mode)
+    started = time.monotonic()
+    result = make_fetcher(timeout=0.5).fetch(server.url())
+    seconds = time.monotonic() - started
+    assert result.error == ("timed out: the request took over its 1.5 s budget for connecting, headers and "
+                            "body together (3 x --fetch-timeout 0.5); the server is too slow or stalling; "
+                            "raise --fetch-timeout to wait longer")
+    assert 1.5 <= seconds < 1.5 + 3, seconds
+    deadline = time.monotonic() + 5
+    while not server.hung_up and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.hung_up and server.hung_up[0] < 1.5 + 3  # the server saw the client go
+
+
+def test_a_fast_response_is_untouched_by_the_budget(feed_server, make_fetcher):
+    feed_server.route("/feed", body=b"x" * 300_000)
+    result = make_fetcher(timeout=0.5).fetch(feed_server.url("/feed"))
+    assert result.error is None and result.body == b"x" * 300_000

@@ -523,3 +523,33 @@ def test_fetch_feeds_passes_the_runs_feed_entry_limit(feed_server):
     assert_that(out.rejects | "Why" >> beam.Map(lambda r: "--max-feed-entries 1" in r["reason"]),
                 equal_to([True]), label="Rejects")
     pipeline.run().wait_until_finish()
+
+
+def test_a_refused_permanent_redirect_does_not_move_the_feed(feed_server, make_fetcher, monkeypatch):
+    """A 301 to a private address (issue 23): refused, a reject naming --allow-private-hosts, and
+    the feed keeps its URL; on 153e593 the private address became ``current_url``, the listed URL
+    was never polled again and a later --allow-private-hosts run fetched the private address."""
+    from pipeline.io import http as http_mod
+
+    real = http_mod.address_problem  # the test server's loopback counts as public; 10/8 stays private
+    monkeypatch.setattr(http_mod, "address_problem", lambda a: None if a == "127.0.0.1" else real(a))
+    feed_server.redirect("/feed", "http://10.0.0.5/internal", 301)
+    url = feed_server.url("/feed")
+    outputs, state, stats = poll(url, None, make_fetcher(allow_private_hosts=False))
+    [reject] = rejects(outputs)
+    assert "10.0.0.5 is a private address" in reject["reason"] and "--allow-private-hosts" in reject["reason"]
+    assert state.current_url in (None, url), state.current_url
+    # the next poll asks the listed URL again (after the back-off), never the private address
+    feed_server.route("/feed", body=rss_feed([ENTRY_A]))
+    later = NOW + backoff_delay(state.consecutive_failures) + dt.timedelta(seconds=1)
+    outputs, state, _ = poll(url, state, make_fetcher(allow_private_hosts=False, now=later), now=later)
+    assert [o["title"] for o in items(outputs)] == [ENTRY_A["title"]]
+    assert len(feed_server.requests_to("/feed")) == 2
+
+
+def test_a_permanent_redirect_that_fails_does_not_move_the_feed(feed_server, fetcher):
+    feed_server.redirect("/feed", "/broken", 301)
+    feed_server.route("/broken", Response(500))
+    url = feed_server.url("/feed")
+    _, state, _ = poll(url, None, fetcher)
+    assert state.current_url in (None, url), state.current_url

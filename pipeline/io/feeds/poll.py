@@ -152,7 +152,9 @@ def _poll(url, new: FeedState, fetcher, now, stats, parse, max_entries, settings
     stats["requests"] += result.requests
     new.last_fetched_at = fetched_at
     new.last_status = result.status
-    if result.permanent_redirect:
+    if result.permanent_redirect and not result.error and result.status in (200, 304):
+        # the feed moves only to where a usable answer came from: a redirect that was refused (a
+        # private address), failed, or led to an error status leaves the feed where it was
         new.current_url = result.permanent_redirect
 
     if result.retry_after:  # rate limited for longer than we wait inside a run

@@ -29,6 +29,19 @@ DEFAULT_CHUNK_CHARS = 100_000
 _CUT_SEPARATORS = ("\n\n", "\n", ". ", " ")
 
 
+def cut_point(text: str, start: int, limit: int) -> int:
+    """Where a span of ``text`` from ``start`` of at most ``limit`` characters ends: after the last
+    paragraph break in it, else line break, sentence end, space; the whole text when it fits."""
+    if len(text) - start <= limit:
+        return len(text)
+    window_end = start + limit
+    for sep in _CUT_SEPARATORS:
+        i = text.rfind(sep, start, window_end)
+        if i > start:  # the last separator in the window; none: try a weaker one
+            return i + len(sep)
+    return window_end
+
+
 def split_spans(text: str, limit: int) -> list[tuple[int, int]]:
     """Cut ``text`` into consecutive ``(start, end)`` spans of at most ``limit`` characters,
     preferring paragraph breaks, then line breaks, sentence ends, spaces. The spans cover the
@@ -38,13 +51,7 @@ def split_spans(text: str, limit: int) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start, n = 0, len(text)
     while n - start > limit:
-        window_end = start + limit
-        cut = window_end
-        for sep in _CUT_SEPARATORS:
-            i = text.rfind(sep, start, window_end)
-            if i > start:  # the last separator in the window; none: try a weaker one
-                cut = i + len(sep)
-                break
+        cut = cut_point(text, start, limit)
         spans.append((start, cut))
         start = cut
     spans.append((start, n))

@@ -4,6 +4,7 @@ the document and alias steps share."""
 from __future__ import annotations
 
 import re
+from typing import Iterable
 
 _APOSTROPHE_CHARS = "'\u2018\u2019\u201b\u02bc\u2032`\u00b4"
 APOSTROPHES = re.compile("[\u2018\u2019\u201b\u02bc\u2032`\u00b4]")
@@ -104,6 +105,36 @@ def canonical_form(text: str, label: str) -> str:
                 break
             name = stripped
     return name or norm or text
+
+
+class NameIndex:
+    """For a set of names, which of them have a given name as a proper token suffix ("Putin" of
+    "Vladimir Putin") or prefix ("Xi" of "Xi Jinping"): :func:`is_suffix`/:func:`is_prefix`
+    answered for every pair at once, in time linear in the names' total length (a dict lookup
+    per question instead of a scan of every name: the scan made an article with 380k distinct
+    names take hours).
+
+    ``tokens(short)`` is a proper suffix of ``tokens(full)`` exactly when ``full`` is ``X + " " +
+    short`` for some X, since ``split(" ")`` of a join is the join of the splits; so the keys of a
+    name are what follows, and what precedes, each of its spaces.  Lists keep the names' order."""
+
+    def __init__(self, names: Iterable[str]):
+        self.suffix_of: dict[str, list[str]] = {}
+        self.prefix_of: dict[str, list[str]] = {}
+        for name in dict.fromkeys(names):
+            i = name.find(" ")
+            while i >= 0:
+                self.prefix_of.setdefault(name[:i], []).append(name)
+                self.suffix_of.setdefault(name[i + 1:], []).append(name)
+                i = name.find(" ", i + 1)
+
+    def longer_with_suffix(self, short: str) -> list[str]:
+        """The names ``short`` is a proper token suffix of."""
+        return self.suffix_of.get(short, [])
+
+    def longer_with_prefix(self, short: str) -> list[str]:
+        """The names ``short`` is a proper token prefix of."""
+        return self.prefix_of.get(short, [])
 
 
 def tokens(name: str) -> tuple[str, ...]:

@@ -7,11 +7,12 @@ measured on ``tests/data/ner`` (see bench/ner.py)."""
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections import Counter
 from typing import Iterable, Optional
 
 from pipeline.records import Mention
-from pipeline.stages.entities.names import TITLES, canonical_form, is_prefix, is_suffix, name_bounds, tokens
+from pipeline.stages.entities.names import TITLES, NameIndex, canonical_form, name_bounds, tokens
 from pipeline.stages.entities.places import Gazetteer, place_codes
 
 #: A capitalised participle the model swept into a place span at a sentence start ("Leaving Beijing").
@@ -64,6 +65,7 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
     groups: dict[str, list[int]] = {}
     for i, c in enumerate(canon):
         groups.setdefault(c, []).append(i)
+    index: Optional[NameIndex] = None  # built on the first tie: which names contain which
     for name, idx in groups.items():
         votes = Counter(labels[i] for i in idx)
         if len(votes) < 2:
@@ -73,12 +75,13 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
         if len(tied) == 1:
             winner = tied[0]
         else:
-            toks = tokens(name)
-            longer = [j for j, c in enumerate(canon)
-                      if is_suffix(toks, tokens(c)) or is_prefix(toks, tokens(c))]
+            if index is None:
+                index = NameIndex(groups)
+            # the longest name that starts or ends with this one (in tokens), the first on a tie
+            longer = index.longer_with_suffix(name) + index.longer_with_prefix(name)
             if longer:
-                best = max(longer, key=lambda j: (len(tokens(canon[j])), -j))
-                winner = labels[best]
+                best = max(longer, key=lambda c: (c.count(" "), -groups[c][0]))
+                winner = labels[groups[best][0]]
             else:
                 winner = labels[idx[0]]
         for i in idx:
@@ -92,9 +95,10 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
 
     # 4. short PERSON names -> the full name in the same article
     person_counts = Counter(c for c, lab in zip(canon, labels) if lab == "PERSON")
+    persons = NameIndex(person_counts)
     resolved: dict[str, str] = {}
     for short in person_counts:
-        target = _longer_person(short, person_counts)
+        target = _longer_person(short, person_counts, persons)
         if target:
             resolved[short] = target
     # a one-word name the model called ORG/GPE/NORP that is a PERSON surname here ("Gabuev told",
@@ -102,7 +106,7 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
     for i, (c, lab) in enumerate(zip(canon, labels)):
         if lab != "PERSON" and (gaz is not None or lab not in ("GPE", "LOC")) and " " not in c \
                 and not c.isupper() and c not in person_counts:
-            full = [f for f in person_counts if is_suffix((c,), tokens(f))]
+            full = persons.longer_with_suffix(c)
             if len(full) == 1 and (gaz is None or not gaz.is_place(c)):
                 labels[i] = "PERSON"
                 resolved.setdefault(c, resolved.get(full[0], full[0]))
@@ -135,22 +139,70 @@ def _is_word_not_place(m: Mention, gaz: Gazetteer) -> bool:
     return wordfreq.zipf_frequency(name.lower(), "en") >= STRAY_WORD_ZIPF
 
 
-def _longer_person(short: str, person_counts: Counter) -> Optional[str]:
+def _longer_person(short: str, person_counts: Counter, persons: NameIndex) -> Optional[str]:
     """The longer PERSON name of the article that ``short`` is the end ("Putin") or else the start
-    ("Xi") of; None when there is none or no single most frequent one."""
-    toks = tokens(short)
-    for part_of in (is_suffix, is_prefix):  # surname first ("Putin"), else "Xi" -> "Xi Jinping"
-        candidates = [f for f in person_counts if part_of(toks, tokens(f))]
-        # maximal names only: "Van Thuong" and "Vo Van Thuong" -> "Vo Van Thuong"
-        candidates = [f for f in candidates
-                      if not any(part_of(tokens(f), tokens(g)) for g in candidates)]
+    ("Xi") of; None when there is none or no single most frequent one. ``persons``: the index of
+    ``person_counts``' names (work: the names that contain ``short``, not all of them)."""
+    for longer in (persons.suffix_of, persons.prefix_of):  # surname first ("Putin"), else "Xi" -> "Xi Jinping"
+        # maximal names only: "Van Thuong" and "Vo Van Thuong" -> "Vo Van Thuong" (a name that ends
+        # with "Van Thuong" also ends with "Thuong", so it is a candidate too)
+        candidates = [f for f in longer.get(short, ()) if f not in longer]
         if not candidates:
             continue
-        candidates.sort(key=lambda f: -person_counts[f])
-        if len(candidates) == 1 or person_counts[candidates[0]] > person_counts[candidates[1]]:
-            return candidates[0]
-        return None
+        top = max(person_counts[f] for f in candidates)
+        best = [f for f in candidates if person_counts[f] == top]
+        return best[0] if len(best) == 1 else None
     return None
+
+
+class _Spans:
+    """Does a span overlap any of these spans? (sorted starts and the running maximum of the
+    ends: a binary search per question instead of a scan of every span)."""
+
+    def __init__(self, spans: Iterable[tuple[int, int]]):
+        ordered = sorted(spans)
+        self.starts = [a for a, _ in ordered]
+        self.max_end = []
+        top = None
+        for _, b in ordered:
+            top = b if top is None or b > top else top
+            self.max_end.append(top)
+
+    def overlaps(self, a: int, b: int) -> bool:
+        """Some span (s, e) has s < b and a < e."""
+        k = bisect_left(self.starts, b)  # the spans starting before b
+        return k > 0 and self.max_end[k - 1] > a
+
+
+#: Maximal runs of the characters a name's occurrence may not touch (see :func:`_word_hits`).
+_WORD_RUN = re.compile(r"[\w-]+")
+
+
+def _word_runs(text: str) -> dict[str, list[int]]:
+    """Every maximal run of word characters and hyphens in ``text`` -> where it starts."""
+    runs: dict[str, list[int]] = {}
+    for m in _WORD_RUN.finditer(text):
+        runs.setdefault(m.group(), []).append(m.start())
+    return runs
+
+
+def _word_hits(word: str, text: str, runs: dict[str, list[int]]) -> list[tuple[int, int]]:
+    r"""The spans ``re.finditer(r"(?<![\w-])WORD(?![\w-])", text)`` finds, from the run index.
+
+    An occurrence starts a run (nothing of [\w-] before it) and its first run of [\w-] is the
+    text's whole run there (what follows it in ``word``, or after it in the text, is no [\w-]),
+    so only the places where that run occurs are checked."""
+    first = _WORD_RUN.match(word)
+    if first is None:  # does not start with a word character: the regex, as before
+        pattern = re.compile(r"(?<![\w-])%s(?![\w-])" % re.escape(word))
+        return [hit.span() for hit in pattern.finditer(text)]
+    hits, n, last_end = [], len(word), -1
+    for a in runs.get(first.group(), ()):
+        b = a + n
+        if a >= last_end and text.startswith(word, a) and not (b < len(text) and _WORD_RUN.match(text, b)):
+            hits.append((a, b))
+            last_end = b
+    return hits
 
 
 _TITLE_BEFORE = re.compile(
@@ -196,7 +248,8 @@ def dateline_mentions(mentions: list[Mention], text: str, gaz: Gazetteer) -> lis
                                      canonical=m.group(g)))
     if not found:
         return list(mentions)
-    kept = [m for m in mentions if not any(m["start"] < f["end"] and f["start"] < m["end"] for f in found)]
+    datelines = _Spans((f["start"], f["end"]) for f in found)
+    kept = [m for m in mentions if not datelines.overlaps(m["start"], m["end"])]
     return sorted(kept + found, key=lambda m: (m["start"], m["end"]))
 
 
@@ -211,13 +264,14 @@ def propagate_surnames(mentions: list[Mention], text: str) -> list[Mention]:
             if len(toks) > 1 and len(toks[-1]) > 2 and toks[-1][:1].isupper():
                 fulls.setdefault(toks[-1], set()).add(m["canonical"])
     added = []
+    runs = _word_runs(text) if fulls else {}
+    tagged = _Spans((m["start"], m["end"]) for m in mentions)
     for surname, names in sorted(fulls.items()):
-        if len(names) != 1 or re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(surname.lower()), text):
+        if len(names) != 1 or _word_hits(surname.lower(), text, runs):
             continue
         full = next(iter(names))
-        for hit in re.finditer(r"(?<![\w-])%s(?![\w-])" % re.escape(surname), text):
-            a, b = hit.span()
-            if any(m["start"] < b and a < m["end"] for m in mentions):
+        for a, b in _word_hits(surname, text, runs):
+            if tagged.overlaps(a, b):
                 continue
             added.append(Mention(start=a, end=b, text=surname, label="PERSON", canonical=full, country_code=None))
     if not added:

@@ -2,7 +2,9 @@
 its :class:`EntityConfig`, its DoFns, and the per-article :func:`summarise` and :func:`entity_rows`.
 
 An article whose NER fails is not rejected (the article itself is fine): it is kept with
-``entities=[]`` and the reason in ``provenance["entities"]``.
+``entities=[]`` and the reason in ``provenance["entities"]``. NER reads at most --max-ner-chars
+characters of an article (cut at a paragraph break): the rest is kept, unannotated, and
+``provenance["entities"]`` says how much was read.
 """
 from __future__ import annotations
 
@@ -14,10 +16,11 @@ import apache_beam as beam
 from apache_beam.metrics import Metrics
 from apache_beam.utils.windowed_value import WindowedValue
 
+from pipeline import limits
 from pipeline.records import EntitySummary, Mention
 from pipeline.stages.base import StageOutput, failure_to_reject
 from pipeline.stages.entities.aliases import AliasCountsFn, alias_evidence, apply_aliases
-from pipeline.stages.entities.extract import DEFAULT_LABELS, EntityExtractor
+from pipeline.stages.entities.extract import DEFAULT_LABELS, EntityExtractor, cut_point
 from pipeline.stages.entities.model import resolve_model
 from pipeline.stages.entities.places import Gazetteer, gazetteer
 
@@ -60,6 +63,18 @@ def _language(article: dict) -> str:
     return re.split(r"[-_]", str(lang).lower())[0] if lang else ""
 
 
+def ner_cut(text, max_chars: int) -> tuple[Any, Optional[str]]:
+    """The part of ``text`` NER reads (at most ``max_chars`` characters, cut at a paragraph break,
+    else a line, sentence or word break; 0: all) and, when that is not all, the note for
+    ``provenance["entities"]``."""
+    if not isinstance(text, str) or not max_chars or max_chars < 1 or len(text) <= max_chars:
+        return text, None
+    cut = cut_point(text, 0, max_chars)
+    return text[:cut], (f"partial: named entities of the first {cut:,} of {len(text):,} characters only "
+                        f"(over {limits.flag('max_ner_chars')} {max_chars:,}); the rest of the text is "
+                        "not annotated; raise the limit to annotate it")
+
+
 def _error_text(exc: BaseException, limit: int = 500) -> str:
     text = f"{type(exc).__name__}: {exc}"
     return text if len(text) <= limit else text[:limit] + "..."
@@ -79,8 +94,9 @@ class ExtractFn(beam.DoFn):
     REJECTS = "rejects"
 
     def __init__(self, model: str, languages: Sequence[str], batch_size: int,
-                 labels: Optional[Iterable[str]]):
+                 labels: Optional[Iterable[str]], max_chars: int = limits.MAX_NER_CHARS):
         self.model = model
+        self.max_chars = max_chars
         self.languages = frozenset(lang.lower() for lang in languages)
         self.batch_size = batch_size
         self.labels = tuple(labels) if labels is not None else None
@@ -89,6 +105,7 @@ class ExtractFn(beam.DoFn):
         self._mentions = Metrics.counter(STAGE, "mentions")
         self._failed = Metrics.counter(STAGE, "failed")
         self._skipped = Metrics.counter(STAGE, "skipped_language")
+        self._partial = Metrics.counter(STAGE, "partial")
 
     def setup(self):
         self._extractor = EntityExtractor(self.model, self.labels)
@@ -145,7 +162,8 @@ class ExtractFn(beam.DoFn):
                     article, [], f"skipped: language {article.get('lang') or 'unknown'} not covered by the model")
             else:
                 todo.append(i)
-        texts = [batch[i].get("text") or "" for i in todo]
+        cuts = [ner_cut(batch[i].get("text") or "", self.max_chars) for i in todo]
+        texts = [text for text, _ in cuts]
         try:
             found = self._extractor.extract_many(texts, batch_size=self.batch_size)
         except Exception:  # one bad article must not sink the others: retry one by one
@@ -155,12 +173,14 @@ class ExtractFn(beam.DoFn):
                     found.append(self._extractor.extract(text))
                 except Exception as exc:  # noqa: BLE001 - recorded in provenance and counted
                     found.append(exc)
-        for i, result in zip(todo, found):
+        for i, result, (_, partial) in zip(todo, found, cuts):
             if isinstance(result, BaseException):
                 self._failed.inc()
                 results[i] = self._finish(batch[i], [], f"failed: {_error_text(result)}")
             else:
-                results[i] = self._finish(batch[i], result, None)
+                if partial:
+                    self._partial.inc()
+                results[i] = self._finish(batch[i], result, partial)
         return results
 
 
@@ -199,13 +219,15 @@ class EntityConfig:
     ``model`` (``--ner-model``): a spaCy package name, None for the default
     (:func:`pipeline.stages.entities.model.resolve_model`); ``batch_size`` (``--ner-batch-size``):
     articles per ``nlp.pipe`` call; ``languages``: the ``lang`` codes the model reads; ``labels``:
-    the entity labels kept (None: all).
+    the entity labels kept (None: all); ``max_chars`` (``--max-ner-chars``): characters of an
+    article's text NER reads (0: all).
     """
 
     model: Optional[str] = None
     batch_size: int = 32
     languages: tuple[str, ...] = ("en",)
     labels: Optional[tuple[str, ...]] = DEFAULT_LABELS
+    max_chars: int = limits.MAX_NER_CHARS
 
     def __post_init__(self):
         if int(self.batch_size) < 1:
@@ -221,7 +243,8 @@ class ExtractEntities(beam.PTransform):
     worker uses the same model; ``self.model`` is the resolved name, for the run manifest). Articles
     whose ``lang`` is not in ``config.languages`` are kept without NER; articles whose NER fails are kept
     with ``entities=[]``; only elements that are not articles at all go to rejects.
-    ``provenance["entities"]`` says why entities are missing ("skipped: ...", "failed: ..."), and is
+    ``provenance["entities"]`` says why entities are missing ("skipped: ...", "failed: ...") or partial
+    ("partial: ...": the text was over --max-ner-chars), and is
     None when they were extracted (article schema).
 
     ``aliases=True`` (batch): after per-article resolution, every article's :func:`alias_evidence`
@@ -235,7 +258,7 @@ class ExtractEntities(beam.PTransform):
     its articles already arrive a few at a time and a shuffle would only add latency.
 
     Counters (namespace ``entities``): ``articles`` (every article out), ``mentions``, ``failed``,
-    ``skipped_language``, ``aliased_mentions``.
+    ``skipped_language``, ``partial`` (over --max-ner-chars), ``aliased_mentions``.
     """
 
     def __init__(self, config: EntityConfig = EntityConfig(), *, aliases: bool = True, distribute: bool = True):
@@ -254,7 +277,7 @@ class ExtractEntities(beam.PTransform):
             # keeps each article's timestamp and window): BatchElements' adaptive sizing handed spaCy
             # ~3-13 articles per call (measured), and nlp.pipe is fastest at 32 (8: -2%, 128: -12% words/s).
             | "NER" >> beam.ParDo(ExtractFn(self.model, self.config.languages, int(self.config.batch_size),
-                                            self.config.labels))
+                                            self.config.labels, int(self.config.max_chars)))
             .with_outputs(ExtractFn.REJECTS, main="articles")
         )
         found = outputs.articles

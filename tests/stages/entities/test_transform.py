@@ -270,3 +270,28 @@ def test_seeds_entities_dataset(tmp_path):
     keys = [(r["article_id"], r["canonical"], r["label"]) for r in rows]
     assert len(keys) == len(set(keys))
     assert all(r["count"] >= 1 and r["first_offset"] >= 0 for r in rows)
+
+
+def test_fn_reads_at_most_max_ner_chars_and_says_so():
+    """--max-ner-chars (issue 23): NER reads the first paragraphs up to the limit; the article keeps
+    its whole text, the rest unannotated, and provenance.entities says how much was read."""
+    from pipeline.stages.entities.transform import ner_cut
+
+    text = PARAGRAPH + "\n\n" + SECOND
+    fn = ExtractFn(FALLBACK_MODEL, ("en",), 32, DEFAULT_LABELS, max_chars=len(PARAGRAPH) + 10)
+    fn.setup()
+    [cut, whole] = fn._extract_batch([{"id": "long", "lang": "en", "text": text},
+                                      {"id": "short", "lang": "en", "text": PARAGRAPH}])
+    assert cut["text"] == text  # the article is not shortened
+    assert max(m["end"] for m in cut["mentions"]) <= len(PARAGRAPH)
+    assert "John Kirby" not in {e["canonical"] for e in cut["entities"]}
+    assert cut["provenance"]["entities"] == (
+        f"partial: named entities of the first {len(PARAGRAPH) + 2:,} of {len(text):,} characters only "
+        f"(over --max-ner-chars {len(PARAGRAPH) + 10:,}); the rest of the text is not annotated; "
+        "raise the limit to annotate it")
+    assert cut["mentions"] == whole["mentions"] and whole["provenance"]["entities"] is None
+    assert ner_cut(text, 0) == (text, None) and ner_cut(12345, 10) == (12345, None)
+    # the default is generous: a long feature (30,000 words) is read whole
+    from pipeline.limits import MAX_NER_CHARS
+
+    assert MAX_NER_CHARS >= 150_000
