@@ -43,7 +43,7 @@ def test_gzip_bomb_stops_at_the_file_limit_quickly():
     bomb = gzip.compress(bytes(50 * 1024 * 1024), compresslevel=1)
     started = time.monotonic()
     [record] = read_file("bomb.txt.gz", bomb, Limits(max_file_bytes=1024 * 1024))
-    assert time.monotonic() - started < 5
+    assert time.monotonic() - started < 30
     assert "over --max-file-bytes 1,048,576 (a gzip bomb" in record["reason"]
     assert len(record["raw"]) <= 2 * RAW_PREVIEW_BYTES
 
@@ -51,7 +51,7 @@ def test_gzip_bomb_stops_at_the_file_limit_quickly():
 def test_entity_bomb_feed_is_refused_before_parsing():
     started = time.monotonic()
     [record] = read_file("bomb.xml", entity_bomb_feed())
-    assert time.monotonic() - started < 1
+    assert time.monotonic() - started < 30  # expanding the bomb would not finish
     assert is_reject(record) and "declares XML entities" in record["reason"]
     # a feed with a plain DOCTYPE (no internal entities) is still read
     ok = (b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape//DTD RSS 0.91//EN" '
@@ -83,7 +83,7 @@ def test_jsonl_with_a_binary_line_keeps_its_good_lines():
 def slow_extraction(item):
     """Runs in LimitedClean's worker process (so a module-level function, not a monkeypatch)."""
     if not item.get("fast"):
-        time.sleep(5)
+        time.sleep(60)
     return {}
 
 
@@ -94,7 +94,7 @@ def test_extraction_time_limit_rejects_a_slow_item():
         started = time.monotonic()
         with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 0.3 seconds"):
             limited({"html": "<p>x</p>"})
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 30  # the extraction sleeps 60 s: not waited for
     finally:
         limited.close()
 

@@ -66,13 +66,12 @@ def test_an_overrun_is_killed_and_the_next_pages_are_cleaned():
         started = time.monotonic()
         with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 3 seconds"):
             clean(attribute_bomb(900_000))
-        assert time.monotonic() - started < 3 + 5
+        # far below the minutes the page's extraction would take if it were waited for
+        assert time.monotonic() - started < 3 + 30
         assert first.poll() is not None  # the overrunning process is gone, not left running
         assert clean(page("library"))["title"] == GOOD["library"][0]  # (starts the replacement worker)
-        for name in ("orchard", "bridge"):
-            started = time.monotonic()
+        for name in ("orchard", "bridge"):  # cleaned, not timed out behind the abandoned page
             assert clean(page(name))["title"] == GOOD[name][0]
-            assert time.monotonic() - started < 3  # not slowed down by the abandoned page
         assert clean._worker.started == 2  # one replacement, reused for every later page
     finally:
         clean.close()
@@ -93,7 +92,7 @@ def test_a_slow_item_is_rejected_on_time_and_the_worker_replaced():
         started = time.monotonic()
         with pytest.raises(Rejected, match=r"extraction took over --extract-timeout 0.5 seconds"):
             clean({"text": "x", "sleep": 60})
-        assert time.monotonic() - started < 0.5 + 5
+        assert time.monotonic() - started < 30  # the item sleeps 60 s: it was not waited for
         assert clean({"text": "y"}) == {"echo": "y"}
         assert clean._worker.started == 2
     finally:
@@ -177,7 +176,7 @@ def test_html_depth_is_linear_in_the_page(unit):
     # and in practice: 160,000 "<a" (the page) well under a second, 1 MB too
     started = time.monotonic()
     assert html_depth("<a" * 500_000) == 0
-    assert time.monotonic() - started < 2
+    assert time.monotonic() - started < 60  # the quadratic regex: over 15 minutes
 
 
 def test_a_page_of_tag_starts_is_rejected_within_the_budget():
@@ -189,7 +188,7 @@ def test_a_page_of_tag_starts_is_rejected_within_the_budget():
         started = time.monotonic()
         with pytest.raises(Rejected) as caught:
             clean({"html": "<a" * 160_000, "format": "html", "input_uri": "a.html"})
-        assert time.monotonic() - started < 5 + 5
+        assert time.monotonic() - started < 5 + 30  # the quadratic check took 2 min 50 s
         assert "no article text" in caught.value.reason or "--extract-timeout 5" in caught.value.reason
     finally:
         clean.close()
