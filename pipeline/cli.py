@@ -219,15 +219,16 @@ def _check_values(argv: list[str]) -> None:
         raise UsageError(f"{e}") from None
 
 
-def _check_output(known) -> str:
+def _check_output(known, argv: list[str]) -> str:
     """The absolute output directory, once it is known newsbeam may write there (else UsageError)."""
     from pipeline.output import ownership
+    from pipeline.options import NewsbeamOptions, local_runner
 
     output = os.path.abspath(known.output)
     try:
         ownership.check_output(output)
-        if known.streaming:
-            ownership.check_folders_layout(output)
+        if known.streaming and not local_runner(NewsbeamOptions(argv)):
+            ownership.check_folders_layout(output)  # a managed runner's stream still writes folders
         else:
             ownership.check_tables_layout(output)
         ownership.check_inputs_outside(output, known.input or [], "--input")
@@ -257,7 +258,7 @@ def run(argv: list[str]) -> int:
         streaming = known.streaming
         _check_modes(parser, known, streaming, argv)
         _check_values(argv)
-        output = _check_output(known)
+        output = _check_output(known, argv)
         if config_file:
             from pipeline.output import ownership
 

@@ -139,7 +139,8 @@ class NewsbeamOptions(PipelineOptions):
                            help="Streaming on the local runner: run the stream as a series of jobs this long, "
                                 "each starting from the state the last one left (feed state, files seen, "
                                 "dedup entries), each in its own process, because the local runner's memory grows with "
-                                "every poll and is given back only when its process ends.")
+                                "every poll and is given back only when its process ends. Each job's rows are one "
+                                "commit to the tables: readers see them when it ends.")
         group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
                            help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",

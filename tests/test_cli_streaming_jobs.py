@@ -109,7 +109,7 @@ def test_jobs_in_child_processes_lose_nothing_and_ingest_nothing_twice(tmp_path)
     with FeedServer() as server:
         feed = GrowingFeed(6, out)
         feeds = feed_list(server, tmp_path, feed)
-        proc = stream(feeds, out, "--segment-seconds", "3", "--stop-after", "40")
+        proc = stream(feeds, out, "--segment-seconds", "3", "--stop-after", "60")
         try:
             _stdout, stderr = proc.communicate(timeout=240)
         finally:
@@ -210,8 +210,8 @@ def test_a_killed_driver_takes_its_job_with_it(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
         feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
-        proc = stream(feeds, out, "--segment-seconds", "120", start_new_session=True)
-        try:
+        proc = stream(feeds, out, "--segment-seconds", "3", start_new_session=True)
+        try:  # once the first segment is committed, a later segment's job is running
             assert wait_for(lambda: rows(out, "articles"), proc), "no article landed"
             proc.kill()  # SIGKILL: no handler runs in the driver
             proc.communicate(timeout=30)

@@ -156,18 +156,19 @@ def ensure_table(catalog: "Catalog", dataset: str, arrow_schema: "Optional[pa.Sc
 
     ``arrow_schema`` defaults to the dataset's schema from ``pipeline.schemas``; a day partition
     needs its source column to be a timestamp (``timestamp[us, UTC]`` -> Iceberg ``timestamptz``).
-    Two processes creating the same table at once: the second loads the first's.
+    Two processes creating the same table at once: the second loads the first's. An existing
+    table gains the columns a newer schema adds (:func:`evolve_schema`).
     """
     import pyarrow as pa
     from pyiceberg.exceptions import NoSuchTableError, TableAlreadyExistsError
     from pyiceberg.transforms import DayTransform, IdentityTransform
 
     ident = identifier(dataset)
+    schema = iceberg_arrow_schema(dataset, arrow_schema)
     try:
-        return catalog.load_table(ident)
+        return evolve_schema(catalog.load_table(ident), schema)
     except NoSuchTableError:
         pass
-    schema = iceberg_arrow_schema(dataset, arrow_schema)
     for part in PARTITIONING.get(dataset, ()):
         kind = schema.field(part.source).type
         if part.transform == "day" and not pa.types.is_timestamp(kind):
@@ -184,6 +185,62 @@ def ensure_table(catalog: "Catalog", dataset: str, arrow_schema: "Optional[pa.Sc
     except TableAlreadyExistsError:
         pass
     return catalog.load_table(ident)
+
+
+def _evolution_target(desired: "pa.DataType", existing: "pa.DataType") -> "pa.DataType":
+    """``desired`` with each field the table already has at the table's nullability, and each
+    field it lacks optional (rows written before the field existed have no value for it)."""
+    import pyarrow as pa
+
+    if pa.types.is_struct(desired) and pa.types.is_struct(existing):
+        have = {f.name: f for f in existing}
+        fields = []
+        for f in desired:
+            if f.name in have:
+                old = have[f.name]
+                fields.append(pa.field(f.name, _evolution_target(f.type, old.type), old.nullable, f.metadata))
+            else:
+                fields.append(f.with_nullable(True))
+        return pa.struct(fields)
+    if pa.types.is_list(desired) and pa.types.is_list(existing):
+        value = _evolution_target(desired.value_type, existing.value_type)
+        return pa.list_(pa.field(desired.value_field.name, value, existing.value_field.nullable))
+    if pa.types.is_map(desired) and pa.types.is_map(existing):
+        return pa.map_(desired.key_type, _evolution_target(desired.item_type, existing.item_type))
+    return desired
+
+
+def evolve_schema(table: "Table", arrow_schema: "pa.Schema") -> "Table":
+    """Add to ``table`` the columns of ``arrow_schema`` it lacks, as optional columns (schema
+    evolution: a newer newsbeam adds fields; the rows already stored read them as null). Columns
+    are never removed or narrowed here. Returns the table (reloaded if it changed)."""
+    import pyarrow as pa
+
+    current = table.schema().as_arrow()
+    target_type = _evolution_target(pa.struct(list(arrow_schema)), pa.struct(list(current)))
+    target = pa.schema(list(target_type))
+    if _names(target) <= _names(current):
+        return table
+    with table.update_schema() as update:
+        update.union_by_name(target)
+    return table.refresh()
+
+
+def _names(schema_or_type, prefix: str = "") -> set[str]:
+    """Every column path of a schema, nested fields included ("provenance.warnings")."""
+    import pyarrow as pa
+
+    names: set[str] = set()
+    fields = list(schema_or_type)
+    for f in fields:
+        path = prefix + f.name
+        names.add(path)
+        kind = f.type
+        while pa.types.is_list(kind) or pa.types.is_map(kind):
+            kind = kind.value_type if pa.types.is_list(kind) else kind.item_type
+        if pa.types.is_struct(kind):
+            names |= _names(kind, path + ".")
+    return names
 
 
 # --------------------------------------------------------------------------- staged files -> rows
