@@ -200,8 +200,8 @@ def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool, argv: 
         parser.error("--watch and --pubsub-subscription are unbounded sources: add --streaming")
     elif not known.input and not known.feeds:
         parser.error("give --input GLOB (files such as 'data/**/*.jsonl') and/or --feeds FILE (feed URLs)")
-    if not streaming and known.format != "parquet":
-        raise UsageError(f"--format {known.format}: a batch run writes Iceberg tables, whose data files are "
+    if known.format != "parquet" and writes_tables(known, argv):
+        raise UsageError(f"--format {known.format}: a batch run or a local stream writes Iceberg tables, whose data files are "
                          "Parquet; read them as JSON with any reader (see README 'Reading the output'), or "
                          "remove --format")
     if not known.output:
@@ -219,15 +219,22 @@ def _check_values(argv: list[str]) -> None:
         raise UsageError(f"{e}") from None
 
 
+def writes_tables(known, argv: list[str]) -> bool:
+    """Batch runs and local streams commit to Iceberg tables; a managed runner's stream writes
+    dataset folders."""
+    from pipeline.options import NewsbeamOptions, local_runner
+
+    return not known.streaming or local_runner(NewsbeamOptions(argv))
+
+
 def _check_output(known, argv: list[str]) -> str:
     """The absolute output directory, once it is known newsbeam may write there (else UsageError)."""
     from pipeline.output import ownership
-    from pipeline.options import NewsbeamOptions, local_runner
 
     output = os.path.abspath(known.output)
     try:
         ownership.check_output(output)
-        if known.streaming and not local_runner(NewsbeamOptions(argv)):
+        if not writes_tables(known, argv):
             ownership.check_folders_layout(output)  # a managed runner's stream still writes folders
         else:
             ownership.check_tables_layout(output)

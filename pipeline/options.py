@@ -156,8 +156,9 @@ class NewsbeamOptions(PipelineOptions):
                                 "the other days (backfill, reprocessing). overwrite: replace EVERYTHING in the "
                                 "tables by this run's rows (earlier snapshots stay readable with --as-of).")
         group.add_argument("--format", default="parquet", choices=FORMATS,
-                           help="Streaming: dataset file format, the same for every dataset (jsonl: gzip JSON lines). "
-                                "Batch runs write Iceberg tables, whose files are Parquet: only parquet. "
+                           help="Streaming on a managed runner (Dataflow, Flink): dataset file format, the same for "
+                                "every dataset (jsonl: gzip JSON lines). Batch runs and local streams write Iceberg "
+                                "tables, whose files are Parquet: only parquet. "
                                 "Default: parquet.")
         group.add_argument("--no-quality", dest="quality", action="store_false", default=True,
                            help="Skip the data quality checks (Great Expectations suites) after the run.")

@@ -147,12 +147,13 @@ class Segments:
             self.row = {k: self.row[k] + row[k] for k in self.ROW_KEYS}
             self.counts.update(counts)
             self.skipped.update(skipped)
-            self.commits.append(run_id)
             self.seconds += seconds
-            import pipeline.output.tables as tables
-
-            self.tables = {name: dict(stats[name], table=".".join(tables.identifier(name))) for name in stats}
             self.staging = None
+            if stats:
+                import pipeline.output.tables as tables
+
+                self.commits.append(run_id)
+                self.tables = {name: dict(stats[name], table=".".join(tables.identifier(name))) for name in stats}
 
     def commit_row(self) -> dict:
         return {"run_id": self.commits[-1], "mode": "append", "seconds": round(self.seconds, 3),
@@ -319,17 +320,21 @@ def discard_segment(staging: str, state_root: str, run_id: str) -> None:
 
 def commit_segment(output: str, staging: str, state_root: str, segment: dict) -> tuple[dict, float]:
     """A finished segment's staged rows into the tables (append, one run id per segment, the
-    summary in every snapshot), then its state: ``(snapshot stats per table, seconds)``.
+    summary in every snapshot), then its state: ``(snapshot stats per table, seconds)``; no
+    stats when the segment had no rows (nothing is committed then, only the state moves).
     Calling it again after a kill finishes the same commit (``commit_run`` skips the tables that
     already hold the segment's run id)."""
     from pipeline.output import tables
     from pipeline.run.batch import commit_lock, signals_held, staged_files
 
+    staged = staged_files(staging)
     with commit_lock(output), signals_held():
         catalog = tables.open_catalog(output)
         started = time.monotonic()
-        committed = tables.commit_run(catalog, staged_files(staging), "append", run_id=segment["run_id"],
-                                      summary=segment["summary"])
+        committed = {}
+        if any(staged.values()):  # a segment of 304s and skips only moves the state, without a snapshot
+            committed = tables.commit_run(catalog, staged, "append", run_id=segment["run_id"],
+                                          summary=segment["summary"])
         seconds = time.monotonic() - started
         publish_state(state_root, segment["run_id"])
         from pipeline.output.publish import SEGMENT_FILE

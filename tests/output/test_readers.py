@@ -1,7 +1,7 @@
-"""Every table of a real batch `newsbeam run` (default options: entities on) reads in one line with
-pandas, polars, DuckDB and pyarrow through the Iceberg catalog, and every dataset folder of a
-streaming run with the same four from the folders: the same rows in each, timestamps typed as UTC
-timestamps, undated rows included, and every row, turned back into JSON, valid against its JSON Schema.
+"""Every table of a real batch `newsbeam run` (default options: entities on), and of a local
+streaming run (which commits to the same tables), reads in one line with pandas, polars, DuckDB and
+pyarrow through the Iceberg catalog: the same rows in each, timestamps typed as UTC timestamps,
+undated rows included, and every row, turned back into JSON, valid against its JSON Schema.
 
 The input is written here: a dated and an undated article, an exact copy of each, a line that is
 not JSON (a reject) and a WARC response (an article with a fetch time)."""
@@ -227,6 +227,31 @@ def test_a_streaming_output_reads_the_same_way(tmp_path):
     assert proc.returncode == 0, proc.stderr[-3000:]
     m = json.loads((out / "_manifest.json").read_text())
     assert m["conservation"]["holds"] and m["counts"]["inputs"] == 6, m["counts"]
+    assert m["layout"] == "tables"  # a local stream commits its segments to the same tables as batch
+    for dataset in DATASETS:
+        for reader in TABLE_READERS:
+            check_table_readers(out, reader, dataset)
+
+
+def test_a_managed_runner_stream_writes_folders_the_readers_read(tmp_path):
+    """What a stream on Dataflow or Flink writes: its job straight into the output's dataset
+    folders (no segments, no tables), read by the same four readers from the folders."""
+    inbox = tmp_path / "inbox"
+    write_inputs(inbox)
+    out = tmp_path / "folders"
+    code = f"""
+import time
+from pipeline.output.publish import write_manifest
+from pipeline.run.streaming import live_manifest, run_job, streaming_options
+options = streaming_options(["--watch", {str(inbox / "*")!r}, "--watch-interval", "1",
+                             "--output", {str(out)!r}, "--no-quality"])
+start = time.time()
+run_job(options, {str(out)!r}, {str(out / "_state")!r}, start, start + 4, seed_dedup=False)
+write_manifest({str(out)!r}, live_manifest({str(out)!r}, "complete", {{}}, {{}}, "", start)[0])
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert not (out / "_catalog.db").exists()
     for dataset in DATASETS:
         for reader in READERS:
             check_readers(out, reader, dataset)
