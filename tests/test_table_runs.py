@@ -176,7 +176,7 @@ def test_replace_partitions_replaces_only_the_days_of_its_input_and_overwrite_ev
     assert manifest(out)["commit"]["mode"] == "overwrite"
 
 
-def test_sigkill_during_the_commit_leaves_the_last_commit_and_a_rerun_works(tmp_path):
+def test_sigkill_during_the_commit_leaves_the_last_commit_and_the_next_run_finishes_it(tmp_path):
     a, b = inputs(tmp_path)
     out = tmp_path / "out"
     run(a, out)
@@ -201,11 +201,18 @@ def test_sigkill_during_the_commit_leaves_the_last_commit_and_a_rerun_works(tmp_
     for task in articles.scan().plan_files():
         assert os.path.exists(task.file.file_path.removeprefix("file://"))
 
-    run(b, out)
+    killed_run = tables.open_catalog(out).load_table(tables.identifier("rejects")).current_snapshot() \
+        .summary[tables.RUN_ID]
+    rerun = run(b, out)
+    # the rerun first finishes the killed run's commit (same run id: its articles join its rejects
+    # and copies), then finds every item of b already ingested
+    assert f"finished the commit of run {killed_run}" in rerun.stderr
+    articles = tables.open_catalog(out).load_table(tables.identifier("articles"))
+    assert tables.run_snapshot(articles, killed_run) is not None
     assert len(urls(out)) == 14
-    # the killed run's rejects and copies were committed before it died: the rerun skips them
     assert len(table_rows(out, "rejects")) == 2
     assert len(table_rows(out, "duplicates")) == 2
+    assert manifest(out)["counts"]["skipped"] == manifest(out)["counts"]["inputs"]
     check = subprocess.run([sys.executable, "-m", "pipeline.cli", "validate", str(out)],
                            capture_output=True, text=True, timeout=300)
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-2000:]

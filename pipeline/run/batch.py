@@ -15,15 +15,12 @@ between them.
 """
 from __future__ import annotations
 
-import contextlib
-import datetime as _dt
 import hashlib
 import os
 import shutil
 import signal
 import sys
 import time
-import uuid
 
 from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, ConservationError,
                                  Terminated, UsageError, as_stop, conservation, counters, effective_configuration,
@@ -60,12 +57,6 @@ class StaleHistory(RuntimeError):
     """Another run committed to the tables this run deduplicated against (append mode)."""
 
 
-def new_run_id() -> str:
-    """``2026-12-07T10:00:00Z-3f2a9c``: when the run started, and a random suffix."""
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{now}-{uuid.uuid4().hex[:6]}"
-
-
 def input_fingerprint(options) -> str:
     """sha256 over every input file's path, size and content sha256 (and the feed list's), sorted:
     the same input gives the same fingerprint, whatever its files' times."""
@@ -85,44 +76,15 @@ def input_fingerprint(options) -> str:
     return f"sha256:{digest.hexdigest()}"
 
 
-@contextlib.contextmanager
-def commit_lock(output: str):
-    """An exclusive lock on ``OUT/_catalog.lock`` for the check-then-commit of a run (embedded
-    catalog; two runs on one machine). Waits for the other run's commit, which takes seconds."""
-    import fcntl
-
-    with open(os.path.join(output, "_catalog.lock"), "a+b") as f:
-        fcntl.flock(f, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f, fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
-def signals_held():
-    """Ctrl-C and SIGTERM wait until the block ends (the few hundred ms of a commit), so a stop
-    never leaves some tables with this run and others without; SIGKILL cannot be held."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, held)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
-
-
-def staged_files(staging: str) -> dict[str, list[str]]:
-    from pipeline.output.files import DATASETS, list_dataset_files
-
-    return {d: [os.path.join(staging, rel) for rel in list_dataset_files(staging, d) if rel.endswith(".parquet")]
-            for d in DATASETS}
-
-
-def commit(output: str, staging: str, mode: str, run_id: str, summary: dict, base: dict) -> tuple[dict, float]:
-    """The run's staged rows into the tables: ``(snapshot stats per table, seconds)``.
-    Raises :class:`StaleHistory` (nothing committed) when append mode deduplicated against
-    snapshots another run has since moved past."""
+def commit(output: str, staging: str, state_dir: str, mode: str, run_id: str, summary: dict,
+           base: dict) -> tuple[dict, float]:
+    """The run's staged rows into the tables, then its feed states: ``(snapshot stats per
+    table, seconds)``. Raises :class:`StaleHistory` (nothing committed) when append mode
+    deduplicated against snapshots another run has since moved past. Once the check passed, the
+    staging directory says the run is ready to commit: killed from there on, the next run into
+    ``output`` finishes this commit (:func:`pipeline.run.commits.recover_pending`)."""
     from pipeline.output import tables
+    from pipeline.run.commits import BATCH, commit_lock, finish_commit, signals_held, write_segment
     from pipeline.stages.history import KEY_TABLES
 
     with commit_lock(output), signals_held():
@@ -132,10 +94,9 @@ def commit(output: str, staging: str, mode: str, run_id: str, summary: dict, bas
             moved = {d: (base.get(d), now[d]) for d in KEY_TABLES if now[d] != base.get(d)}
             if moved:
                 raise StaleHistory(", ".join(f"{d} {old} -> {new}" for d, (old, new) in moved.items()))
-        started = time.monotonic()
-        committed = tables.commit_run(catalog, staged_files(staging), mode, run_id=run_id, summary=summary)
-        seconds = time.monotonic() - started
-    return tables.snapshot_stats(catalog, committed), seconds
+        pending = {"run_id": run_id, "ready": True, "kind": BATCH, "mode": mode, "summary": summary}
+        write_segment(staging, pending)
+        return finish_commit(output, staging, state_dir, pending, locked=True)
 
 
 def run_batch(argv: list[str], output: str, level: int, config_file: dict | None) -> int:
@@ -162,6 +123,11 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_USAGE
     created = ownership.adopt(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
+    from pipeline.run.commits import recover_pending
+
+    for run_id in recover_pending(output, state_dir):
+        print(f"newsbeam: finished the commit of run {run_id}, which was stopped while committing",
+              file=sys.stderr)
     for name in publish.clean_leftovers(output):
         if level > logs.QUIET:
             print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
@@ -205,12 +171,14 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                 f"({counts_row}); nothing was committed, staged files are in {staging}. "
                 "This is a newsbeam bug: please report it with the input.")
 
+        from pipeline.run.commits import new_run_id
+
         run_id = new_run_id()
         configuration = effective_configuration(options, argv, config_file)
         fingerprint = input_fingerprint(options)
         summary = {"options": configuration["newsbeam"], "input-fingerprint": fingerprint}
         try:
-            stats, commit_seconds = commit(output, staging, mode, run_id, summary, base)
+            stats, commit_seconds = commit(output, staging, state_dir, mode, run_id, summary, base)
         except StaleHistory as e:
             print(f"newsbeam: another run committed to {output} while this one ran ({e}); this run "
                   "deduplicated against the tables as they were, so NOTHING of it was committed. "
@@ -221,12 +189,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             print(f"newsbeam: the commit to {output} failed: {e}", file=sys.stderr)
             shutil.rmtree(staging, ignore_errors=True)
             return EXIT_FAILED
-        committed = True
-        if options.feeds:  # the feed state advances only when the run's rows are committed
-            from pipeline.io.feeds.fetch import merge_states
-            from pipeline.io.feeds.state import FeedStateStore
-
-            merge_states(FeedStateStore(state_dir), staging)
+        committed = True  # and the feed state advanced with it
         from pipeline.quality.report import run_info
 
         options_row, versions = manifest_options(options), publish.library_versions(model_name(options))

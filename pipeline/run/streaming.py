@@ -280,118 +280,6 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     return seed_entries([(row, micros) for row, micros in timed if micros > oldest])
 
 
-# --------------------------------------------------------------------------- segments -> commits
-
-#: Under the state directory: each segment job's own copy of the feed and watch state. It
-#: replaces the state only after the segment's rows are committed, so the state never says an
-#: input was handled before its rows are in the tables.
-STATE_COPIES = ".segments"
-
-
-def segment_state(state_root: str, run_id: str) -> str:
-    """A copy of the committed feed/watch state for one segment job to work on."""
-    work = os.path.join(state_root, STATE_COPIES, run_id)
-    os.makedirs(work, exist_ok=True)
-    if os.path.isdir(state_root):
-        for name in sorted(os.listdir(state_root)):
-            path = os.path.join(state_root, name)
-            if os.path.isfile(path) and not name.endswith(".tmp"):
-                shutil.copy2(path, os.path.join(work, name))
-    return work
-
-
-def publish_state(state_root: str, run_id: str) -> None:
-    """A committed segment's state becomes the state (file by file, each an atomic rename)."""
-    work = os.path.join(state_root, STATE_COPIES, run_id)
-    if not os.path.isdir(work):
-        return
-    for name in sorted(os.listdir(work)):
-        if not name.endswith(".tmp"):
-            os.replace(os.path.join(work, name), os.path.join(state_root, name))
-    shutil.rmtree(work, ignore_errors=True)
-
-
-def discard_segment(staging: str, state_root: str, run_id: str) -> None:
-    """An unfinished segment: its rows are not committed and its state is dropped, so its inputs
-    are read again by the next job or run (nothing lost, nothing twice)."""
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.rmtree(os.path.join(state_root, STATE_COPIES, run_id), ignore_errors=True)
-
-
-def commit_segment(output: str, staging: str, state_root: str, segment: dict) -> tuple[dict, float]:
-    """A finished segment's staged rows into the tables (append, one run id per segment, the
-    summary in every snapshot), then its state: ``(snapshot stats per table, seconds)``; no
-    stats when the segment had no rows (nothing is committed then, only the state moves).
-    Calling it again after a kill finishes the same commit (``commit_run`` skips the tables that
-    already hold the segment's run id)."""
-    from pipeline.output import tables
-    from pipeline.run.batch import commit_lock, signals_held, staged_files
-
-    staged = staged_files(staging)
-    with commit_lock(output), signals_held():
-        catalog = tables.open_catalog(output)
-        started = time.monotonic()
-        committed = {}
-        if any(staged.values()):  # a segment of 304s and skips only moves the state, without a snapshot
-            committed = tables.commit_run(catalog, staged, "append", run_id=segment["run_id"],
-                                          summary=segment["summary"])
-        seconds = time.monotonic() - started
-        publish_state(state_root, segment["run_id"])
-        from pipeline.output.publish import SEGMENT_FILE
-
-        os.remove(os.path.join(staging, SEGMENT_FILE))  # first: a half-removed staging dir is no segment
-    shutil.rmtree(staging, ignore_errors=True)
-    return tables.snapshot_stats(catalog, committed), seconds
-
-
-def read_segment(staging: str) -> dict | None:
-    from pipeline.output.publish import SEGMENT_FILE
-
-    try:
-        with open(os.path.join(staging, SEGMENT_FILE), encoding="utf-8") as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def write_segment(staging: str, segment: dict) -> None:
-    from pipeline.io.feeds.state import atomic_write
-    from pipeline.output.publish import SEGMENT_FILE
-
-    atomic_write(os.path.join(staging, SEGMENT_FILE), json.dumps(segment, sort_keys=True).encode())
-
-
-def recover_segments(output: str, state_root: str) -> list[str]:
-    """What killed streaming runs left: a segment whose job ended cleanly but whose commit did
-    not happen (or stopped between two tables) is committed now; any other staged segment is
-    discarded, with its state copy. Returns the run ids committed."""
-    from pipeline.output.publish import STAGING_PREFIX, staging_owner_alive
-
-    recovered = []
-    if not os.path.isdir(output):
-        return recovered
-    for name in sorted(os.listdir(output)):
-        staging = os.path.join(output, name)
-        if not (name.startswith(STAGING_PREFIX) and os.path.isdir(staging)) or staging_owner_alive(name):
-            continue
-        segment = read_segment(staging)
-        if segment is None:
-            continue  # not a streaming segment: the batch leftovers rule applies
-        if segment.get("ready"):
-            commit_segment(output, staging, state_root, segment)
-            recovered.append(segment["run_id"])
-        else:
-            discard_segment(staging, state_root, segment["run_id"])
-    copies = os.path.join(state_root, STATE_COPIES)
-    if os.path.isdir(copies):  # state copies of segments no staging directory refers to any more
-        live = {(read_segment(os.path.join(output, name)) or {}).get("run_id")
-                for name in os.listdir(output) if name.startswith(STAGING_PREFIX)}
-        for run_id in os.listdir(copies):
-            if run_id not in live:
-                shutil.rmtree(os.path.join(copies, run_id), ignore_errors=True)
-    return recovered
-
-
 def streaming_options(argv: list[str]):
     """The options of a streaming run: streaming on, and the local default runner named, so
     the driver and every segment job read the same options from the same argv."""
@@ -549,7 +437,8 @@ def run_segment(segments: Segments, index: int, argv: list[str], output: str, st
     committed together. A job that fails or is stopped commits nothing: its inputs are read again."""
     from pipeline.output import publish
     from pipeline.output.live import live_counts
-    from pipeline.run.batch import new_run_id
+    from pipeline.run.commits import (discard_segment, finish_commit, new_run_id, segment_state,
+                                      write_segment)
 
     run_id = new_run_id()
     staging = publish.staging_dir(output)
@@ -571,12 +460,12 @@ def run_segment(segments: Segments, index: int, argv: list[str], output: str, st
     row, _counts, skipped, _files = staged
     summary = {"options": options_row, "streaming-segment": index,
                "stream-counts": {k: row[k] for k in Segments.ROW_KEYS}, "skipped-by-reason": skipped}
-    segment = {"run_id": run_id, "ready": True, "summary": summary}
+    segment = {"run_id": run_id, "ready": True, "kind": "segment", "summary": summary}
     write_segment(staging, segment)
     from pipeline.output.files import pause_for_tests
 
     pause_for_tests("segment-commit")  # tests: SIGKILL between a segment's end and its commit
-    stats, seconds = commit_segment(output, staging, state_root, segment)
+    stats, seconds = finish_commit(output, staging, state_root, segment)
     segments.committed(run_id, staged, stats, seconds)
     return job_metrics
 
@@ -607,8 +496,10 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
     segments = Segments(sources_fingerprint(options)) if local else None
     if local:
+        from pipeline.run.commits import recover_pending
+
         # each segment job is a commit to the tables; what a killed run finished is committed now
-        for run_id in recover_segments(output, state_dir):
+        for run_id in recover_pending(output, state_dir):
             print(f"newsbeam: committed segment {run_id}, which a stopped run had finished", file=sys.stderr)
     else:
         _clear_output(output)  # a managed runner's stream still writes dataset folders
