@@ -162,7 +162,7 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
         # with SIGINT's default disposition, as a terminal's foreground job has it: a shell without
         # job control starts background commands (CI scripts run as `... &`) with SIGINT ignored,
         # the children inherit that, and Python then installs no KeyboardInterrupt handler at all
-        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True,
+        proc = stream(feeds, out, "--segment-seconds", "4", start_new_session=True,
                       preexec_fn=_default_sigint)
         try:
             assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
@@ -188,7 +188,7 @@ def test_sigterm_to_the_driver_stops_the_run_like_ctrl_c(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
         feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
-        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True, preexec_fn=_ignore_sigint)
+        proc = stream(feeds, out, "--segment-seconds", "4", start_new_session=True, preexec_fn=_ignore_sigint)
         try:
             assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
             proc.terminate()
