@@ -50,6 +50,12 @@ RUN_EPILOG = """modes:
                         newsbeam run --streaming --feeds feeds.txt --output OUT
   from a config file    newsbeam run --config newsbeam.toml   (keys = flag names; command line wins)
 
+batch output: Iceberg tables in OUT (_catalog.db, warehouse/), one commit per table per run.
+  --mode append (default)        add the new rows; what is already stored is skipped or a duplicate
+  --mode replace-partitions      backfill: replace the days the input covers, keep the other days
+  --mode overwrite               replace EVERYTHING in the tables by this run's rows
+  newsbeam inspect OUT --as-of RUN_ID    the tables as a run left them (time travel)
+
 Any Apache Beam pipeline option is passed through to Beam, e.g. --runner PortableRunner,
 --direct_num_workers 2 --direct_running_mode multi_processing. An option that is neither
 newsbeam's nor Beam's is an error.
@@ -162,7 +168,9 @@ BATCH_ONLY = {
     "--story-max-bucket": "stories need the whole input: streaming does not group them yet",
 }
 STREAMING_ONLY = ("--watch-interval", "--window", "--allowed-lateness", "--event-time-tolerance",
-                  "--dedup-horizon", "--segment-seconds", "--stop-after", "--poll-interval")
+                  "--segment-seconds", "--stop-after", "--poll-interval")
+#: Batch runs commit to Iceberg tables; streaming keeps its dataset folders for now (issue 20).
+BATCH_ONLY_VALUES = ("--mode",)
 
 
 def _given_flags(argv: list[str]) -> set[str]:
@@ -175,6 +183,9 @@ def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool, argv: 
         if streaming and flag in BATCH_ONLY:
             raise UsageError(f"{flag} applies to batch runs only ({BATCH_ONLY[flag]}); remove it, "
                              "or run without --streaming")
+        if streaming and flag in BATCH_ONLY_VALUES:
+            raise UsageError(f"{flag} applies to batch runs only (streaming writes dataset folders, not "
+                             "tables, for now); remove it, or run without --streaming")
         if not streaming and flag in STREAMING_ONLY:
             raise UsageError(f"{flag} applies to streaming runs only; add --streaming (with --watch, "
                              "--feeds or --pubsub-subscription), or remove it")
@@ -189,6 +200,10 @@ def _check_modes(parser: argparse.ArgumentParser, known, streaming: bool, argv: 
         parser.error("--watch and --pubsub-subscription are unbounded sources: add --streaming")
     elif not known.input and not known.feeds:
         parser.error("give --input GLOB (files such as 'data/**/*.jsonl') and/or --feeds FILE (feed URLs)")
+    if known.format != "parquet" and writes_tables(known, argv):
+        raise UsageError(f"--format {known.format}: a batch run or a local stream writes Iceberg tables, whose data files are "
+                         "Parquet; read them as JSON with any reader (see README 'Reading the output'), or "
+                         "remove --format")
     if not known.output:
         parser.error("--output is required: the directory the datasets are written to")
 
@@ -204,13 +219,25 @@ def _check_values(argv: list[str]) -> None:
         raise UsageError(f"{e}") from None
 
 
-def _check_output(known) -> str:
+def writes_tables(known, argv: list[str]) -> bool:
+    """Batch runs and local streams commit to Iceberg tables; a managed runner's stream writes
+    dataset folders."""
+    from pipeline.options import NewsbeamOptions, local_runner
+
+    return not known.streaming or local_runner(NewsbeamOptions(argv))
+
+
+def _check_output(known, argv: list[str]) -> str:
     """The absolute output directory, once it is known newsbeam may write there (else UsageError)."""
     from pipeline.output import ownership
 
     output = os.path.abspath(known.output)
     try:
         ownership.check_output(output)
+        if not writes_tables(known, argv):
+            ownership.check_folders_layout(output)  # a managed runner's stream still writes folders
+        else:
+            ownership.check_tables_layout(output)
         ownership.check_inputs_outside(output, known.input or [], "--input")
         ownership.check_inputs_outside(output, known.watch or [], "--watch")
         if known.feeds:
@@ -238,7 +265,7 @@ def run(argv: list[str]) -> int:
         streaming = known.streaming
         _check_modes(parser, known, streaming, argv)
         _check_values(argv)
-        output = _check_output(known)
+        output = _check_output(known, argv)
         if config_file:
             from pipeline.output import ownership
 
@@ -260,6 +287,9 @@ def _output_dir(prog: str, description: str, argv: list[str]):
     parser.add_argument("directory", metavar="DIR", help="An output directory written by 'newsbeam run'.")
     parser.add_argument("--json", metavar="FILE", default=None,
                         help="Also write the full results as JSON to FILE ('-' for standard output).")
+    parser.add_argument("--as-of", metavar="SNAPSHOT|RUN_ID", default=None,
+                        help="Tables output: read the tables as they were at this snapshot id or after this "
+                             "run id (a run's id is in its _manifest.json and snapshot summaries). Default: now.")
     return parser
 
 
@@ -267,11 +297,34 @@ def _check_dir(directory: str) -> str | None:
     """None when DIR looks like a newsbeam output, else what to tell the person."""
     if not os.path.isdir(directory):
         return f"{directory} is not a directory; give the --output directory of a 'newsbeam run'"
+    if os.path.isfile(os.path.join(directory, "_catalog.db")):
+        return None  # a batch run's tables
     if not any(os.path.isdir(os.path.join(directory, d))
                for d in ("articles", "duplicates", "entities", "rejects")):
         return (f"{directory} has no articles/, duplicates/, entities/ or rejects/ folder; "
                 "give the --output directory of a 'newsbeam run'")
     return None
+
+
+def _check_as_of(directory: str, as_of: str | None) -> str | None:
+    """None when ``--as-of`` names a snapshot or run of the tables in DIR (or is not given)."""
+    if as_of is None:
+        return None
+    if not os.path.isfile(os.path.join(directory, "_catalog.db")):
+        return f"--as-of needs a tables output; {directory} holds dataset folders"
+    from pipeline.output import tables
+
+    catalog = tables.open_catalog(directory)
+    value = int(as_of) if as_of.isdigit() else as_of
+    for dataset in ("articles", "duplicates", "entities", "rejects"):
+        try:
+            tables.resolve_snapshot(catalog.load_table(tables.identifier(dataset)), value)
+            return None
+        except LookupError:
+            continue
+        except Exception:  # a table not created yet
+            continue
+    return f"--as-of {as_of}: no table in {directory} has that snapshot id or run id"
 
 
 def _write_json(target: str, data) -> None:
@@ -294,7 +347,7 @@ def validate(argv: list[str]) -> int:
     parser.add_argument("--report", metavar="FILE", default=None,
                         help="Also write the HTML report (charts and results) to FILE.")
     args = parser.parse_args(argv)
-    problem = _check_dir(args.directory)
+    problem = _check_dir(args.directory) or _check_as_of(args.directory, args.as_of)
     if problem:
         print(f"newsbeam validate: {problem}", file=sys.stderr)
         return EXIT_USAGE
@@ -307,7 +360,7 @@ def validate(argv: list[str]) -> int:
         return EXIT_FAILED
     from pipeline.quality import runner
 
-    results = runner.check_output(args.directory, with_manifest=True)
+    results = runner.check_output(args.directory, with_manifest=args.as_of is None, as_of=args.as_of)
     json_only = args.json == "-"  # standard output is the JSON document alone; the rest goes to stderr
     print(runner.format_table(results, width=shutil.get_terminal_size((120, 24)).columns),
           file=sys.stderr if json_only else sys.stdout)
@@ -317,7 +370,7 @@ def validate(argv: list[str]) -> int:
         from pipeline.quality import inspect, report
 
         with open(args.report, "w", encoding="utf-8") as f:
-            f.write(report.render(results, inspect.dataset_stats(args.directory),
+            f.write(report.render(results, inspect.dataset_stats(args.directory, as_of=args.as_of),
                                   run=report.run_from_output(args.directory)))
     failed = runner.failures(results)
     checks = len(runner.summary(results))
@@ -335,13 +388,13 @@ def inspect(argv: list[str]) -> int:
     """A terminal summary of an output directory."""
     args = _output_dir("newsbeam inspect", "Summarise an output directory: partitions, row counts, "
                        "top sources, entities and reject reasons.", argv).parse_args(argv)
-    problem = _check_dir(args.directory)
+    problem = _check_dir(args.directory) or _check_as_of(args.directory, args.as_of)
     if problem:
         print(f"newsbeam inspect: {problem}", file=sys.stderr)
         return EXIT_USAGE
     from pipeline.quality.inspect import dataset_stats, format_stats
 
-    stats = dataset_stats(args.directory)
+    stats = dataset_stats(args.directory, as_of=args.as_of)
     if args.json != "-":  # with --json -, standard output is the JSON document alone
         print(format_stats(args.directory, stats))
     if args.json:

@@ -2,8 +2,10 @@
 
 Batch (:func:`build`)::
 
-    Read files / poll feeds -> Clean (where read) -> SiteBoilerplate -> Language -> Identify -> ExactDedup -> NearDedup -> Entities -> Stories
-         -> Validate -> Write(articles, duplicates, entities, rejects)
+    Read files / poll feeds -> Clean (where read) -> SiteBoilerplate -> Language -> Identify
+         -> History (append mode, when the tables hold rows: already ingested -> skipped, copies of stored
+            articles -> duplicates) -> ExactDedup -> NearDedup -> Entities -> Stories
+         -> Validate -> Write(articles, duplicates, entities, rejects) (staged; the run commits them to the tables)
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
 
@@ -38,6 +40,7 @@ from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, c
 from pipeline.stages.base import ApplyStage, StageOutput
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import ExactDedup, NearDedup
+from pipeline.stages.history import AgainstHistory, StoredRejects
 from pipeline.stages.identify import STAGE_IDENTIFY, identify
 from pipeline.stages.language import DetectLanguage
 from pipeline.stages.sitelines import RemoveSiteBoilerplate
@@ -144,20 +147,26 @@ def _clean(parts: list, config: RunConfig) -> StageOutput:
 
 
 def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str,
-          progress: str | None = None) -> None:
-    """Wire every stage; datasets are written under ``staging`` (published by the run).
-    ``progress``: the directory the progress counting steps write to (None: no such steps)."""
+          progress: str | None = None, snapshots: dict | None = None) -> None:
+    """Wire every stage; datasets are written under ``staging`` (committed by the run).
+    ``progress``: the directory the progress counting steps write to (None: no such steps).
+    ``snapshots``: dataset -> the snapshot id the run starts from (append mode: the history step
+    reads the stored keys as of these; None or no snapshot: nothing stored, no history step)."""
     config = run_config(options)
 
     item_parts, read = _read_inputs(pipeline, options, config, staging, state_dir)
     input_parts = (*read.items, read.rejects, read.skipped)
     input_parts | "CountInputs" >> WriteInputCount(staging)
     count_steps([(f"ProgressInputs{i}", INPUTS, part) for i, part in enumerate(input_parts)], progress)
-    read.skipped | "CountSkipped" >> WriteSkipCounts(staging)
 
     cleaned = _clean(item_parts, config)
     sited = cleaned.records | "SiteBoilerplate" >> RemoveSiteBoilerplate()
     identified, identity_rejects = _language_and_identity(sited.records)
+    skipped, stored_copies, known = [read.skipped], [], None
+    history = config.history.at(snapshots or {}) if config.history is not None else None
+    if history is not None and not history.empty:
+        known = identified | "History" >> AgainstHistory(history)
+        identified, skipped, stored_copies = known.records, skipped + [known.skipped], [known.duplicates]
     exact = identified | "ExactDedup" >> ExactDedup()
     near = (exact.records, exact.duplicates) | "NearDedup" >> NearDedup(config.near_dedup)
     articles, entity_rejects = _entities(near.records, config, batch=True)
@@ -165,11 +174,19 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         # counted at the NER step's own output: the stage's output waits for its run-wide alias table
         count_steps([("ProgressEntities", ENTITIES, upstream(articles, "NER"))], progress)
     stories = (articles, near.duplicates) | "Stories" >> Stories(config.stories)
-    articles, duplicates, entity_rows, validate_rejects = _validated(stories.records, stories.duplicates)
+    duplicates = stories.duplicates
+    if stored_copies:
+        duplicates = [duplicates, *stored_copies] | "WithStoredCopies" >> beam.Flatten()
+    articles, duplicates, entity_rows, validate_rejects = _validated(stories.records, duplicates)
 
     stage_rejects = [read.rejects, cleaned.rejects, sited.rejects, *identity_rejects, exact.rejects, near.rejects,
                      *entity_rejects, stories.rejects, *validate_rejects]
     rejects = stage_rejects | "AllRejects" >> beam.Flatten()
+    if known is not None:
+        rejects, stored_rejects = rejects | "StoredRejects" >> StoredRejects(known.index)
+        skipped.append(stored_rejects)
+    (skipped | "AllSkippedItems" >> beam.Flatten() if len(skipped) > 1 else skipped[0]) \
+        | "CountSkipped" >> WriteSkipCounts(staging)
     count_steps([("ProgressArticles", ARTICLES, articles), ("ProgressDuplicates", DUPLICATES, duplicates),
                  ("ProgressRejects", REJECTS, rejects)], progress)
 

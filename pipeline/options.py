@@ -18,9 +18,12 @@ from pipeline.io.http import FetchSettings
 from pipeline.stages.dedup import EXCERPT_THRESHOLD, NEAR_BANDS, NEAR_ROWS, NEAR_THRESHOLD, NearDedupConfig
 from pipeline.stages.dedup.streaming import StreamingDedupConfig
 from pipeline.stages.entities.transform import EntityConfig
+from pipeline.stages.history import HistoryConfig
 from pipeline.stages.stories import StoryConfig
 
 FORMATS = ("parquet", "jsonl", "both")
+#: how a batch run's commit changes the tables (pipeline.output.tables.MODES)
+MODES = ("append", "replace-partitions", "overwrite")
 LIMIT_NAMES = ("max_file_bytes", "max_item_bytes", "max_page_bytes", "extract_timeout", "max_feed_entries",
                "max_ner_chars")
 
@@ -43,6 +46,13 @@ class RunConfig:
     streaming_dedup: StreamingDedupConfig
     formats: tuple[str, ...]
     field_map: FieldMap = ()  # --field-map: where JSON input keeps the fields newsbeam does not know by name
+    history: Optional[HistoryConfig] = None  # append mode: dedup against the stored rows
+
+
+def _local_path(path: str) -> str:
+    import os
+
+    return path if "://" in path else os.path.abspath(path)
 
 
 def run_config(options) -> RunConfig:
@@ -62,6 +72,8 @@ def run_config(options) -> RunConfig:
         streaming_dedup=StreamingDedupConfig(horizon_seconds=view.dedup_horizon, timers=not local_runner(options)),
         formats=("parquet", "jsonl") if view.format == "both" else (view.format,),
         field_map=parse_field_map(getattr(view, "field_map", None)),
+        history=(HistoryConfig(output=_local_path(view.output), horizon_seconds=view.dedup_horizon)
+                 if view.mode == "append" and view.output else None),
     )
 #: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
 WATCH_INTERVAL = 5.0
@@ -127,19 +139,35 @@ class NewsbeamOptions(PipelineOptions):
                            help="Streaming: a publication time up to this far after the fetch time is clamped "
                                 "to the fetch time; further in the future it is not believed.")
         group.add_argument("--dedup-horizon", type=float, default=7 * 24 * 3600.0, metavar="SECONDS",
-                           help="Streaming: how long (event time) an article is remembered for dedup.")
+                           help="How far apart in publication time a copy is still matched: streaming, how "
+                                "long (event time) an article is remembered for dedup; batch (append mode), "
+                                "which stored articles are read: those published within this of the input's "
+                                "days, plus the undated ones.")
         group.add_argument("--segment-seconds", type=float, default=120.0, metavar="SECONDS",
                            help="Streaming on the local runner: run the stream as a series of jobs this long, "
                                 "each starting from the state the last one left (feed state, files seen, "
                                 "dedup entries), each in its own process, because the local runner's memory grows with "
-                                "every poll and is given back only when its process ends.")
+                                "every poll and is given back only when its process ends. Each job's rows are one "
+                                "commit to the tables: readers see them when it ends.")
         group.add_argument("--stop-after", type=float, default=None, metavar="SECONDS",
                            help="Streaming: stop polling after SECONDS, drain, write the final manifest, exit 0.")
         group.add_argument("--output", default=None, metavar="DIR",
-                           help="Output directory: datasets, _manifest.json. It must be new, empty or written by "
-                                "newsbeam (anything else is refused); re-running replaces the datasets.")
+                           help="Output directory. Batch: Iceberg tables (_catalog.db, warehouse/), _manifest.json of "
+                                "the last run; each run is one commit per table (see --mode). Streaming: "
+                                "dataset folders. It must be new, empty or written by newsbeam (anything else is "
+                                "refused).")
+        group.add_argument("--mode", default="append", choices=MODES,
+                           help="Batch: how the run's commit changes the tables in --output. append: add the "
+                                "new rows; a rerun never erases, an item already stored from the same input is "
+                                "skipped ('already ingested') and a new copy of a stored article is its duplicate. "
+                                "replace-partitions: replace the days (every language) the input covers, keep "
+                                "the other days (backfill, reprocessing). overwrite: replace EVERYTHING in the "
+                                "tables by this run's rows (earlier snapshots stay readable with --as-of).")
         group.add_argument("--format", default="parquet", choices=FORMATS,
-                           help="Dataset file format, the same for every dataset (jsonl: gzip JSON lines). Default: parquet.")
+                           help="Streaming on a managed runner (Dataflow, Flink): dataset file format, the same for "
+                                "every dataset (jsonl: gzip JSON lines). Batch runs and local streams write Iceberg "
+                                "tables, whose files are Parquet: only parquet. "
+                                "Default: parquet.")
         group.add_argument("--no-quality", dest="quality", action="store_false", default=True,
                            help="Skip the data quality checks (Great Expectations suites) after the run.")
         group.add_argument("--no-entities", dest="entities", action="store_false", default=True,

@@ -34,16 +34,30 @@ def article():
     return make_article()
 
 
+def table_rows(out, dataset: str, as_of=None) -> list[dict]:
+    """A batch output's table as JSON records (what its JSON Schema describes), read through the
+    catalog (``tables.read_table``), without the partition columns the table adds (``lang`` of
+    articles is kept: the records have it; ``dt`` of entities and rejects is dropped)."""
+    from pipeline.output import tables
+    from pipeline.schemas import arrow_schema, json_record
+
+    table = tables.read_table(out, dataset, as_of=as_of)
+    keep = set(arrow_schema(dataset).names) | {"lang"}
+    return [json_record({k: v for k, v in row.items() if k in keep}, dataset) for row in table.to_pylist()]
+
+
 def dataset_records(out, dataset: str) -> list[dict]:
-    """A dataset of an output directory as JSON records (what its JSON Schema describes), read from
-    its Parquet files with Hive partitioning, or from its .jsonl.gz files when there is no Parquet
-    (``--format jsonl``)."""
+    """A dataset of an output directory as JSON records (what its JSON Schema describes): through
+    the tables of a batch output (``_catalog.db``), else read from its Parquet files with Hive
+    partitioning, or from its .jsonl.gz files when there is no Parquet (``--format jsonl``)."""
     import gzip
     import json
 
     from pipeline.schemas import json_record
 
     out = Path(out)
+    if (out / "_catalog.db").is_file():
+        return table_rows(out, dataset)
     if list((out / dataset).glob("**/*.parquet")):
         import pyarrow.dataset as pads
 

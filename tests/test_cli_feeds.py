@@ -80,11 +80,16 @@ def test_feeds_are_polled_conditionally_and_only_new_entries_are_emitted(tmp_pat
         server.route("/news.xml", conditional(lambda: rss_feed(entries), 'W/"v2"'))
         third = newsbeam(*args)
         assert third.returncode == 0, third.stderr[-3000:]
+        # the tables keep every run's articles (a 304 rerun erased nothing); the corrected ferry entry
+        # is, for now, an update duplicate of the stored one (a newer version replacing a stored
+        # article is not built yet: docs/tables.md)
         rows = {r["title"]: r for r in article_rows(out)}
-        assert set(rows) == {"Ferry terminal approved", "Storm closes coastal road"}
-        assert rows["Ferry terminal approved"]["provenance"]["update_of"]
+        assert set(rows) == {"Ferry terminal approved", "Storm closes coastal road", "Libraries open on Sundays"}
         assert rows["Storm closes coastal road"]["provenance"]["update_of"] is None
         assert rows["Ferry terminal approved"]["provenance"]["feed_url"] == server.url("/news.xml")
+        [corrected] = dataset_records(out, "duplicates")
+        assert corrected["kind"] == "update" and corrected["duplicate_of"] == rows["Ferry terminal approved"]["id"]
+        assert "July" in corrected["text"]
 
 
 def test_private_addresses_are_refused_with_a_reason_not_a_crash(tmp_path):

@@ -109,7 +109,7 @@ def test_jobs_in_child_processes_lose_nothing_and_ingest_nothing_twice(tmp_path)
     with FeedServer() as server:
         feed = GrowingFeed(6, out)
         feeds = feed_list(server, tmp_path, feed)
-        proc = stream(feeds, out, "--segment-seconds", "3", "--stop-after", "40")
+        proc = stream(feeds, out, "--segment-seconds", "3", "--stop-after", "60")
         try:
             _stdout, stderr = proc.communicate(timeout=240)
         finally:
@@ -162,7 +162,7 @@ def test_ctrl_c_ends_driver_and_job_with_a_final_manifest(tmp_path):
         # with SIGINT's default disposition, as a terminal's foreground job has it: a shell without
         # job control starts background commands (CI scripts run as `... &`) with SIGINT ignored,
         # the children inherit that, and Python then installs no KeyboardInterrupt handler at all
-        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True,
+        proc = stream(feeds, out, "--segment-seconds", "4", start_new_session=True,
                       preexec_fn=_default_sigint)
         try:
             assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
@@ -188,7 +188,7 @@ def test_sigterm_to_the_driver_stops_the_run_like_ctrl_c(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
         feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1), story(2)]), headers={"ETag": 'W/"2"'}))
-        proc = stream(feeds, out, "--segment-seconds", "60", start_new_session=True, preexec_fn=_ignore_sigint)
+        proc = stream(feeds, out, "--segment-seconds", "4", start_new_session=True, preexec_fn=_ignore_sigint)
         try:
             assert wait_for(lambda: len(rows(out, "articles")) == 2, proc), "the articles did not land"
             proc.terminate()
@@ -210,8 +210,8 @@ def test_a_killed_driver_takes_its_job_with_it(tmp_path):
     out = tmp_path / "out"
     with FeedServer() as server:
         feeds = feed_list(server, tmp_path, Response(200, rss_feed([story(1)]), headers={"ETag": 'W/"1"'}))
-        proc = stream(feeds, out, "--segment-seconds", "120", start_new_session=True)
-        try:
+        proc = stream(feeds, out, "--segment-seconds", "3", start_new_session=True)
+        try:  # once the first segment is committed, a later segment's job is running
             assert wait_for(lambda: rows(out, "articles"), proc), "no article landed"
             proc.kill()  # SIGKILL: no handler runs in the driver
             proc.communicate(timeout=30)

@@ -108,7 +108,7 @@ def test_run_help_shows_defaults_and_every_mode():
 
 
 def test_output_holding_a_users_file_is_refused_and_left_alone(done_output):
-    users = done_output / "articles" / "mydata.csv"
+    users = done_output / "warehouse" / "mydata.csv"
     users.write_text("id,value\n1,2\n")
     try:
         before = tree(done_output)
@@ -172,8 +172,21 @@ def test_rerun_into_its_own_output_is_allowed(done_output):
     before = json.loads((done_output / "_manifest.json").read_text())
     result = newsbeam("run", "--input", WIRE, "--output", done_output, *FAST)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert json.loads((done_output / "_manifest.json").read_text())["counts"] == before["counts"]
+    counts = json.loads((done_output / "_manifest.json").read_text())["counts"]
+    assert counts["inputs"] == before["counts"]["inputs"] == counts["skipped"]  # all already ingested
     assert (done_output / MARKER).exists()
+
+
+def test_batch_run_into_a_folder_output_of_schema_2_says_what_to_do(tmp_path):
+    """An output of newsbeam up to schema 2.0.0 (dataset folders) is not mixed with tables."""
+    out = tmp_path / "out"
+    (out / "articles" / "dt=2024-03-12" / "lang=en").mkdir(parents=True)
+    (out / "articles" / "dt=2024-03-12" / "lang=en" / "part-00000.parquet").write_bytes(b"PAR1")
+    (out / MARKER).write_text("newsbeam\n")
+    before = tree(out)
+    line = one_line_error(newsbeam("run", "--input", WIRE, "--output", out, *FAST))
+    assert "dataset folders" in line and "new --output directory" in line
+    assert tree(out) == before
 
 
 # ------------------------------------------------------------------ one line, not a traceback
@@ -232,8 +245,10 @@ def test_stopping_a_batch_run_is_one_line_and_keeps_the_earlier_output(tmp_path,
     first = newsbeam("run", "--input", WIRE, "--output", out, *args)
     assert first.returncode == 0
     before = tree(out)
+    copy = tmp_path / "copy.jsonl"  # another input (the same input again would write nothing: all stored)
+    copy.write_bytes(WIRE.read_bytes())
     env = dict(os.environ, NEWSBEAM_TEST_PAUSE="write:30", **QUIET_PROGRESS)  # holds the run while it writes
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(WIRE), "--output",
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(copy), "--output",
                              str(out), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env, cwd=REPO, preexec_fn=_default_sigint)
     deadline = time.monotonic() + 300
@@ -245,7 +260,7 @@ def test_stopping_a_batch_run_is_one_line_and_keeps_the_earlier_output(tmp_path,
     _out, err = proc.communicate(timeout=120)
     result = subprocess.CompletedProcess(proc.args, proc.returncode, _out, err)
     line = one_line_error(result, code)
-    assert words in line and "nothing was published" in line
+    assert words in line and "nothing was committed" in line
     assert tree(out) == before  # the earlier output, whole
     assert not list(out.glob(".staging-*"))  # and no staging left
 

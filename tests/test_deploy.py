@@ -38,6 +38,7 @@ NOT_IN_TEMPLATE = {
     "stop_after": "a Dataflow streaming job is drained or cancelled instead",
     "segment_seconds": "works around the local runner's memory growth; Dataflow keeps state in its backend",
     "quality": "the quality step runs after the job in the CLI, not in the template",
+    "mode": "the table commit runs in the CLI after the job (a Beam commit step is not built yet, issue 20)",
 }
 #: Beam options a template parameter may set
 BEAM_PARAMETERS = {"streaming"}

@@ -120,15 +120,22 @@ def test_portable_runner_with_external_workers_matches_the_direct_runner(portabl
 
     a, b = _manifest(direct), _manifest(portable)
     assert b["options"]["runner"] == "PortableRunner"
-    files_a = {f["path"]: f["sha256"] for f in a["files"]}
-    files_b = {f["path"]: f["sha256"] for f in b["files"]}
-    assert files_b == files_a and len(files_a) >= 4, "datasets differ between runners"
+    from tests.conftest import table_rows
+
+    for dataset in ("articles", "duplicates", "entities", "rejects"):
+        rows_a = sorted(json.dumps(r, sort_keys=True) for r in table_rows(direct, dataset))
+        rows_b = sorted(json.dumps(r, sort_keys=True) for r in table_rows(portable, dataset))
+        assert rows_b == rows_a, f"{dataset} differs between runners"
     assert b["counts"] == a["counts"] and b["conservation"]["holds"]
     assert a["counts"]["articles"] > 0 and a["counts"]["duplicates"] > 0 and a["counts"]["rejects"] > 0
     # with entities: the spaCy model loaded in the SDK worker, not only in the client
     assert b["datasets"]["entities"]["rows"] == a["datasets"]["entities"]["rows"] > 0
     differ = {k for k in a if a[k] != b.get(k)}
-    assert differ <= {"options", "configuration"}, f"manifest fields differ beyond the runner name: {differ}"
+    # commit: its own run id and time; tables: snapshot ids (the rows are compared above)
+    assert differ <= {"options", "configuration", "commit", "tables"}, \
+        f"manifest fields differ beyond the runner name: {differ}"
+    assert a["commit"]["input_fingerprint"] == b["commit"]["input_fingerprint"]
+    assert {d: t["added_rows"] for d, t in a["tables"].items()} == {d: t["added_rows"] for d, t in b["tables"].items()}
     same = lambda c: {k: v for k, v in c["newsbeam"].items() if k != "output"}  # noqa: E731
     assert same(a["configuration"]) == same(b["configuration"])  # beyond the output, only Beam's options differ
     assert {k for k in a["options"] if a["options"][k] != b["options"][k]} == {"runner"}

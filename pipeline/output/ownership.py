@@ -1,5 +1,10 @@
 """Which directories newsbeam may write into: nothing a user owns is ever deleted or overwritten.
 
+Two layouts: a batch run's Iceberg tables (``_catalog.db``, ``warehouse/newsbeam/<table>/``:
+:data:`TABLE_FILE`) and a streaming run's dataset folders (``articles/dt=.../part-*``, the only
+batch layout up to schema 2.0.0). One output holds one layout: :func:`check_tables_layout` and
+:func:`check_folders_layout` refuse to mix them.
+
 A run replaces the datasets of its ``--output`` directory, so before any work the CLI checks
 that the directory is newsbeam's to replace: it does not exist yet, or it is empty, or it is a
 newsbeam output (it holds the :data:`MARKER` file, or a manifest or publish journal) and every
@@ -21,7 +26,14 @@ MARKER = ".newsbeam"
 DATASETS = ("articles", "duplicates", "entities", "rejects")
 #: Top-level entries of an output directory, beside the datasets, whose contents newsbeam owns.
 OWNED_DIRS = ("_quality", "_state", "_stream")
-OWNED_FILES = (MARKER, "_manifest.json", "_manifest.json.tmp", "_publishing.json", "_publishing.json.tmp")
+OWNED_FILES = (MARKER, "_manifest.json", "_manifest.json.tmp", "_publishing.json", "_publishing.json.tmp",
+               "_catalog.db", "_catalog.db-journal", "_catalog.db-wal", "_catalog.db-shm", "_catalog.lock")
+#: The embedded catalog's warehouse (pyiceberg writes it; newsbeam's tables only).
+WAREHOUSE = "warehouse"
+#: What pyiceberg names a file of a newsbeam table, relative to the warehouse.
+TABLE_FILE = re.compile(r"newsbeam/(articles|duplicates|entities|rejects)/"
+                        r"(data/([A-Za-z_]+=[^/]+/)*[A-Za-z0-9_.-]+\.parquet"
+                        r"|metadata/[A-Za-z0-9_.-]+\.(metadata\.json|avro))")
 #: Leftovers of an interrupted run (see ``sinks.clean_leftovers``).
 LEFTOVER = re.compile(r"\.(staging|old)-[^/]+")
 #: What the writers name a data file: ``[dt=...][/lang=...]/part-....(parquet|jsonl.gz)[.tmp]``.
@@ -65,6 +77,11 @@ def foreign_path(directory: str) -> Optional[str]:
             continue
         if (name in OWNED_DIRS or LEFTOVER.fullmatch(name)) and os.path.isdir(path) and not os.path.islink(path):
             continue
+        if name == WAREHOUSE and os.path.isdir(path) and not os.path.islink(path):
+            stray = _foreign_in_warehouse(path)
+            if stray is None:
+                continue
+            return stray
         if name in DATASETS and os.path.isdir(path) and not os.path.islink(path):
             stray = _foreign_in_dataset(path)
             if stray is None:
@@ -72,6 +89,39 @@ def foreign_path(directory: str) -> Optional[str]:
             return stray
         return path
     return None
+
+
+def _foreign_in_warehouse(root: str) -> Optional[str]:
+    for current, dirs, files in os.walk(root):
+        for name in sorted(files):
+            path = os.path.join(current, name)
+            rel = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path) or not TABLE_FILE.fullmatch(rel):
+                return path
+        dirs.sort()
+    return None
+
+
+def _has_folder_datasets(directory: str) -> bool:
+    return any(os.path.isdir(os.path.join(directory, d)) for d in DATASETS)
+
+
+def check_tables_layout(directory: str) -> None:
+    """A batch run commits to tables: raise :class:`NotOurs` when ``directory`` holds dataset
+    folders (a streaming output, or a batch output of schema 2.0.0 and earlier)."""
+    if os.path.isdir(directory) and _has_folder_datasets(directory):
+        raise NotOurs(f"--output {directory} holds dataset folders (articles/dt=.../part-*.parquet: a streaming "
+                      "output, or a batch output of newsbeam schema 2.0.0 or earlier); batch runs now commit "
+                      "to Iceberg tables and do not mix the two layouts. Give a new --output directory; the "
+                      "folders stay readable as they are, and rerunning their input into the new directory "
+                      "puts the same articles into tables")
+
+
+def check_folders_layout(directory: str) -> None:
+    """A streaming run writes dataset folders: raise :class:`NotOurs` when ``directory`` holds tables."""
+    if os.path.isfile(os.path.join(directory, "_catalog.db")):
+        raise NotOurs(f"--output {directory} holds Iceberg tables (a batch run's); streaming runs still "
+                      "write dataset folders and do not mix the two layouts: give another --output directory")
 
 
 def _foreign_in_dataset(root: str) -> Optional[str]:

@@ -45,18 +45,38 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: In a streaming segment's staging directory (``pipeline/run/streaming.py``): its run id and,
+#: once its job ended cleanly, ``ready`` with the summary its commit carries.
+SEGMENT_FILE = "segment.json"
+
+
+def staging_owner_alive(name: str) -> bool:
+    """True when the process that made staging directory ``name`` is this one or still runs."""
+    pid = name[len(STAGING_PREFIX):].split("-", 1)[0]
+    return pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid)))
+
+
+def _ready_segment(path: str) -> bool:
+    try:
+        with open(os.path.join(path, SEGMENT_FILE), encoding="utf-8") as f:
+            return bool(json.load(f).get("ready"))
+    except (OSError, ValueError, AttributeError):
+        return False
+
+
 def clean_leftovers(output: str) -> list[str]:
     """Remove what killed runs left in ``output``: staging directories of processes that are
-    gone (and unnamed ones from older versions), ``.old-*`` datasets.  Returns what was removed."""
+    gone (and unnamed ones from older versions), ``.old-*`` datasets.  Returns what was removed.
+    A streaming segment that finished but was not committed stays: the next streaming run into
+    ``output`` commits it."""
     removed = []
     if not os.path.isdir(output):
         return removed
     for name in sorted(os.listdir(output)):
         path = os.path.join(output, name)
         if name.startswith(STAGING_PREFIX) and os.path.isdir(path):
-            pid = name[len(STAGING_PREFIX):].split("-", 1)[0]
-            if pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid))):
-                continue  # a run in progress (ours, or a concurrent one)
+            if staging_owner_alive(name) or _ready_segment(path):
+                continue  # a run in progress (ours, or a concurrent one), or a segment to commit
         elif not (name.startswith(".old-") and os.path.isdir(path)):
             continue
         shutil.rmtree(path, ignore_errors=True)

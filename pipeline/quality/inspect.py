@@ -37,9 +37,10 @@ def _ranked(counter: Counter, top: int | None = None) -> list[list]:
     return [[k, v] for k, v in (items[:top] if top else items)]
 
 
-def dataset_stats(root: str) -> dict:
-    """Counts for the report and ``inspect``: plain lists of [key, count], deterministic order."""
-    parts = discover(root)
+def dataset_stats(root: str, as_of=None) -> dict:
+    """Counts for the report and ``inspect``: plain lists of [key, count], deterministic order.
+    ``root``: a tables output (now, or ``as_of`` a snapshot id or run id) or a folder output."""
+    parts = discover(root, as_of=as_of)
     counters = {name: Counter() for name in (
         "per_day", "per_lang", "sources", "dup_kind", "dup_source", "entities", "entity_labels",
         "reject_stage", "reject_reason")}

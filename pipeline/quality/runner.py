@@ -15,8 +15,8 @@ from __future__ import annotations
 import gzip
 import json
 import os
-from dataclasses import dataclass
-from typing import Iterable, Optional
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Optional
 
 from pipeline.records import UNDATED_PARTITIONS, loads
 from pipeline.quality import suites
@@ -40,7 +40,8 @@ CHECK_CHUNK_BYTES = 256 * 1024 * 1024
 class Partition:
     dataset: str
     path: str  # relative to the output root, e.g. "articles/dt=2024-03-12/lang=en"
-    files: tuple[str, ...]  # relative paths
+    files: tuple[str, ...]  # relative paths (none for a partition read from a table)
+    rows: Any = field(default=None, compare=False, repr=False)  # a table's rows of this partition
 
     @property
     def values(self) -> dict:
@@ -53,8 +54,16 @@ class Partition:
         return out
 
 
-def discover(root: str, datasets: Iterable[str] = DATASETS) -> list[Partition]:
-    """Every partition directory with data files; Parquet is read when both formats exist."""
+def discover(root: str, datasets: Iterable[str] = DATASETS, as_of=None) -> list[Partition]:
+    """Every partition of an output: of its Iceberg tables (``_catalog.db``; ``as_of`` a snapshot
+    id or run id), else every partition directory with data files (Parquet read when both formats
+    exist)."""
+    from pipeline.output import tables
+
+    if tables.has_tables(root):
+        return table_partitions(root, datasets, as_of)
+    if as_of is not None:
+        raise ValueError(f"{root} holds dataset folders, not tables: --as-of needs tables")
     found = []
     for dataset in datasets:
         base = os.path.join(root, dataset)
@@ -68,6 +77,80 @@ def discover(root: str, datasets: Iterable[str] = DATASETS) -> list[Partition]:
             rel = os.path.relpath(dirpath, root).replace(os.sep, "/")
             found.append(Partition(dataset, rel, tuple(f"{rel}/{f}" for f in chosen)))
     return sorted(found, key=lambda p: (DATASETS.index(p.dataset), p.path))
+
+
+def _partition_keys(dataset: str, rows) -> list[str]:
+    """Each row's partition folder (as the folder layout names it: ``dt=YYYY-MM-DD|undated``,
+    then ``lang=xx`` for articles)."""
+    import pyarrow as pa
+
+    from pipeline.records import UNDATED_PARTITION
+
+    source = "published_at" if dataset in ("articles", "duplicates") else "dt"
+    if source in rows.column_names:
+        days = rows.column(source)
+        if pa.types.is_timestamp(days.type):
+            days = days.cast(pa.date32())
+        days = [UNDATED_PARTITION if d is None else d.isoformat() for d in days.to_pylist()]
+    else:
+        days = [UNDATED_PARTITION] * rows.num_rows
+    keys = [f"dt={d}" for d in days]
+    if dataset == "articles":
+        langs = rows.column("lang").to_pylist() if "lang" in rows.column_names else [None] * rows.num_rows
+        keys = [f"{k}/lang={lang or UNDATED_PARTITION}" for k, lang in zip(keys, langs)]
+    return keys
+
+
+def table_partitions(root: str, datasets: Iterable[str] = DATASETS, as_of=None) -> list[Partition]:
+    """The rows of each table (now, or ``as_of`` a snapshot id or run id), split by partition:
+    the same partitions a folder output has, so every check and count reads them alike."""
+    import pyarrow as pa
+
+    from pipeline.output import tables
+
+    as_of = _as_of(as_of)
+    if isinstance(as_of, int):  # a snapshot id is one table's: every table as that snapshot's run left it
+        as_of = run_of_snapshot(root, as_of)
+    found = []
+    for dataset in datasets:
+        try:
+            rows = tables.read_table(root, dataset, as_of=as_of)
+        except LookupError:
+            continue  # the table has no snapshot of that run: it did not exist yet
+        except Exception as e:  # a table no run created yet
+            if type(e).__name__ == "NoSuchTableError":
+                continue
+            raise
+        groups: dict[str, list[int]] = {}
+        for i, key in enumerate(_partition_keys(dataset, rows)):
+            groups.setdefault(key, []).append(i)
+        for key in sorted(groups):
+            part = rows.take(pa.array(groups[key])) if len(groups[key]) != rows.num_rows else rows
+            found.append(Partition(dataset, f"{dataset}/{key}", (), rows=part))
+    return found
+
+
+def run_of_snapshot(root: str, snapshot_id: int) -> str:
+    """The run id of the snapshot ``snapshot_id`` of any of newsbeam's tables (LookupError if none)."""
+    from pipeline.output import tables
+
+    catalog = tables.open_catalog(root)
+    for dataset in DATASETS:
+        try:
+            snap = catalog.load_table(tables.identifier(dataset)).snapshot_by_id(snapshot_id)
+        except Exception:  # a table not created yet
+            continue
+        if snap is not None and snap.summary is not None and snap.summary.get(tables.RUN_ID):
+            return snap.summary.get(tables.RUN_ID)
+    raise LookupError(f"no table in {root} has a snapshot {snapshot_id} made by a newsbeam run")
+
+
+def _as_of(value):
+    """``--as-of``: a snapshot id (digits) or a run id."""
+    if value is None or isinstance(value, int):
+        return value
+    text = str(value)
+    return int(text) if text.isdigit() else text
 
 
 # --------------------------------------------------------------------------- reading
@@ -108,6 +191,16 @@ def read_partition(root: str, part: Partition, columns: Optional[list[str]] = No
     from pipeline.schemas import arrow_schema
 
     schema = arrow_schema(part.dataset)
+    if part.rows is not None:  # read from a table: its columns, in the dataset's schema
+        names = [c for c in part.rows.column_names if c in schema.names and (columns is None or c in columns)]
+        # via Python values: pyiceberg reads large_string/large_list, and pyarrow 25 cannot cast a
+        # map nested in a struct from them ("Map array keys array should have no nulls")
+        rows = pa.Table.from_pylist(part.rows.select(names).to_pylist(),
+                                    schema=pa.schema([schema.field(n) for n in names]))
+        table = conform(rows, schema)
+        for key, value in part.values.items():
+            table = table.append_column(key, pa.array([value] * table.num_rows, type=pa.string()))
+        return table.select([c for c in columns if c in table.column_names]) if columns is not None else table
     tables = []
     for rel in part.files:
         path = os.path.join(root, rel)
@@ -187,6 +280,8 @@ def manifest_checks(root: str) -> list[dict]:
     results = [{"expectation": "manifest matches manifest.schema.json", "type": "newsbeam:json_schema",
                 "kwargs": {"schema": "manifest.schema.json"}, "success": not errors,
                 "element_count": 1, "unexpected_count": len(errors), "examples": errors[:ERROR_EXAMPLES]}]
+    if "tables" in manifest:
+        return results + [table_file_check(root, manifest)]
     listed = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict) and "path" in f}
     present = set()
     for dataset in DATASETS:
@@ -203,6 +298,27 @@ def manifest_checks(root: str) -> list[dict]:
                     "kwargs": {}, "success": not problems, "element_count": len(present | set(listed)),
                     "unexpected_count": len(problems), "examples": problems[:ERROR_EXAMPLES]})
     return results
+
+
+def table_file_check(root: str, manifest: dict) -> dict:
+    """A tables output: every snapshot the manifest names is in its table, and every data file the
+    current snapshots reference exists (the tables' own metadata replaces the sha256 list)."""
+    from pipeline.output import tables
+
+    problems, checked = [], 0
+    catalog = tables.open_catalog(root)
+    for dataset, entry in sorted((manifest.get("tables") or {}).items()):
+        table = catalog.load_table(tables.identifier(dataset))
+        if table.snapshot_by_id(entry.get("snapshot_id")) is None:
+            problems.append(f"{dataset}: snapshot {entry.get('snapshot_id')} of the manifest is not in the table")
+        for task in table.scan().plan_files():
+            checked += 1
+            path = task.file.file_path.removeprefix("file://")
+            if "://" not in path and not os.path.exists(path):
+                problems.append(f"{dataset}: data file {path} is missing")
+    return {"expectation": "tables hold the manifest's snapshots and their data files", "type": "newsbeam:tables",
+            "kwargs": {}, "success": not problems, "element_count": checked,
+            "unexpected_count": len(problems), "examples": problems[:ERROR_EXAMPLES]}
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -222,13 +338,21 @@ def collect_refs(root: str, parts: list[Partition], now=None) -> suites.Refs:
 
 
 def check_output(root: str, *, with_manifest: bool = False, now=None,
-                 partitions: Optional[list[Partition]] = None, validate=None) -> dict:
+                 partitions: Optional[list[Partition]] = None, validate=None, as_of=None,
+                 refs_root: Optional[str] = None) -> dict:
     """Every check over ``root`` (or only ``partitions``, e.g. one streaming window's).
 
-    ``now`` fixes the clock for ``not in the future``; ``validate`` replaces GE (tests)."""
-    parts = partitions if partitions is not None else discover(root)
-    all_parts = discover(root) if partitions is not None else parts
-    refs = collect_refs(root, all_parts, now=now)
+    ``now`` fixes the clock for ``not in the future``; ``validate`` replaces GE (tests);
+    ``as_of``: a snapshot id or run id of a tables output; ``refs_root``: the output whose ids the
+    cross-dataset references resolve against (a batch run checks its staged rows, the commit's new
+    rows, against the whole committed tables)."""
+    parts = partitions if partitions is not None else discover(root, as_of=as_of)
+    if refs_root is not None:
+        all_parts = discover(refs_root, datasets=tuple(ID_COLUMNS))
+        refs = collect_refs(refs_root, all_parts, now=now)
+    else:
+        all_parts = discover(root, as_of=as_of) if partitions is not None else parts
+        refs = collect_refs(root, all_parts, now=now)
     checked = []
     for dataset in DATASETS:
         for chunk in _chunks(root, [p for p in parts if p.dataset == dataset]):

@@ -1,18 +1,28 @@
-"""A batch run: options -> graph -> run -> conservation -> publish -> quality -> manifest -> summary.
+"""A batch run: options -> graph -> run -> conservation -> commit -> quality -> manifest -> summary.
 
 The CLI has parsed and checked the command line (``pipeline/cli.py``); this module is what a run
-is. Its datasets are staged under ``OUT/.staging-*`` and published only when conservation holds
-(every input item is one article, duplicate, reject or skip).
+is. Its rows are staged as Parquet under ``OUT/.staging-*`` by the Beam job and committed to the
+Iceberg tables in OUT (``pipeline/output/tables.py``: one commit per table, one run id) only when
+conservation holds (every input item is one article, duplicate, reject or skip). The manifest
+``OUT/_manifest.json`` describes the last run, from its commit (snapshot ids, rows, files).
+
+Append mode reads the tables' current snapshots first: the graph deduplicates against the stored
+rows as of those (``pipeline/stages/history.py``). Another run that commits articles into the same
+OUT in the meantime makes those decisions stale: the commit then stops, nothing of this run is
+committed, and the run says so (exit 1; rerunning deduplicates against both). With the embedded
+catalog, the check and the commit hold a lock file (``OUT/_catalog.lock``), so no commit slips in
+between them.
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
 import sys
 import time
 
-from pipeline.run.common import (EXIT_CONSERVATION, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, ConservationError,
+from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, ConservationError,
                                  Terminated, UsageError, as_stop, conservation, counters, effective_configuration,
                                  interrupted_exit, manifest_options, model_name, print_quality_failures,
                                  print_summary, quality_step, schema_version)
@@ -43,8 +53,54 @@ def check_model(options) -> None:
 
 
 
+class StaleHistory(RuntimeError):
+    """Another run committed to the tables this run deduplicated against (append mode)."""
+
+
+def input_fingerprint(options) -> str:
+    """sha256 over every input file's path, size and content sha256 (and the feed list's), sorted:
+    the same input gives the same fingerprint, whatever its files' times."""
+    from pipeline.io.files.inputs import expand_inputs
+    from pipeline.output.files import sha256_file
+
+    paths = list(expand_inputs(options.input)) if options.input else []
+    if options.feeds:
+        paths.append(options.feeds)
+    digest = hashlib.sha256()
+    for path in sorted(set(paths)):
+        local = path.removeprefix("file://")
+        if "://" in local:
+            digest.update(f"{path}\0remote\n".encode())
+            continue
+        digest.update(f"{path}\0{os.path.getsize(local)}\0{sha256_file(local)}\n".encode())
+    return f"sha256:{digest.hexdigest()}"
+
+
+def commit(output: str, staging: str, state_dir: str, mode: str, run_id: str, summary: dict,
+           base: dict) -> tuple[dict, float]:
+    """The run's staged rows into the tables, then its feed states: ``(snapshot stats per
+    table, seconds)``. Raises :class:`StaleHistory` (nothing committed) when append mode
+    deduplicated against snapshots another run has since moved past. Once the check passed, the
+    staging directory says the run is ready to commit: killed from there on, the next run into
+    ``output`` finishes this commit (:func:`pipeline.run.commits.recover_pending`)."""
+    from pipeline.output import tables
+    from pipeline.run.commits import BATCH, commit_lock, finish_commit, signals_held, write_segment
+    from pipeline.stages.history import KEY_TABLES
+
+    with commit_lock(output), signals_held():
+        catalog = tables.open_catalog(output)  # inside the lock: two first runs create the namespace once
+        if mode == "append":
+            now = tables.current_snapshots(catalog, KEY_TABLES)
+            moved = {d: (base.get(d), now[d]) for d in KEY_TABLES if now[d] != base.get(d)}
+            if moved:
+                raise StaleHistory(", ".join(f"{d} {old} -> {new}" for d, (old, new) in moved.items()))
+        pending = {"run_id": run_id, "ready": True, "kind": BATCH, "mode": mode, "summary": summary}
+        write_segment(staging, pending)
+        return finish_commit(output, staging, state_dir, pending, locked=True)
+
+
 def run_batch(argv: list[str], output: str, level: int, config_file: dict | None) -> int:
-    """Run the pipeline over bounded inputs into ``output``; the process exit code."""
+    """Run the pipeline over bounded inputs into the tables of ``output``; the process exit code."""
     from pipeline import logs
 
     from pipeline.io.feeds.state import FeedStateError
@@ -53,9 +109,10 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
     import apache_beam as beam
 
     from pipeline import graph, progress
-    from pipeline.output import datasets, ownership, publish
+    from pipeline.output import datasets, ownership, publish, tables
     from pipeline.output.files import DATASETS, dataset_counts
     from pipeline.options import NewsbeamOptions, local_runner
+    from pipeline.stages.history import KEY_TABLES
 
     options = NewsbeamOptions(argv)
     try:
@@ -66,21 +123,26 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_USAGE
     created = ownership.adopt(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
+    from pipeline.run.commits import recover_pending
+
+    for run_id in recover_pending(output, state_dir):
+        print(f"newsbeam: finished the commit of run {run_id}, which was stopped while committing",
+              file=sys.stderr)
     for name in publish.clean_leftovers(output):
         if level > logs.QUIET:
             print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
-    if publish.interrupted_publish(output) and level > logs.QUIET:
-        print(f"newsbeam: an earlier run was killed while publishing to {output}; this run "
-              "replaces every dataset", file=sys.stderr)
+    mode = options.mode
+    base = (tables.current_snapshots(tables.open_catalog(output), KEY_TABLES)
+            if mode == "append" and tables.has_tables(output) else {})
     staging = publish.staging_dir(output)
     started, started_at = time.monotonic(), time.time()
-    published = False
+    committed = False
     # progress: counting steps write under the staging directory, a driver thread shows their sum
     progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
     try:
         pipeline = beam.Pipeline(options=options)
         try:
-            graph.build(pipeline, options, staging, state_dir, progress=progress_dir)
+            graph.build(pipeline, options, staging, state_dir, progress=progress_dir, snapshots=base)
         except (NoInputError, FeedStateError) as e:
             print(f"newsbeam: {e}", file=sys.stderr)
             shutil.rmtree(staging, ignore_errors=True)
@@ -106,17 +168,28 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         if not check["holds"]:
             raise ConservationError(
                 f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
-                f"({counts_row}); the output was NOT published, staged files are in {staging}. "
+                f"({counts_row}); nothing was committed, staged files are in {staging}. "
                 "This is a newsbeam bug: please report it with the input.")
 
-        publish.publish(staging, output)
-        published = True
-        if options.feeds:  # the feed state advances only when the run's output is published
-            from pipeline.io.feeds.fetch import merge_states
-            from pipeline.io.feeds.state import FeedStateStore
+        from pipeline.run.commits import new_run_id
 
-            merge_states(FeedStateStore(state_dir), staging)
-        counts, files = dataset_counts(output)
+        run_id = new_run_id()
+        configuration = effective_configuration(options, argv, config_file)
+        fingerprint = input_fingerprint(options)
+        summary = {"options": configuration["newsbeam"], "input-fingerprint": fingerprint}
+        try:
+            stats, commit_seconds = commit(output, staging, state_dir, mode, run_id, summary, base)
+        except StaleHistory as e:
+            print(f"newsbeam: another run committed to {output} while this one ran ({e}); this run "
+                  "deduplicated against the tables as they were, so NOTHING of it was committed. "
+                  "Rerun it: it will deduplicate against both.", file=sys.stderr)
+            shutil.rmtree(staging, ignore_errors=True)
+            return EXIT_FAILED
+        except tables.CommitError as e:
+            print(f"newsbeam: the commit to {output} failed: {e}", file=sys.stderr)
+            shutil.rmtree(staging, ignore_errors=True)
+            return EXIT_FAILED
+        committed = True  # and the feed state advanced with it
         from pipeline.quality.report import run_info
 
         options_row, versions = manifest_options(options), publish.library_versions(model_name(options))
@@ -124,19 +197,23 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                            started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
         interrupted = None
         try:
-            quality, failed = quality_step(output, options.quality, run=run_row)
-        except KeyboardInterrupt as e:  # the datasets are whole: commit them, without the checks
+            quality, failed = quality_step(output, options.quality, run=run_row, rows=staging)
+        except KeyboardInterrupt as e:  # the tables are committed: write the manifest, without the checks
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             interrupted, (quality, failed) = e, ({"status": "skipped"}, [])
+        table_rows = {name: stats[name]["added_rows"] for name in DATASETS}
         manifest = {
             "status": "degraded" if failed else "ok",
+            "layout": "tables",
+            "commit": {"run_id": run_id, "mode": mode, "seconds": round(commit_seconds, 3),
+                       "input_fingerprint": fingerprint},
+            "tables": {name: dict(stats[name], table=".".join(tables.identifier(name))) for name in DATASETS},
             "counts": counts_row,
-            "datasets": {name: {"rows": counts[name]} for name in DATASETS},
+            "datasets": {name: {"rows": table_rows[name]} for name in DATASETS},
             "skipped_by_reason": skipped,
             "conservation": check,
-            "files": files,
             "options": options_row,
-            "configuration": effective_configuration(options, argv, config_file),
+            "configuration": configuration,
             "versions": versions,
             "schema_version": schema_version(),
             "quality": quality,
@@ -145,10 +222,14 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         shutil.rmtree(staging, ignore_errors=True)
         if interrupted is not None:
             how = "stopped by SIGTERM" if isinstance(interrupted, Terminated) else "interrupted (Ctrl-C)"
-            print(f"newsbeam: {how} during the quality checks; {output} has this run's datasets and "
+            print(f"newsbeam: {how} during the quality checks; {output} has this run's commit and "
                   "manifest (quality: skipped); 'newsbeam validate' runs the checks", file=sys.stderr)
             return interrupted_exit(interrupted)
-        print_summary(output, counts_row, counts, skipped, metrics, time.monotonic() - started)
+        print_summary(output, counts_row, {name: table_rows[name] for name in DATASETS}, skipped, metrics,
+                      time.monotonic() - started)
+        if level > logs.QUIET:
+            print(f"  commit {run_id} ({mode}): {commit_seconds:.2f} s; tables now hold "
+                  + ", ".join(f"{name} {stats[name]['total_rows']}" for name in DATASETS))
         if failed:
             print_quality_failures(output, failed)
             return EXIT_QUALITY
@@ -160,18 +241,14 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
         shutil.rmtree(staging, ignore_errors=True)
         how = "stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted (Ctrl-C)"
-        if published:
-            print(f"newsbeam: {how} after publishing; {output} has the new datasets but no final "
-                  "manifest yet: rerun to complete it", file=sys.stderr)
-        elif publish.interrupted_publish(output):
-            print(f"newsbeam: {how} while publishing; rerun to replace every dataset in {output}",
-                  file=sys.stderr)
+        if committed:
+            print(f"newsbeam: {how} after the commit; {output} has this run's rows but no manifest of "
+                  "it yet ('newsbeam inspect' reads the tables)", file=sys.stderr)
         else:
             ownership.abandon(output, created)
-            kept = "it was not created" if created else f"{output} keeps what it had"
-            print(f"newsbeam: {how}; nothing was published ({kept})", file=sys.stderr)
+            kept = "it was not created" if created else f"the tables in {output} keep their last commit"
+            print(f"newsbeam: {how}; nothing was committed ({kept})", file=sys.stderr)
         return interrupted_exit(e)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-

@@ -93,11 +93,15 @@ def interrupted_exit(exc: BaseException) -> int:
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
-def quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[dict, list[str]]:
+def quality_step(output: str, enabled: bool, run: dict | None = None,
+                 rows: str | None = None) -> tuple[dict, list[str]]:
     """GE suites and row checks over every published partition; results and report in _quality/.
 
     ``run`` (``pipeline.quality.report.run_info``) is what the report says about the run; without
-    it, the live manifest of a streaming run in progress when there is one, else only the versions."""
+    it, the live manifest of a streaming run in progress when there is one, else only the versions.
+    ``rows``: where the rows to check are when they are not all of ``output``: a batch run checks
+    its staged files (exactly the rows its commit added), their references resolved against the
+    committed tables in ``output``."""
     from pipeline.quality import runner
 
     directory = os.path.join(output, runner.QUALITY_DIR)
@@ -106,14 +110,17 @@ def quality_step(output: str, enabled: bool, run: dict | None = None) -> tuple[d
         return {"status": "skipped"}, []
     from pipeline.quality import inspect, report
 
-    results = runner.check_output(output)
+    if rows is not None:
+        results = runner.check_output(rows, refs_root=output)
+    else:
+        results = runner.check_output(output)
     runner.write_results(output, results)
     if run is None:  # a caller that passes none (streaming): its live manifest, else what this code knows
         from pipeline.output.publish import library_versions
 
         run = report.run_from_output(output, live_only=True) or report.run_info(
             mode=None, options={}, versions=library_versions(), schema_version=schema_version())
-    report.write_report(output, results, inspect.dataset_stats(output), run=run)
+    report.write_report(output, results, inspect.dataset_stats(rows or output), run=run)
     failed = runner.failures(results)
     return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
             "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",

@@ -55,12 +55,19 @@ def _clear_output(output: str) -> None:
 
 
 def live_manifest(output: str, status: str, options_row: dict, versions: dict, schema_version: str,
-                  started: float) -> tuple[dict, dict]:
-    """The manifest of a streaming output as it is now, and its counts row."""
+                  started: float, segments: "Segments | None" = None) -> tuple[dict, dict]:
+    """The manifest of a streaming output as it is now, and its counts row.
+
+    ``segments``: a local stream's commits so far and the segment in progress (tables layout);
+    None: a managed runner's stream, whose files land in ``output``'s dataset folders."""
     from pipeline.run.common import conservation
     from pipeline.output.live import live_counts
 
-    row, counts, skipped, files = live_counts(output)
+    if segments is None:
+        row, counts, skipped, files = live_counts(output)
+    else:
+        row, counts, skipped = segments.totals()
+        files = []
     base = {k: row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
     check = conservation(row["inputs"], base)
     if status == "running":
@@ -74,13 +81,93 @@ def live_manifest(output: str, status: str, options_row: dict, versions: dict, s
         "datasets": {name: {"rows": counts[name]} for name in counts},
         "skipped_by_reason": skipped,
         "conservation": check,
-        "files": files,
         "options": options_row,
         "versions": versions,
         "schema_version": schema_version,
         "elapsed_seconds": round(time.time() - started, 1),
     }
+    if segments is not None and segments.commits:
+        manifest.update(layout="tables", commit=segments.commit_row(), tables=segments.tables)
+    else:
+        manifest.update(files=files)
+        if segments is not None:
+            manifest["layout"] = "tables"
     return manifest, row
+
+
+class Segments:
+    """A local stream's segments: what the committed ones added up to (this run's counts), and
+    the staging directory of the one running (its files count as in flight)."""
+
+    ROW_KEYS = ("inputs", "articles", "duplicates", "rejects", "skipped", "polls", "scans")
+
+    def __init__(self, fingerprint: str):
+        import collections
+
+        self.fingerprint = fingerprint
+        self.row = dict.fromkeys(self.ROW_KEYS, 0)
+        self.counts: collections.Counter = collections.Counter({d: 0 for d in ("articles", "duplicates",
+                                                                                "entities", "rejects")})
+        self.skipped: collections.Counter = collections.Counter()
+        self.commits: list[str] = []
+        self.seconds = 0.0
+        self.tables: dict = {}
+        self.staging: str | None = None
+        self.lock = threading.Lock()
+
+    @staticmethod
+    def staged(staging: str | None):
+        from pipeline.output.live import live_counts
+
+        if staging is None or not os.path.isdir(staging):
+            return None
+        return live_counts(staging)
+
+    def totals(self) -> tuple[dict, dict, dict]:
+        with self.lock:
+            row, counts, skipped = dict(self.row), dict(self.counts), dict(self.skipped)
+            staging = self.staging
+        live = self.staged(staging)
+        if live is not None:
+            live_row, live_counts_, live_skipped, _files = live
+            row = {k: row[k] + live_row[k] for k in self.ROW_KEYS}
+            counts = {k: counts.get(k, 0) + live_counts_.get(k, 0) for k in sorted(set(counts) | set(live_counts_))}
+            skipped = {k: skipped.get(k, 0) + live_skipped.get(k, 0) for k in sorted(set(skipped) | set(live_skipped))}
+        return row, counts, dict(sorted(skipped.items()))
+
+    def last_file_age(self, now: float) -> float | None:
+        from pipeline.output.live import newest_file_age
+
+        live = self.staged(self.staging)
+        return None if live is None else newest_file_age(live[3], self.staging, now)
+
+    def committed(self, run_id: str, staged: tuple, stats: dict, seconds: float) -> None:
+        row, counts, skipped, _files = staged
+        with self.lock:
+            self.row = {k: self.row[k] + row[k] for k in self.ROW_KEYS}
+            self.counts.update(counts)
+            self.skipped.update(skipped)
+            self.seconds += seconds
+            self.staging = None
+            if stats:
+                import pipeline.output.tables as tables
+
+                self.commits.append(run_id)
+                self.tables = {name: dict(stats[name], table=".".join(tables.identifier(name))) for name in stats}
+
+    def commit_row(self) -> dict:
+        return {"run_id": self.commits[-1], "mode": "append", "seconds": round(self.seconds, 3),
+                "input_fingerprint": self.fingerprint, "segments": len(self.commits)}
+
+
+def sources_fingerprint(options) -> str:
+    """sha256 over what a stream reads (feed list file, watched patterns, subscription)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for name in ("feeds", "watch", "pubsub_subscription"):
+        digest.update(f"{name}\0{getattr(options, name, None)!r}\n".encode())
+    return f"sha256:{digest.hexdigest()}"
 
 
 def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
@@ -95,9 +182,10 @@ def status_line(row: dict, skipped: dict, elapsed: float, last_file_age) -> str:
 
 
 class _Refresher(threading.Thread):
-    def __init__(self, output: str, make_manifest, started: float, quiet: bool = False):
+    def __init__(self, output: str, make_manifest, started: float, quiet: bool = False, last_file_age=None):
         super().__init__(name="newsbeam-manifest", daemon=True)
         self.output = output
+        self.last_file_age = last_file_age
         self.make_manifest = make_manifest
         self.started = started
         self.quiet = quiet
@@ -118,7 +206,8 @@ class _Refresher(threading.Thread):
             now = time.time()
             if not self.quiet and now - last_status >= STATUS_EVERY:
                 last_status = now
-                age = newest_file_age(manifest["files"], self.output, now)
+                age = (self.last_file_age(now) if self.last_file_age is not None
+                       else newest_file_age(manifest["files"], self.output, now))
                 print(status_line(row, manifest["skipped_by_reason"], now - self.started, age),
                       file=sys.stderr, flush=True)
 
@@ -150,26 +239,40 @@ def segment_bounds(now: float, stop, segment_seconds: float, local: bool,
 
 
 def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) -> dict:
-    """The dedup entries of the canonical articles already written: those within the horizon of
-    the newest event time among them (event time, as the dedup state itself expires)."""
+    """The dedup entries of the canonical articles already stored: those within the horizon of
+    the newest event time among them (event time, as the dedup state itself expires). Read from
+    the tables (every committed run and segment), or from the dataset folders of a managed
+    runner's stream."""
     import datetime as _dt
 
-    import pyarrow.parquet as pq
-
-    from pipeline.output.files import list_dataset_files
     from pipeline.io.stream import event_time
+    from pipeline.output import tables
     from pipeline.schemas import json_record
     from pipeline.stages.dedup.streaming import seed_entries
 
-    now = _dt.datetime.now(_dt.timezone.utc)
     columns = ["id", "text", "content_hash", "published_at", "fetched_at", "url", "provenance"]
+    if tables.has_tables(output):
+        try:
+            stored = tables.read_table(output, "articles").select(columns).to_pylist()
+        except Exception as exc:  # no articles table yet (nothing committed)
+            from pyiceberg.exceptions import NoSuchTableError
+
+            if not isinstance(exc, NoSuchTableError):
+                raise
+            stored = []
+    else:
+        import pyarrow.parquet as pq
+
+        from pipeline.output.files import list_dataset_files
+
+        stored = [row for rel in list_dataset_files(output, "articles") if rel.endswith(".parquet")
+                  for row in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist()]
+    now = _dt.datetime.now(_dt.timezone.utc)
     timed = []
-    for rel in list_dataset_files(output, "articles"):
-        if rel.endswith(".parquet"):
-            for stored in pq.read_table(os.path.join(output, rel), columns=columns).to_pylist():
-                row = json_record(stored, "articles")  # as the stages see records: ISO timestamps
-                moment, _source = event_time(row, now, tolerance_seconds)
-                timed.append((row, int(moment.timestamp() * 1_000_000)))
+    for row in stored:
+        row = json_record(row, "articles")  # as the stages see records: ISO timestamps
+        moment, _source = event_time(row, now, tolerance_seconds)
+        timed.append((row, int(moment.timestamp() * 1_000_000)))
     if not timed:
         return {}
     newest = max(micros for _row, micros in timed)
@@ -193,11 +296,13 @@ def streaming_options(argv: list[str]):
 
 
 def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup: bool,
-            run_started=None) -> dict[str, int]:
+            run_started=None, stored: str | None = None) -> dict[str, int]:
     """Build and run one job of the stream until its sources stop; its counters.
 
-    ``seed_dedup``: start the dedup state from the articles already written (every job after
-    the first). ``run_started``: when the run (not this job) started, for ``--retry-now``.
+    ``output``: where its files land (a segment's staging directory, or the output of a managed
+    runner's stream). ``seed_dedup``: start the dedup state from the articles already stored in
+    ``stored`` (default ``output``). ``run_started``: when the run (not this job) started, for
+    ``--retry-now``.
     Raises ``NoInputError`` / ``FeedStateError`` for a source that cannot be read.
     """
     import apache_beam as beam
@@ -205,7 +310,8 @@ def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup
     from pipeline import graph
     from pipeline.run.common import counters
 
-    seed = dedup_seed(output, options.dedup_horizon, options.event_time_tolerance) if seed_dedup else None
+    seed = (dedup_seed(stored or output, options.dedup_horizon, options.event_time_tolerance)
+            if seed_dedup else None)
     pipeline = beam.Pipeline(options=options)
     graph.build_streaming(pipeline, options, output, state_dir, start=start, stop=stop, dedup_seed=seed,
                           run_started=run_started)
@@ -261,7 +367,7 @@ def segment_main(spec_path: str) -> int:
         with stop_signals():
             try:
                 metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                                  spec["seed_dedup"], spec.get("run_started"))
+                                  spec["seed_dedup"], spec.get("run_started"), spec.get("stored"))
             except Exception as error:  # a stop signal raised inside a stage arrives wrapped by the runner
                 stop = as_stop(error)
                 if stop is error:
@@ -324,6 +430,46 @@ def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
         return json.load(f)["counters"]
 
 
+def run_segment(segments: Segments, index: int, argv: list[str], output: str, state_root: str,
+                start: float, stop, run_started: float, workdir: str, options_row: dict) -> dict[str, int]:
+    """One segment of a local stream: its job in a child process writes into a staging directory
+    with its own copy of the state; once the job ended cleanly, its rows and its state are
+    committed together. A job that fails or is stopped commits nothing: its inputs are read again."""
+    from pipeline.output import publish
+    from pipeline.output.live import live_counts
+    from pipeline.run.commits import (discard_segment, finish_commit, new_run_id, segment_state,
+                                      write_segment)
+
+    run_id = new_run_id()
+    staging = publish.staging_dir(output)
+    write_segment(staging, {"run_id": run_id, "ready": False})
+    work = segment_state(state_root, run_id)
+    with segments.lock:
+        segments.staging = staging
+    spec = {"index": index, "argv": list(argv), "output": staging, "stored": output, "state_dir": work,
+            "start": start, "stop": stop, "seed_dedup": True, "run_started": run_started,
+            "driver_pid": os.getpid()}
+    try:
+        job_metrics = run_segment_child(spec, workdir)
+    except BaseException:
+        with segments.lock:
+            segments.staging = None
+        discard_segment(staging, state_root, run_id)
+        raise
+    staged = live_counts(staging)
+    row, _counts, skipped, _files = staged
+    summary = {"options": options_row, "streaming-segment": index,
+               "stream-counts": {k: row[k] for k in Segments.ROW_KEYS}, "skipped-by-reason": skipped}
+    segment = {"run_id": run_id, "ready": True, "kind": "segment", "summary": summary}
+    write_segment(staging, segment)
+    from pipeline.output.files import pause_for_tests
+
+    pause_for_tests("segment-commit")  # tests: SIGKILL between a segment's end and its commit
+    stats, seconds = finish_commit(output, staging, state_root, segment)
+    segments.committed(run_id, staged, stats, seconds)
+    return job_metrics
+
+
 def run_streaming(argv: list[str], quiet: bool = False) -> int:
     """Run until the sources end (``--stop-after``) or forever; exit code as for batch, and 1
     (2 for a source that cannot be read) when a job fails. ``quiet`` (``-q``): no status line."""
@@ -346,8 +492,17 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     from pipeline.output.ownership import adopt
 
     adopt(output)  # the CLI checked that the directory is newsbeam's (pipeline/output/ownership.py)
-    _clear_output(output)
+    local = local_runner(options)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
+    segments = Segments(sources_fingerprint(options)) if local else None
+    if local:
+        from pipeline.run.commits import recover_pending
+
+        # each segment job is a commit to the tables; what a killed run finished is committed now
+        for run_id in recover_pending(output, state_dir):
+            print(f"newsbeam: committed segment {run_id}, which a stopped run had finished", file=sys.stderr)
+    else:
+        _clear_output(output)  # a managed runner's stream still writes dataset folders
     started = time.time()
     stop = started + options.stop_after if options.stop_after else None
 
@@ -361,12 +516,12 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
     progress = {"jobs": 0}  # how many jobs have started (local runs: one per segment)
 
     def make_manifest(status):
-        manifest, row = live_manifest(output, status, options_row, versions, schema_version, started)
+        manifest, row = live_manifest(output, status, options_row, versions, schema_version, started, segments)
         manifest["jobs"] = progress["jobs"]
         return manifest, row
 
-    local = local_runner(options)
-    refresher = _Refresher(output, make_manifest, started, quiet=quiet)
+    refresher = _Refresher(output, make_manifest, started, quiet=quiet,
+                           last_file_age=segments.last_file_age if segments is not None else None)
     refresher.start()
     print(f"newsbeam: streaming into {output}"
           + (f" for {options.stop_after:.0f} s" if options.stop_after else " until interrupted (Ctrl-C)"),
@@ -394,10 +549,8 @@ def run_streaming(argv: list[str], quiet: bool = False) -> int:
                     watch_interval=options.watch_interval if options.watch else 0.0)
                 progress["jobs"] += 1
                 if local:
-                    spec = {"index": progress["jobs"], "argv": list(argv), "output": output, "state_dir": state_dir,
-                            "start": seg_start, "stop": seg_stop, "seed_dedup": progress["jobs"] > 1,
-                            "run_started": started, "driver_pid": os.getpid()}
-                    job_metrics = run_segment_child(spec, workdir)
+                    job_metrics = run_segment(segments, progress["jobs"], argv, output, state_dir, seg_start,
+                                              seg_stop, started, workdir, options_row)
                 else:
                     try:
                         job_metrics = run_job(options, output, state_dir, seg_start, seg_stop, seed_dedup=False,

@@ -139,6 +139,35 @@ def test_tables_from_the_dataset_schemas(tmp_path, dataset):
     assert [f.name for f in table.spec().fields] == [p.name for p in tables.PARTITIONING[dataset]]
 
 
+def test_a_newer_schema_adds_optional_columns_and_keeps_the_stored_rows(tmp_path):
+    """A newer newsbeam adds a top-level field and a nested one: the existing table gains them as
+    optional columns (the stored rows read them as null), new rows carry them, nothing is lost."""
+    out = tmp_path / "out"
+    commit(out, A[:2])
+    newer = pa.schema(list(ARTICLES) + [pa.field("word_count", pa.int64(), nullable=False)])
+    provenance = newer.field("provenance")
+    newer = newer.set(newer.get_field_index("provenance"), pa.field(
+        "provenance", pa.struct(list(provenance.type) + [pa.field("warnings", pa.list_(pa.string()))]),
+        nullable=False))
+    catalog = tables.open_catalog(out)
+    table = tables.ensure_table(catalog, "articles", newer)
+    stored = table.schema().as_arrow()
+    assert stored.field("word_count").nullable and stored.field("id").nullable is False
+    assert "warnings" in [f.name for f in stored.field("provenance").type]
+    row = dict(article("c1", 5), word_count=42)
+    row["provenance"] = dict(row["provenance"], warnings=["short"])
+    staged = {"articles": stage(tmp_path / "staging-new", [row], schema=newer)}
+    tables.commit_run(catalog, staged, "append", schemas={"articles": newer})
+    rows = {r["id"]: r for r in tables.read_table(out, "articles").to_pylist()}
+    assert sorted(rows) == ["a1", "a2", "c1"]
+    assert rows["a1"]["word_count"] is None and rows["c1"]["word_count"] == 42
+    assert rows["c1"]["provenance"]["warnings"] == ["short"] and rows["a1"]["provenance"]["warnings"] is None
+    # the same schema again changes nothing
+    before = load(out).schema().schema_id
+    tables.ensure_table(catalog, "articles", newer)
+    assert load(out).schema().schema_id == before
+
+
 def test_day_partition_needs_a_timestamp_column(tmp_path):
     schema = ARTICLES.set(2, pa.field("published_at", pa.string()))
     with pytest.raises(ValueError, match="day of published_at needs a timestamp"):

@@ -243,14 +243,13 @@ def test_alias_table_does_not_depend_on_input_order(tmp_path):
 @needs_seeds
 def test_seeds_entities_dataset(tmp_path):
     """Issue 6, acceptance 1, on what `newsbeam run` writes for the five seed copies."""
-    import duckdb
-
     out = tmp_path / "out"
     result = subprocess.run([sys.executable, "-m", "pipeline.cli", "run", "--input", f"{SEEDS}/*.txt",
                              "--output", str(out)], capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
-    rows = duckdb.sql(f"select * from read_parquet('{out}/entities/**/*.parquet', hive_partitioning=true)"
-                      ).to_arrow_table().to_pylist()
+    from tests.conftest import table_rows
+
+    rows = table_rows(out, "entities")
     assert rows
     by_article: dict = {}
     for r in rows:
