@@ -413,17 +413,22 @@ def _append_staged(tx, table: "Table", dataset: str, paths: Sequence, props: dic
     (16.5 s for 126 files / 3,285 rows). A staged file holds one partition, so the split of each
     file is one pass over its own rows, and only one file's rows are in memory at a time.
     """
+    import itertools
+
     import pyarrow.parquet as pq
     from pyiceberg.io.pyarrow import _dataframe_to_data_files
 
     target = tx.table_metadata.schema().as_arrow()
+    # one counter for the whole append: data file names are <counter>-<task>-<write uuid>, so
+    # a counter per call would give two staged files of one partition the same name
+    counter = itertools.count(0)
     with tx.update_snapshot(snapshot_properties=props).fast_append() as append:
         for path in paths:
             rows = _conform(pq.read_table(str(path).removeprefix("file://")), target, path, dataset)
             if not rows.num_rows:
                 continue
-            for data_file in _dataframe_to_data_files(table_metadata=tx.table_metadata, df=rows,
-                                                      io=table.io, write_uuid=append.commit_uuid):
+            for data_file in _dataframe_to_data_files(table_metadata=tx.table_metadata, df=rows, io=table.io,
+                                                      write_uuid=append.commit_uuid, counter=counter):
                 append.append_data_file(data_file)
 
 

@@ -168,6 +168,21 @@ def test_a_newer_schema_adds_optional_columns_and_keeps_the_stored_rows(tmp_path
     assert load(out).schema().schema_id == before
 
 
+def test_several_staged_files_of_one_partition_keep_every_row(tmp_path):
+    """A stream segment stages one file per bundle: two files of the same day and language in
+    one commit must become two data files, not one written over the other."""
+    out = tmp_path / "out"
+    staging = tmp_path / "staging"
+    first = stage(staging, [article("s1", 7)])
+    second = stage(staging, [article("s2", 7)])
+    assert first != second and Path(first[0]).parent == Path(second[0]).parent
+    catalog = tables.open_catalog(out)
+    tables.commit_run(catalog, {"articles": first + second}, "append", schemas=SCHEMAS)
+    assert ids(tables.read_table(out, "articles")) == ["s1", "s2"]
+    files = [task.file.file_path for task in load(out).scan().plan_files()]
+    assert len(set(files)) == 2 and all(os.path.exists(f.removeprefix("file://")) for f in files)
+
+
 def test_day_partition_needs_a_timestamp_column(tmp_path):
     schema = ARTICLES.set(2, pa.field("published_at", pa.string()))
     with pytest.raises(ValueError, match="day of published_at needs a timestamp"):
