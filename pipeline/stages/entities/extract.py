@@ -3,6 +3,7 @@
 :func:`split_spans`), post-processed by :mod:`pipeline.stages.entities.resolve`."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from pipeline.records import Mention
@@ -56,6 +57,35 @@ def split_spans(text: str, limit: int) -> list[tuple[int, int]]:
         start = cut
     spans.append((start, n))
     return spans
+
+
+# --------------------------------------------------------------------------- line breaks
+
+_BREAK = re.compile(r"[\r\n]+")
+
+
+def split_at_breaks(mentions: Iterable[Mention]) -> list[Mention]:
+    """Mentions cut at line breaks (pure): a mention whose text holds one becomes one mention per
+    line piece that has a letter or digit in it, each trimmed, with the same label and the piece
+    as its canonical name. The model already never crosses a line break
+    (:data:`~pipeline.stages.entities.model.LINE_BREAKS`); this keeps it so after any step."""
+    out: list[Mention] = []
+    for m in mentions:
+        text = m["text"]
+        if "\n" not in text and "\r" not in text:
+            out.append(m)
+            continue
+        pos = 0
+        for piece in _BREAK.split(text):
+            at = text.index(piece, pos)
+            pos = at + len(piece)
+            stripped = piece.strip()
+            if not any(ch.isalnum() for ch in stripped):
+                continue
+            start = m["start"] + at + (len(piece) - len(piece.lstrip()))
+            out.append(Mention(**{**m, "start": start, "end": start + len(stripped), "text": stripped,
+                                  "canonical": stripped}))
+    return out
 
 
 # --------------------------------------------------------------------------- extraction
@@ -112,7 +142,7 @@ class EntityExtractor:
             ms = resolve_document(ms, gaz)
             if self.labels is None or "PERSON" in self.labels:
                 ms = propagate_surnames(ms, text)
-            out.append(ms)
+            out.append(split_at_breaks(ms))
         return out
 
     def raw_many(self, texts: Sequence[str], batch_size: int = 32) -> list[list[Mention]]:
@@ -140,4 +170,4 @@ class EntityExtractor:
                         continue
                     raw[i].append(Mention(start=start, end=end, text=surface, label=ent.label_,
                                           canonical=surface))
-        return raw
+        return [split_at_breaks(ms) for ms in raw]

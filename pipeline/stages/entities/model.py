@@ -115,6 +115,45 @@ def _config_path(name: str) -> Optional[Path]:
     return found[0] if found else None
 
 
+#: The component that marks line breaks as sentence starts, added before the NER component.
+LINE_BREAKS = "newsbeam_line_breaks"
+
+
+def line_break_starts(words: list[str], spaces_after: list[str]) -> list[int]:
+    """Indexes of the tokens that must start a sentence (pure): a whitespace token holding a line
+    break, and the token right after a line break (in a token or in the whitespace after one).
+
+    spaCy's NER never continues an entity into a token that starts a sentence, so marking these
+    keeps every entity inside one line ("Jennifer Harper\n\nJed Babbin" is no single PERSON)."""
+    starts, after = [], False
+    for i, (word, space) in enumerate(zip(words, spaces_after)):
+        if i and (after or "\n" in word or "\r" in word):
+            starts.append(i)
+        after = any(ch in word or ch in space for ch in "\n\r")
+    return starts
+
+
+def _line_breaks(doc):
+    """spaCy component: :func:`line_break_starts` as sentence starts (other tokens left unset)."""
+    for i in line_break_starts([t.text for t in doc], [t.whitespace_ for t in doc]):
+        doc[i].is_sent_start = True
+    return doc
+
+
+def _add_line_breaks(nlp: "Language") -> None:
+    from spacy.language import Language
+
+    if not Language.has_factory(LINE_BREAKS):
+        Language.component(LINE_BREAKS, func=_line_breaks)
+    if LINE_BREAKS in nlp.pipe_names:
+        return
+    ner = next((n for n in nlp.pipe_names if nlp.get_pipe_meta(n).factory in NER_FACTORIES), None)
+    if ner is None:
+        nlp.add_pipe(LINE_BREAKS, first=True)
+    else:
+        nlp.add_pipe(LINE_BREAKS, before=ner)
+
+
 _MODELS: dict[str, "Language"] = {}
 #: One lock per loaded model: a Language object is shared by the threads of a process.
 RUN_LOCKS: dict[str, threading.Lock] = {}
@@ -123,7 +162,8 @@ MODELS_LOCK = threading.Lock()
 
 
 def load_model(name: Optional[str] = None) -> "Language":
-    """Load (once per process) the resolved model with only what NER needs."""
+    """Load (once per process) the resolved model with only what NER needs, and
+    :data:`LINE_BREAKS` before its NER (no entity across a line break)."""
     name = resolve_model(name)
     with MODELS_LOCK:
         nlp = _MODELS.get(name)
@@ -140,6 +180,7 @@ def load_model(name: Optional[str] = None) -> "Language":
             for component in ner_exclusions(nlp.config):
                 if component in nlp.component_names:
                     nlp.remove_pipe(component)
+        _add_line_breaks(nlp)
         _MODELS[name] = nlp
         RUN_LOCKS[name] = threading.Lock()
         return nlp
