@@ -184,7 +184,7 @@ class EntityExtractor:
                     label = ent.label_
                     if wikiner:
                         label = WIKINER_LABELS.get(label, label)
-                        if label == "LOC" and gaz is not None and gaz.is_place(canonical_form(ent.text, "GPE")):
+                        if label == "LOC" and gaz is not None and gaz.is_place(canonical_form(ent.text, "GPE"), local=True):
                             label = "GPE"
                     if self.labels is not None and label not in self.labels:
                         continue

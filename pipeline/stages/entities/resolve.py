@@ -139,7 +139,7 @@ STRAY_WORD_ZIPF = 4.0
 
 def _is_word_not_place(m: Mention, gaz: Gazetteer) -> bool:
     name = m["canonical"]
-    if m["label"] != "GPE" or " " in name or name.isupper() or gaz.is_place(name):
+    if m["label"] != "GPE" or " " in name or name.isupper() or gaz.is_place(name, local=True):
         return False
     import wordfreq  # lazily: rare path
 
