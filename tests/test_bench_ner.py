@@ -81,3 +81,32 @@ def test_post_processing_is_no_worse_on_held_out(evaluations):
     heldout = evaluations["heldout"]
     for metric in ("span", "entity"):
         assert heldout["post+aliases"][metric]["f1"] >= heldout["raw"][metric]["f1"], metric
+
+
+def test_multi_language_set_loads_with_languages():
+    docs = B.load_multi()
+    langs = {d["lang"] for d in docs}
+    assert {"fr", "de", "es", "it"} <= langs
+    assert sum(d["sentences"] for d in docs if d["lang"] == "fr") >= 30
+    assert sum(d["sentences"] for d in docs) >= 60
+    for d in docs:
+        for s in d["spans"]:
+            assert s["label"] in LABELS and d["text"][s["start"]:s["end"]].strip() == d["text"][s["start"]:s["end"]]
+
+
+def test_score_conll_collapses_places():
+    doc = {"text": "Paris and Berlin.", "spans": [{"start": 0, "end": 5, "label": "GPE", "canonical": "Paris"},
+                                                  {"start": 10, "end": 16, "label": "LOC", "canonical": "Berlin"}]}
+    r = B.score_conll([doc], [[{"start": 0, "end": 5, "label": "LOC"}, {"start": 10, "end": 16, "label": "GPE"}]])
+    assert r["per_org_loc"]["f1"] == 1.0 and r["places"]["f1"] == 1.0
+
+
+def test_french_gets_french_entities_and_others_their_places():
+    """Issue 22: before, articles not in English got no entities at all (F1 0 on this set)."""
+    multi = B.evaluate_multi()
+    assert multi["fr"]["path"].startswith("model fr_core_news_sm")
+    assert multi["fr"]["before"]["per_org_loc"]["f1"] == 0.0
+    assert multi["fr"]["after"]["per_org_loc"]["f1"] >= 0.8
+    for lang in ("de", "es", "it"):
+        assert multi[lang]["path"] == "gazetteer fallback"
+        assert multi[lang]["after"]["places"]["precision"] >= 0.7, lang

@@ -9,6 +9,7 @@ from typing import Iterable, Optional
 import apache_beam as beam
 
 from pipeline.records import Mention
+from pipeline.stages.entities.labels import is_common_word
 from pipeline.stages.entities.names import canonical_form, is_prefix, is_suffix, tokens
 from pipeline.stages.entities.places import Gazetteer, place_codes
 
@@ -21,22 +22,23 @@ def alias_evidence(mentions: Iterable[Mention]) -> list[tuple[str, str, str]]:
 
     * ``("person", short, full)``: the article resolved the PERSON name ``short`` to ``full``
       ("Xi" -> "Xi Jinping"), and every multi-word PERSON name offers its last word
-      ("Putin" -> "Vladimir Putin");
-    * ``("case", lower, spelling)``: a mixed-case spelling of a name, for ALL-CAPS forms elsewhere.
+      ("Putin" -> "Vladimir Putin"); never from a common English word ("Trust", "Young");
+    * ``("case", "LABEL|lower", spelling)``: a mixed-case spelling of a name, for ALL-CAPS forms of the
+      same label elsewhere.
     """
     found = set()
     for m in mentions:
         canonical, label = m["canonical"], m["label"]
         if label == "PERSON":
             short = canonical_form(m["text"], "PERSON")
-            if short != canonical and (is_prefix(tokens(short), tokens(canonical))
-                                       or is_suffix(tokens(short), tokens(canonical))):
+            if short != canonical and not is_common_word(short) and (
+                    is_prefix(tokens(short), tokens(canonical)) or is_suffix(tokens(short), tokens(canonical))):
                 found.add(("person", short, canonical))
             toks = tokens(canonical)
-            if len(toks) > 1 and toks[-1][:1].isupper():
+            if len(toks) > 1 and toks[-1][:1].isupper() and not is_common_word(toks[-1]):
                 found.add(("person", toks[-1], canonical))
         if not canonical.isupper() and any(ch.isalpha() for ch in canonical):
-            found.add(("case", canonical.lower(), canonical))
+            found.add(("case", f"{label}|{canonical.lower()}", canonical))
     return sorted(found)
 
 
@@ -65,7 +67,8 @@ def apply_aliases(mentions: Iterable[Mention], table: dict, gaz: Optional[Gazett
 
     A PERSON name the article left short ("Putin": the article never says "Vladimir Putin") takes
     the table's full name, unless the article itself has a longer PERSON name it could be part of
-    (then the article's own reading stands); an ALL-CAPS name takes the run's mixed-case spelling.
+    (then the article's own reading stands); an ALL-CAPS name takes the run's mixed-case spelling
+    of a name with the same label. Aliases stay within a label and never start from a common word.
     """
     mentions = list(mentions)
     persons = Counter(m["canonical"] for m in mentions if m["label"] == "PERSON")
@@ -74,13 +77,14 @@ def apply_aliases(mentions: Iterable[Mention], table: dict, gaz: Optional[Gazett
     out = []
     for m in mentions:
         canonical = m["canonical"]
-        if m["label"] == "PERSON" and canonical in people and people[canonical] != canonical:
+        if m["label"] == "PERSON" and canonical in people and people[canonical] != canonical \
+                and not is_common_word(canonical):
             own = [f for f in persons if is_suffix(tokens(canonical), tokens(f))
                    or is_prefix(tokens(canonical), tokens(f))]
             if not own:
                 canonical = people[canonical]
-        elif canonical.isupper() and canonical.lower() in spelling:
-            canonical = spelling[canonical.lower()]
+        elif canonical.isupper() and f'{m["label"]}|{canonical.lower()}' in spelling:
+            canonical = spelling[f'{m["label"]}|{canonical.lower()}']
         if canonical != m["canonical"]:
             m = Mention(**{**m, "canonical": canonical})
             if gaz is not None and m["label"] in ("GPE", "LOC") and not m.get("country_code"):

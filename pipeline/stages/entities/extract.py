@@ -3,10 +3,13 @@
 :func:`split_spans`), post-processed by :mod:`pipeline.stages.entities.resolve`."""
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Iterable, Optional, Sequence
 
 from pipeline.records import Mention
-from pipeline.stages.entities.model import RUN_LOCKS, load_model, model_description, resolve_model
+from pipeline.stages.entities.fallback import covers, gazetteer_places
+from pipeline.stages.entities.model import RUN_LOCKS, load_model, model_description, resolve_model, resolve_models
+from pipeline.stages.entities.names import canonical_form
 from pipeline.stages.entities.places import Gazetteer, gazetteer
 from pipeline.stages.entities.resolve import dateline_mentions, propagate_surnames, resolve_document, tidy_mentions
 
@@ -18,6 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
 DEFAULT_LABELS: tuple[str, ...] = ("PERSON", "ORG", "GPE", "LOC", "NORP", "FAC", "EVENT",
                                    "PRODUCT", "WORK_OF_ART", "LAW")
 NUMERIC_LABELS: tuple[str, ...] = ("DATE", "TIME", "MONEY", "PERCENT", "QUANTITY", "ORDINAL", "CARDINAL")
+#: Labels of the WikiNER-trained models (fr/es/it/pt... ``*_core_news_*``) in OntoNotes terms; their
+#: LOC is a GPE when the gazetteers know the place. MISC (nationalities, events, works mixed) has
+#: no OntoNotes counterpart and is left out with the other labels not kept.
+WIKINER_LABELS = {"PER": "PERSON", "ORG": "ORG", "LOC": "LOC", "MISC": "MISC"}
 
 #: spaCy needs ~3 GB of RAM to run NER alone on a 1,000,000-character doc (measured, sm model);
 #: texts are cut into chunks of at most this many characters (and never above nlp.max_length).
@@ -58,6 +65,35 @@ def split_spans(text: str, limit: int) -> list[tuple[int, int]]:
     return spans
 
 
+# --------------------------------------------------------------------------- line breaks
+
+_BREAK = re.compile(r"[\r\n]+")
+
+
+def split_at_breaks(mentions: Iterable[Mention]) -> list[Mention]:
+    """Mentions cut at line breaks (pure): a mention whose text holds one becomes one mention per
+    line piece that has a letter or digit in it, each trimmed, with the same label and the piece
+    as its canonical name. The model already never crosses a line break
+    (:data:`~pipeline.stages.entities.model.LINE_BREAKS`); this keeps it so after any step."""
+    out: list[Mention] = []
+    for m in mentions:
+        text = m["text"]
+        if "\n" not in text and "\r" not in text:
+            out.append(m)
+            continue
+        pos = 0
+        for piece in _BREAK.split(text):
+            at = text.index(piece, pos)
+            pos = at + len(piece)
+            stripped = piece.strip()
+            if not any(ch.isalnum() for ch in stripped):
+                continue
+            start = m["start"] + at + (len(piece) - len(piece.lstrip()))
+            out.append(Mention(**{**m, "start": start, "end": start + len(stripped), "text": stripped,
+                                  "canonical": stripped}))
+    return out
+
+
 # --------------------------------------------------------------------------- extraction
 
 class EntityExtractor:
@@ -79,12 +115,23 @@ class EntityExtractor:
         self.chunk_chars = chunk_chars
         self.places = places
         self._nlp: Optional["Language"] = None
+        self._wikiner: Optional[bool] = None
 
     @property
     def nlp(self) -> "Language":
         if self._nlp is None:
             self._nlp = load_model(self.model)
         return self._nlp
+
+    @property
+    def wikiner(self) -> bool:
+        """The model labels PER/LOC/ORG/MISC (WikiNER), not OntoNotes' PERSON/GPE/..."""
+        if self._wikiner is None:
+            labels = set()
+            for name in self.nlp.pipe_names:
+                labels |= set(getattr(self.nlp.get_pipe(name), "labels", ()) or ())
+            self._wikiner = "PER" in labels and "PERSON" not in labels
+        return self._wikiner
 
     @property
     def gazetteer(self) -> Optional[Gazetteer]:
@@ -112,7 +159,7 @@ class EntityExtractor:
             ms = resolve_document(ms, gaz)
             if self.labels is None or "PERSON" in self.labels:
                 ms = propagate_surnames(ms, text)
-            out.append(ms)
+            out.append(split_at_breaks(ms))
         return out
 
     def raw_many(self, texts: Sequence[str], batch_size: int = 32) -> list[list[Mention]]:
@@ -127,17 +174,83 @@ class EntityExtractor:
                 if text[start:end].strip():
                     chunks.append((i, start, text[start:end]))
         raw: list[list[Mention]] = [[] for _ in texts]
+        wikiner = self.wikiner
+        gaz = self.gazetteer if wikiner else None
         with RUN_LOCKS[self.model]:  # one Language object per process, shared by threads
             docs = nlp.pipe((c for _, _, c in chunks), batch_size=max(1, batch_size))
             for (i, offset, _), doc in zip(chunks, docs):
                 text = texts[i]
                 for ent in doc.ents:
-                    if self.labels is not None and ent.label_ not in self.labels:
+                    label = ent.label_
+                    if wikiner:
+                        label = WIKINER_LABELS.get(label, label)
+                        if label == "LOC" and gaz is not None and gaz.is_place(canonical_form(ent.text, "GPE"), local=True):
+                            label = "GPE"
+                    if self.labels is not None and label not in self.labels:
                         continue
                     start, end = offset + ent.start_char, offset + ent.end_char
                     surface = text[start:end]
                     if not surface.strip():
                         continue
-                    raw[i].append(Mention(start=start, end=end, text=surface, label=ent.label_,
-                                          canonical=surface))
-        return raw
+                    raw[i].append(Mention(start=start, end=end, text=surface, label=label, canonical=surface))
+        return [split_at_breaks(ms) for ms in raw]
+
+
+class MultiExtractor:
+    """Named entities of texts in several languages: the model of each text's detected ``lang``
+    (``models``: lang -> package, default :func:`resolve_models`; each loaded on first use, once
+    per process), else, with ``fallback``, the places the gazetteers confirm
+    (:func:`~pipeline.stages.entities.fallback.gazetteer_places`).
+
+    :meth:`annotate_many` gives each text its mentions and the note for ``provenance["entities"]``:
+    None (a model read it), ``"fallback: ..."`` (places only) or ``"skipped: ..."``.
+    """
+
+    def __init__(self, models: Optional[dict] = None, labels: Optional[Iterable[str]] = DEFAULT_LABELS,
+                 chunk_chars: Optional[int] = None, fallback: bool = True):
+        self.models = dict(models) if models is not None else resolve_models()
+        self.labels = labels
+        self.chunk_chars = chunk_chars
+        self.fallback = fallback
+        self._extractors: dict[str, EntityExtractor] = {}
+
+    def extractor(self, lang: str) -> Optional[EntityExtractor]:
+        if lang not in self.models:
+            return None
+        if lang not in self._extractors:
+            self._extractors[lang] = EntityExtractor(self.models[lang], self.labels, self.chunk_chars)
+        return self._extractors[lang]
+
+    def annotate_many(self, texts: Sequence[str], langs: Sequence[str],
+                      batch_size: int = 32) -> list[tuple[list[Mention], Optional[str]]]:
+        out: list = [None] * len(texts)
+        groups: dict[str, list[int]] = {}
+        for i, lang in enumerate(langs):
+            groups.setdefault(lang, []).append(i)
+        for lang, idx in sorted(groups.items()):
+            ex = self.extractor(lang)
+            if ex is not None:
+                for i, ms in zip(idx, ex.extract_many([texts[i] for i in idx], batch_size)):
+                    out[i] = (ms, None)
+                continue
+            for i in idx:
+                out[i] = self.fallback_one(texts[i], lang)
+        return out
+
+    def fallback_one(self, text: str, lang: str) -> tuple[list[Mention], Optional[str]]:
+        """Mentions and note of a text in a language no model covers."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        label = lang or "unknown"
+        if not self.fallback or lang in ("", "und"):
+            return [], f"skipped: language {label} not covered by the model"
+        if not covers(text):
+            return [], (f"skipped: language {label} not covered by a model, and its script has no capital "
+                        "letters for the gazetteer fallback")
+        ms = gazetteer_places(text, lang, gazetteer())
+        if self.labels is not None:
+            ms = [m for m in ms if m["label"] in self.labels]
+        return ms, f"fallback: no model for language {label}; places only (capitalised names the gazetteers know)"
+
+    def extract_many(self, texts: Sequence[str], langs: Sequence[str], batch_size: int = 32) -> list[list[Mention]]:
+        return [ms for ms, _ in self.annotate_many(texts, langs, batch_size)]

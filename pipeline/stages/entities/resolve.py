@@ -12,6 +12,7 @@ from collections import Counter
 from typing import Iterable, Optional
 
 from pipeline.records import Mention
+from pipeline.stages.entities.labels import check_labels, is_common_word, join_acronyms
 from pipeline.stages.entities.names import TITLES, NameIndex, canonical_form, name_bounds, tokens
 from pipeline.stages.entities.places import Gazetteer, place_codes
 
@@ -42,7 +43,11 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
        "Xi Jinping"); when several longer names fit, the most frequent wins, and a tie leaves
        the short name as it is; a bare name labelled otherwise (ORG "Gabuev") that a PERSON name
        in the article ends with becomes that PERSON;
-    5. with a gazetteer: :func:`place_codes`.
+    5. an acronym takes the name and label of its expansion in the article ("EU" -> "European
+       Union", :func:`~pipeline.stages.entities.labels.join_acronyms`);
+    6. with a gazetteer: :func:`place_codes`; then
+       :func:`~pipeline.stages.entities.labels.check_labels` (curated company names are ORG, "AI"
+       is no place). A common English word never becomes a PERSON through a longer name.
     """
     items = []
     for m in sorted(mentions, key=lambda m: (m["start"], m["end"])):
@@ -107,24 +112,26 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
         if lab != "PERSON" and (gaz is not None or lab not in ("GPE", "LOC")) and " " not in c \
                 and not c.isupper() and c not in person_counts:
             full = persons.longer_with_suffix(c)
-            if len(full) == 1 and (gaz is None or not gaz.is_place(c)):
+            if len(full) == 1 and (gaz is None or not gaz.is_place(c)) and not is_common_word(c):
                 labels[i] = "PERSON"
                 resolved.setdefault(c, resolved.get(full[0], full[0]))
     canon = [resolved.get(c, c) if lab == "PERSON" else c for c, lab in zip(canon, labels)]
 
-    out = [Mention(start=m["start"], end=m["end"], text=m["text"], label=lab, canonical=c)
-           for m, lab, c in zip(items, labels, canon)]
+    out = join_acronyms(Mention(start=m["start"], end=m["end"], text=m["text"], label=lab, canonical=c)
+                        for m, lab, c in zip(items, labels, canon))
     if gaz is not None:
         out = [m for m in out if not _is_word_not_place(m, gaz)]
-        return place_codes(out, gaz)
-    return [Mention(**m, country_code=None) for m in out]
+        return check_labels(place_codes(out, gaz))
+    return check_labels(Mention(**m, country_code=None) for m in out)
 
 
 _FAC_HEADS = frozenset({"Cathedral", "Church", "Mosque", "Temple", "Bridge", "Airport", "Stadium", "Arena",
                         "Tower", "Palace", "Square", "Museum", "Hotel", "Station", "Highway", "Dam"})
 _ORG_HEADS = frozenset({"University", "Institute", "College", "Hospital", "Council", "Committee", "Party",
                         "Bank", "Ministry", "Agency", "Association", "Company", "Corporation", "Inc.", "Ltd.",
-                        "Foundation", "Center", "Centre", "Group", "Department", "Commission", "Court"})
+                        "Foundation", "Center", "Centre", "Group", "Department", "Commission", "Court",
+                        "Trust", "NHS", "Live", "News", "Times", "Herald", "Gazette", "Tribune", "Telegraph",
+                        "Journal"})
 #: A one-word GPE the gazetteer does not know that is this common as an English word is a stray
 #: capitalised word ("Visit", "Marking" at the start of a caption), not a place.
 STRAY_WORD_ZIPF = 4.0
@@ -132,7 +139,7 @@ STRAY_WORD_ZIPF = 4.0
 
 def _is_word_not_place(m: Mention, gaz: Gazetteer) -> bool:
     name = m["canonical"]
-    if m["label"] != "GPE" or " " in name or name.isupper() or gaz.is_place(name):
+    if m["label"] != "GPE" or " " in name or name.isupper() or gaz.is_place(name, local=True):
         return False
     import wordfreq  # lazily: rare path
 
@@ -256,7 +263,8 @@ def dateline_mentions(mentions: list[Mention], text: str, gaz: Gazetteer) -> lis
 def propagate_surnames(mentions: list[Mention], text: str) -> list[Mention]:
     """Occurrences of a full name's surname that the model did not tag ("Zelenskyy urged ...")
     become PERSON mentions of the full name (pure). Skipped when two full names share the
-    surname, or when the surname also occurs as a lower-case word in the text ("Rose", "rose")."""
+    surname, when the surname is a common English word, or when it also occurs as a lower-case word
+    in the text ("Rose", "rose")."""
     fulls: dict[str, set] = {}
     for m in mentions:
         if m["label"] == "PERSON":
@@ -267,7 +275,7 @@ def propagate_surnames(mentions: list[Mention], text: str) -> list[Mention]:
     runs = _word_runs(text) if fulls else {}
     tagged = _Spans((m["start"], m["end"]) for m in mentions)
     for surname, names in sorted(fulls.items()):
-        if len(names) != 1 or _word_hits(surname.lower(), text, runs):
+        if len(names) != 1 or is_common_word(surname) or _word_hits(surname.lower(), text, runs):
             continue
         full = next(iter(names))
         for a, b in _word_hits(surname, text, runs):

