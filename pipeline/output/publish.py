@@ -142,9 +142,10 @@ def library_versions(model: Optional[str] = None) -> dict:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = None
-    if model:
+    for spec in (model or "").split():
+        package = spec.partition("=")[2] or spec
         try:
-            versions[f"model:{model}"] = metadata.version(model.replace("_", "-"))
-        except metadata.PackageNotFoundError:
-            versions[f"model:{model}"] = None
+            versions[f"model:{package}"] = metadata.version(package.replace("_", "-"))
+        except (metadata.PackageNotFoundError, ValueError):
+            versions[f"model:{package}"] = None
     return versions

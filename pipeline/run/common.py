@@ -145,14 +145,20 @@ def schema_version() -> str:
 
 
 def model_name(options) -> str | None:
+    """The NER models this run uses: ``PACKAGE`` when only English is covered, else
+    ``"en=PACKAGE fr=PACKAGE ..."`` (every installed default model counts, given or not)."""
     if not options.entities:
         return None
     try:
-        from pipeline.stages.entities import resolve_model
+        from pipeline.stages.entities.model import resolve_models
 
-        return resolve_model(options.ner_model)
+        models = resolve_models(options.ner_model)
     except Exception:
-        return options.ner_model
+        given = options.ner_model
+        return " ".join(given) if isinstance(given, (list, tuple)) else given
+    if list(models) == ["en"]:
+        return models["en"]
+    return " ".join(f"{lang}={package}" for lang, package in models.items())
 
 
 def manifest_options(options) -> dict:
