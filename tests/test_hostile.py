@@ -368,3 +368,26 @@ def test_a_trickling_feed_server_costs_its_request_budget_only(tmp_path, entitie
     for url in slow:
         assert "took over its 6 s budget" in reasons[url] and "--fetch-timeout 2" in reasons[url], reasons
     assert seconds < 2 * 6 + 60, seconds  # two budgets (if the feeds are fetched one after the other) + the run
+
+
+def test_future_dates_and_12_digit_epochs_are_flagged_not_a_degraded_run(tmp_path):
+    """Records dated 2038 and 2099, and an epoch of 253402300800 (on 34b91f7: one future date made
+    the whole run 'degraded', exit 4, and the epoch became 1978-01-11): with the default options
+    the run is ok, every article is kept, the implausible dates are dropped with a warning."""
+    dates = {"ferry": "2038-01-19T03:14:08Z", "library": "2099-06-01", "orchard": 253402300800,
+             "bridge": "2024-03-12T09:00:00Z"}
+    lines = [json.dumps({"url": f"https://news.example/{key}", "title": GOOD[key][0], "text": GOOD[key][1],
+                         "published": dates[key]}) for key in GOOD]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n")
+    out = tmp_path / "out"
+    result, _, _ = run_measured(["run", "--input", str(tmp_path / "in.jsonl"), "--output", str(out)], tmp_path,
+                                timeout=400)
+    assert result.returncode == 0, result.stderr[-3000:]
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["status"] == "ok" and manifest["counts"]["articles"] == 4, manifest["counts"]
+    rows = {r["url"].rsplit("/", 1)[1]: r for r in dataset_records(out, "articles")}
+    assert str(rows["bridge"]["published_at"]).startswith("2024-03-12")
+    for key in ("ferry", "library"):
+        assert rows[key]["published_at"] is None
+        assert any("not kept" in w for w in rows[key]["provenance"]["warnings"]), rows[key]["provenance"]
+    assert rows["orchard"]["published_at"] is None

@@ -426,6 +426,9 @@ def test_more_aliases_and_author_lists():
     (1697500800, "2023-10-17T00:00:00Z"),
     (1697500800.9, "2023-10-17T00:00:00Z"),
     (1697500800000, "2023-10-17T00:00:00Z"),  # milliseconds
+    (1000000000000, "2001-09-09T01:46:40Z"),  # 13 digits: milliseconds (from September 2001 on)
+    # 12 digits are neither (seconds after year 5138, milliseconds before September 2001): no date, not 1978
+    (253402300800, "253402300800"),
 ])
 def test_unix_timestamp_becomes_iso_utc(value, expected):
     record = one("a.json", orjson.dumps({"text": "x", "published": value}))

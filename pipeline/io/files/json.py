@@ -203,7 +203,8 @@ def map_fields(obj: dict, field_map: FieldMap = ()) -> dict:
     stage extracts it.  Without a full text (``text``, ``content``, ``body`` ...), the longest
     summary (``description``, ``abstract``, ``lead_paragraph`` ..., or NewsAPI's truncated
     ``content``) is the text and ``text_kind`` is "summary".  A numeric date is a Unix timestamp
-    (seconds; milliseconds when above 1e11) and becomes ISO 8601 UTC, as does GDELT's compact
+    (seconds; milliseconds from 13 digits on; a 12-digit number is
+    ambiguous and read as no date) and becomes ISO 8601 UTC, as does GDELT's compact
     ``20240312T183000Z``; another string date is kept as given for the clean stage.
     """
     mapped = dict(field_map)
@@ -327,7 +328,9 @@ def _date(value: Any) -> Optional[str]:
             y, mo, d, h, mi, sec = compact.groups()
             return f"{y}-{mo}-{d}T{h}:{mi}:{sec}Z"
     if isinstance(value, (int, float)):
-        seconds = value / 1000 if abs(value) > 1e11 else value
+        if 1e11 <= abs(value) < 1e12:
+            return str(value)  # 12 digits: seconds after year 5138 or milliseconds before 2001-09-09: neither
+        seconds = value / 1000 if abs(value) >= 1e12 else value
         try:
             moment = _dt.datetime.fromtimestamp(seconds, tz=_dt.timezone.utc)
         except (OverflowError, OSError, ValueError):

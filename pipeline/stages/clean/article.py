@@ -9,7 +9,8 @@ from typing import Optional
 
 from pipeline.records import carried_fields
 from pipeline.stages.base import Rejected
-from pipeline.stages.clean.dates import Stated, choose_published, find_date_in_text, parse_date, stated_date
+from pipeline.stages.clean.dates import (Stated, choose_published, find_date_in_text, future_warning, parse_date,
+                                         plausible_publication, stated_date)
 from pipeline.stages.clean.extract import Extracted, clean_title, extract_html, fragment_text, split_authors
 from pipeline.stages.clean.names import normalise_authors, normalise_title
 from pipeline.stages.clean.rules import ELLIPSIS_RE, clean_text, line_key, words
@@ -127,6 +128,10 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
         found = find_date_in_text(body)
         published = Stated(found, "day", False, None) if found else None
         date_source = "text" if published else None
+    fetched_at = parse_date(item.get("fetched_at"))
+    future = published if published and not plausible_publication(published.at, fetched_at) else None
+    if future:
+        published = date_source = None
     url = canonical_url(item.get("url")) or (canonical_url(extracted.url) if extracted else None)
     source = registered_domain(url)
     named = item["source"].strip() if isinstance(item.get("source"), str) and item["source"].strip() else None
@@ -145,7 +150,7 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
         "text": "\n\n".join(paragraphs),
         "published_at": published.at if published else None,
         "published_precision": published.precision if published else None,
-        "fetched_at": parse_date(item.get("fetched_at")),
+        "fetched_at": fetched_at,
         "authors": authors,
         "provenance": {
             "input_uri": item.get("input_uri"),
@@ -153,7 +158,7 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
             "format": item.get("format"),
             "clean": {"removed": dict(sorted(removed.items()))},
             "date_source": date_source,
-            **_source_provenance(item),
+            **_source_provenance(item, [future_warning(future.at, fetched_at)] if future else []),
         },
         **carried_fields(item),  # text_kind, canonical_url, declared_lang: what the readers know
     }
@@ -162,10 +167,10 @@ def _clean_article(item: dict, explained: Optional[list]) -> dict:
 _PROVENANCE_FROM_ITEM = ("entry_id", "feed_url", "update_of")
 
 
-def _source_provenance(item: dict) -> dict:
-    """Where a feed/WARC item came from and what its parser warned about, kept for provenance."""
+def _source_provenance(item: dict, more_warnings: list[str]) -> dict:
+    """Where a feed/WARC item came from and what its parser (and the cleaning) warned about."""
     out = {key: item[key] for key in _PROVENANCE_FROM_ITEM if item.get(key)}
-    warnings = [w for w in item.get("warnings") or () if isinstance(w, str) and w]
+    warnings = [w for w in item.get("warnings") or () if isinstance(w, str) and w] + more_warnings
     if warnings:
         out["warnings"] = warnings
     return out

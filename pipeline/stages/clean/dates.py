@@ -161,6 +161,33 @@ def parse_date(value) -> Optional[str]:
 
 
 
+#: How far after its fetch time (or the run's clock) a publication time may be: time-zone and clock slack.
+FUTURE_SLACK = timedelta(hours=24)
+
+
+def plausible_publication(published_at: str, fetched_at: Optional[str] = None, now: Optional[datetime] = None) -> bool:
+    """False for a publication time more than :data:`FUTURE_SLACK` after the item was fetched
+    (``fetched_at``, feeds and WARC), or, when that is unknown, after ``now`` (the clock): a
+    date in 2038 or 2099 is a parsing or publishing error, not a date to partition by."""
+    reference = _parse_utc(fetched_at) if fetched_at else None
+    reference = reference or now or datetime.now(timezone.utc)
+    moment = _parse_utc(published_at)
+    return moment is None or moment <= reference + FUTURE_SLACK
+
+
+def future_warning(published_at: str, fetched_at: Optional[str]) -> str:
+    after = f"its fetch time {fetched_at}" if fetched_at else "the time of the run"
+    return f"published_at {published_at} is more than a day after {after}: not kept (the article is undated)"
+
+
+def _parse_utc(value: str) -> Optional[datetime]:
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 #: What a date/time value states: a day, a time to the minute, or to the second.
 PRECISIONS = ("day", "minute", "second")
 _TIME_RE = re.compile(r"(?<!\d)\d{1,2}:\d{2}(?P<sec>:\d{2})?(?!\d)")

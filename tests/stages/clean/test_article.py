@@ -177,3 +177,13 @@ def test_date_source_and_site_name_from_metadata():
     assert art["site_name"] is None and art["source"] == "example.com"  # a domain is not a site name
     undated = to_clean_article(item(text=doc(P1, P2)))
     assert undated["published_at"] is None and undated["provenance"]["date_source"] is None
+
+
+@pytest.mark.parametrize("fetched", [None, "2024-03-12T18:30:00Z"])
+def test_a_future_publication_date_is_flagged_and_the_article_kept_undated(fetched):
+    """One record dated 2099 must not put the article in a 2099 partition, nor fail the run's checks."""
+    art = to_clean_article(item(text=doc(P1, "", P2, "", P3), published_at="2099-01-01T00:00:00Z", fetched_at=fetched))
+    assert art["text"] and art["published_at"] is None and art["published_precision"] is None
+    warning, = art["provenance"]["warnings"]
+    assert "2099-01-01T00:00:00Z" in warning and "not kept" in warning
+    assert (fetched or "the time of the run") in warning

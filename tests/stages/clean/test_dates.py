@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.stages.clean.dates import find_date_in_text, parse_date
+import datetime as dt
+
+from pipeline.stages.clean.dates import find_date_in_text, parse_date, plausible_publication
 
 
 @pytest.mark.parametrize("value,expected", [
@@ -89,3 +91,19 @@ def test_choose_published_takes_the_time_of_the_same_day():
     assert choose_published(stated_date("2023-10-17T08:30:00Z"), ["2023-10-17"]).precision == "second"
     assert choose_published(None, ["2023-10-17T08:30:00Z"]) is None
     assert isinstance(choose_published(day, []), Stated)
+
+
+NOW = dt.datetime(2026, 12, 7, 12, tzinfo=dt.timezone.utc)
+
+
+@pytest.mark.parametrize("published,fetched,plausible", [
+    ("2026-12-08T11:00:00Z", None, True),  # within a day of the clock: time zones and clock slack
+    ("2026-12-08T13:00:00Z", None, False),
+    ("2038-01-19T03:14:08Z", None, False),
+    ("2099-12-31T00:00:00Z", None, False),
+    ("2024-03-12T09:00:00Z", "2024-03-12T18:30:00Z", True),
+    ("2024-03-14T09:00:00Z", "2024-03-12T18:30:00Z", False),  # after its own fetch: not plausible
+    ("2024-03-14T09:00:00Z", "not a date", True),  # no usable fetch time: the clock decides
+])
+def test_a_publication_time_after_the_fetch_or_the_clock_is_not_plausible(published, fetched, plausible):
+    assert plausible_publication(published, fetched, now=NOW) is plausible
