@@ -283,15 +283,27 @@ REASON_ENTITIES = ("feed declares XML entities in its DOCTYPE (<!ENTITY ...>): r
                    "do not need them, ask the publisher to remove the declarations")
 
 
-def declares_entities(data: bytes) -> bool:
-    """Whether the document's DOCTYPE declares entities (what defusedxml refuses, checked on
-    the bytes before any parser sees them: feedparser falls back to a loose parser that
-    defusedxml cannot guard)."""
-    sample = data[:65536]
-    if b"\x00" in sample[:64]:
-        sample = sample.replace(b"\x00", b"")
-    doctype = _DOCTYPE_RE.search(sample)
-    return bool(doctype) and _ENTITY_DECL_RE.search(sample, doctype.end()) is not None
+def declares_entities(data: bytes, headers: Optional[dict] = None) -> bool:
+    """Whether the document's DOCTYPE declares entities (what defusedxml refuses), checked before
+    any parser sees it (feedparser falls back to a loose parser that defusedxml cannot guard).
+
+    Checked on the whole document, not a first block (a DOCTYPE padded past 64 KiB by comments or
+    whitespace counts), both as bytes and decoded as feedparser decodes it (``headers``' charset,
+    BOM, XML declaration, EBCDIC, UTF-16/32), so a declaration in any encoding is seen. Two
+    linear scans; no parser runs."""
+    from feedparser.encodings import convert_to_utf8
+
+    try:
+        decoded = convert_to_utf8(dict(headers or {}), data, {})  # what the parser will read, as UTF-8
+    except Exception:  # an encoding feedparser cannot handle: it will not parse the document either
+        decoded = b""
+    for text in (data, decoded):
+        if b"\x00" in text[:64]:  # UTF-16/32 as raw bytes: markup is ASCII, NULs between
+            text = text.replace(b"\x00", b"")
+        doctype = _DOCTYPE_RE.search(text)
+        if doctype and _ENTITY_DECL_RE.search(text, doctype.end()) is not None:
+            return True
+    return False
 
 
 def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
@@ -313,7 +325,7 @@ def parse_feed(data: bytes, feed_url: str, headers: Optional[dict] = None,
 
     if isinstance(data, str):
         data = data.encode("utf-8")
-    if declares_entities(data):
+    if declares_entities(data, _headers(headers, feed_url)):
         return [make_reject(STAGE, REASON_ENTITIES, data[:_limits.RAW_PREVIEW_BYTES], feed_url)]
     max_entries = _limits.MAX_FEED_ENTRIES if max_entries is None else max_entries
     try:
