@@ -239,3 +239,43 @@ def test_two_runs_at_once_both_commit_or_one_fails_cleanly(tmp_path):
         if proc.returncode == 1:
             run(inp, out)
     assert len(urls(out)) == 14
+
+
+def test_validate_catches_what_was_changed_after_the_commit(tmp_path, capsys):
+    """Issue 23: on 34b91f7 a ``.bak`` or ``.csv`` beside the data, a truncated data file, edited
+    manifest counts and a garbage manifest went unnoticed or ended in a traceback. Each is now a
+    finding and exit 1; putting things back gives exit 0 again."""
+    from pipeline.cli import main
+
+    def _validate(out):
+        code = main(["validate", str(out)])
+        captured = capsys.readouterr()
+        return subprocess.CompletedProcess([], code, captured.out, captured.err)
+
+    a, _b = inputs(tmp_path)
+    out = tmp_path / "out"
+    run(a, out)
+    assert _validate(out).returncode == 0
+    data = sorted((out / "warehouse").rglob("articles/data/*/*/*.parquet"))[0]
+    original, saved_manifest = data.read_bytes(), (out / "_manifest.json").read_text()
+
+    def finding(expected: str) -> None:
+        check = _validate(out)
+        assert check.returncode == 1 and "Traceback" not in check.stderr, check.stderr[-2000:]
+        assert expected in check.stdout + check.stderr, (check.stdout + check.stderr)[-2000:]
+
+    for stray in (data.parent / "part-00000.parquet.bak", data.parent / "extra.csv"):
+        stray.write_bytes(original)
+        finding(f"{stray.name} is in the table's folder but no snapshot references it")
+        stray.unlink()
+    data.write_bytes(original[:len(original) // 2])
+    finding("the table recorded")
+    data.write_bytes(original)
+    edited = json.loads(saved_manifest)
+    edited["counts"]["articles"] += 1
+    (out / "_manifest.json").write_text(json.dumps(edited))
+    finding("counts.articles 10 but datasets.articles.rows 9")
+    (out / "_manifest.json").write_text("{not json")
+    finding("_manifest.json is not a JSON document")
+    (out / "_manifest.json").write_text(saved_manifest)
+    assert _validate(out).returncode == 0

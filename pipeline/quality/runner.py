@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Optional
 
@@ -274,8 +275,16 @@ def manifest_checks(root: str) -> list[dict]:
         return [{"expectation": "manifest present", "type": "newsbeam:manifest", "kwargs": {},
                  "success": False, "element_count": 0, "unexpected_count": 1,
                  "examples": [f"no {publish.MANIFEST}: was the output written by 'newsbeam run'?"]}]
-    with open(path, encoding="utf-8") as f:
-        manifest = json.load(f)
+    try:
+        with open(path, encoding="utf-8") as f:
+            manifest = json.load(f)
+    except (OSError, ValueError) as e:  # garbage, truncated, not UTF-8: a finding, not a traceback
+        return [{"expectation": "manifest readable", "type": "newsbeam:manifest", "kwargs": {},
+                 "success": False, "element_count": 1, "unexpected_count": 1,
+                 "examples": [f"{publish.MANIFEST} is not a JSON document ({type(e).__name__}: {str(e)[:200]}); "
+                              "rerun 'newsbeam run' to write it again"]}]
+    if not isinstance(manifest, dict):
+        manifest = {"_": manifest}  # the schema check says what is wrong with it
     errors = manifest_errors(manifest)
     results = [{"expectation": "manifest matches manifest.schema.json", "type": "newsbeam:json_schema",
                 "kwargs": {"schema": "manifest.schema.json"}, "success": not errors,
@@ -300,25 +309,130 @@ def manifest_checks(root: str) -> list[dict]:
     return results
 
 
+#: How pyiceberg names the data files it writes (``00000-0-<uuid>.parquet``): an unreferenced one
+#: is what a commit interrupted after writing its files leaves (readers never see it).
+_ICEBERG_DATA_FILE = re.compile(r"^\d{5}-\d+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}(?:-\d+)?\.parquet$")
+_METADATA_FILE = re.compile(r"(?:\.metadata\.json|\.avro)$")
+
+
+def _referenced_data_files(table) -> dict[str, dict]:
+    """path -> {file_size_in_bytes, record_count} of every data file any snapshot references (read
+    from the manifests: ``inspect.all_data_files()`` fails on a snapshot without files)."""
+    out: dict[str, dict] = {}
+    seen_manifests = set()
+    for snap in table.snapshots():
+        for manifest in snap.manifests(table.io):
+            if manifest.manifest_path in seen_manifests:
+                continue
+            seen_manifests.add(manifest.manifest_path)
+            for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=False):
+                data = entry.data_file
+                out[data.file_path.removeprefix("file://")] = {"file_size_in_bytes": data.file_size_in_bytes,
+                                                               "record_count": data.record_count}
+    return out
+
+
+def _count_problems(manifest: dict) -> list[str]:
+    """The manifest's counts agree with each other: a dataset's rows are the rows its snapshot
+    added, each count of ``counts`` is its dataset's rows, and the inputs add up."""
+    problems = []
+    tables_, datasets_, counts, commit = (manifest.get(k) if isinstance(manifest.get(k), dict) else {}
+                                          for k in ("tables", "datasets", "counts", "commit"))
+    one_commit = commit.get("segments", 1) == 1  # a stream's datasets count every segment, its tables the last
+    for name in DATASETS:
+        added = (tables_.get(name) or {}).get("added_rows") if isinstance(tables_.get(name), dict) else None
+        rows = (datasets_.get(name) or {}).get("rows") if isinstance(datasets_.get(name), dict) else None
+        if one_commit and added is not None and rows is not None and added != rows:
+            problems.append(f"manifest: datasets.{name}.rows {rows} but its snapshot added {added}")
+        if name != "entities" and name in counts and rows is not None and counts[name] != rows:
+            problems.append(f"manifest: counts.{name} {counts[name]} but datasets.{name}.rows {rows}")
+    parts = [counts.get(k) for k in ("articles", "duplicates", "rejects", "skipped")]
+    settled = manifest.get("status") != "running"  # a running stream has inputs in flight
+    if settled and "inputs" in counts and all(isinstance(v, int) for v in parts) and counts["inputs"] != sum(parts):
+        problems.append(f"manifest: counts.inputs {counts['inputs']} is not articles + duplicates + rejects "
+                        f"+ skipped ({sum(parts)})")
+    return problems
+
+
 def table_file_check(root: str, manifest: dict) -> dict:
-    """A tables output: every snapshot the manifest names is in its table, and every data file the
-    current snapshots reference exists (the tables' own metadata replaces the sha256 list)."""
+    """A tables output, checked against the tables' own metadata (it replaces the sha256 list):
+
+    - every snapshot the manifest names is in its table, with the rows the manifest says it added
+      and the table total it says it left;
+    - every data file any snapshot references exists, with the size and row count recorded for it
+      (a truncated, replaced or edited file shows here);
+    - every file under a table's folder is its metadata or a data file a snapshot references:
+      a ``.bak``, a ``.csv``, a renamed copy is reported. Unreferenced files named as pyiceberg
+      names data files are left by an interrupted commit: counted, not failed (no reader sees them)."""
+    import pyarrow.parquet as pq
+
     from pipeline.output import tables
 
-    problems, checked = [], 0
+    problems, checked, leftovers = [], 0, 0
     catalog = tables.open_catalog(root)
     for dataset, entry in sorted((manifest.get("tables") or {}).items()):
-        table = catalog.load_table(tables.identifier(dataset))
-        if table.snapshot_by_id(entry.get("snapshot_id")) is None:
+        if not isinstance(entry, dict):
+            problems.append(f"{dataset}: the manifest's entry is not an object")
+            continue
+        try:
+            table = catalog.load_table(tables.identifier(dataset))
+        except Exception as e:  # NoSuchTableError, unreadable metadata
+            problems.append(f"{dataset}: the table cannot be loaded ({type(e).__name__}: {str(e)[:200]})")
+            continue
+        snap = table.snapshot_by_id(entry.get("snapshot_id"))
+        if snap is None:
             problems.append(f"{dataset}: snapshot {entry.get('snapshot_id')} of the manifest is not in the table")
-        for task in table.scan().plan_files():
+        else:
+            summary = snap.summary if snap.summary is not None else {}
+            for key, field_name in (("added-records", "added_rows"), ("total-records", "total_rows")):
+                said = summary.get(key) or 0
+                if field_name in entry and str(entry[field_name]) != str(said):
+                    problems.append(f"{dataset}: the manifest says {field_name} {entry[field_name]}, "
+                                    f"snapshot {snap.snapshot_id} says {said}")
+        referenced = _referenced_data_files(table)
+        for path, row in sorted(referenced.items()):
             checked += 1
-            path = task.file.file_path.removeprefix("file://")
-            if "://" not in path and not os.path.exists(path):
+            if "://" in path:
+                continue  # an object store: its own checksums
+            if not os.path.exists(path):
                 problems.append(f"{dataset}: data file {path} is missing")
-    return {"expectation": "tables hold the manifest's snapshots and their data files", "type": "newsbeam:tables",
+                continue
+            size = os.path.getsize(path)
+            if size != row["file_size_in_bytes"]:
+                problems.append(f"{dataset}: data file {path} is {size} bytes, the table recorded "
+                                f"{row['file_size_in_bytes']} (changed after its commit)")
+                continue
+            try:
+                rows = pq.ParquetFile(path).metadata.num_rows
+            except Exception as e:
+                problems.append(f"{dataset}: data file {path} is not readable Parquet ({type(e).__name__})")
+                continue
+            if rows != row["record_count"]:
+                problems.append(f"{dataset}: data file {path} holds {rows} rows, the table recorded "
+                                f"{row['record_count']}")
+        location = table.location().removeprefix("file://")
+        if "://" in location or not os.path.isdir(location):
+            continue
+        for folder, _dirs, names in os.walk(location):
+            for name in names:
+                path = os.path.join(folder, name)
+                rel = os.path.relpath(path, location)
+                if rel.startswith("metadata" + os.sep) and _METADATA_FILE.search(name):
+                    continue
+                if path in referenced:
+                    continue
+                if rel.startswith("data" + os.sep) and _ICEBERG_DATA_FILE.match(name):
+                    leftovers += 1
+                    continue
+                problems.append(f"{dataset}: {rel} is in the table's folder but no snapshot references it "
+                                "(readers through the catalog ignore it; a folder reader would not)")
+    problems += _count_problems(manifest)
+    examples = problems[:ERROR_EXAMPLES]
+    if leftovers:
+        examples.append(f"note: {leftovers} unreferenced data file(s) left by interrupted commits (never read)")
+    return {"expectation": "tables hold the manifest's snapshots and exactly their data files", "type": "newsbeam:tables",
             "kwargs": {}, "success": not problems, "element_count": checked,
-            "unexpected_count": len(problems), "examples": problems[:ERROR_EXAMPLES]}
+            "unexpected_count": len(problems), "examples": examples}
 
 
 # --------------------------------------------------------------------------- the whole run
@@ -346,6 +460,26 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
     ``as_of``: a snapshot id or run id of a tables output; ``refs_root``: the output whose ids the
     cross-dataset references resolve against (a batch run checks its staged rows, the commit's new
     rows, against the whole committed tables)."""
+    output = manifest_checks(root) if with_manifest else []
+    checked: list = []
+    try:
+        _check_partitions(root, checked, now=now, partitions=partitions, validate=validate, as_of=as_of,
+                          refs_root=refs_root)
+    except (OSError, ValueError) as e:  # a truncated or replaced data file (pyarrow's errors are ValueErrors)
+        output.append({"expectation": "every data file readable", "type": "newsbeam:files", "kwargs": {},
+                       "success": False, "element_count": 1, "unexpected_count": 1,
+                       "examples": [f"{type(e).__name__}: {str(e)[:300]} (the checks stopped here; see the "
+                                    "other findings for the file)"]})
+    return {
+        "success": all(p["success"] for p in checked) and all(r["success"] for r in output),
+        "partitions": checked,
+        "output": output,
+        "suites": {name: [e["meta"]["name"] for e in suites.load_suite(name)["expectations"]]
+                   for name in suites.SUITES},
+    }
+
+
+def _check_partitions(root: str, checked: list, *, now, partitions, validate, as_of, refs_root) -> None:
     parts = partitions if partitions is not None else discover(root, as_of=as_of)
     if refs_root is not None:
         all_parts = discover(refs_root, datasets=tuple(ID_COLUMNS))
@@ -353,7 +487,6 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
     else:
         all_parts = discover(root, as_of=as_of) if partitions is not None else parts
         refs = collect_refs(root, all_parts, now=now)
-    checked = []
     for dataset in DATASETS:
         for chunk in _chunks(root, [p for p in parts if p.dataset == dataset]):
             passed = _passes_as_one(dataset, chunk, refs, validate)
@@ -365,14 +498,6 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
                     results += suites.run_suite(part.dataset, table.to_pandas(), refs, part.path, validate)
                 checked.append({"dataset": part.dataset, "partition": part.path, "rows": table.num_rows,
                                 "success": all(r["success"] for r in results), "results": results})
-    output = manifest_checks(root) if with_manifest else []
-    return {
-        "success": all(p["success"] for p in checked) and all(r["success"] for r in output),
-        "partitions": checked,
-        "output": output,
-        "suites": {name: [e["meta"]["name"] for e in suites.load_suite(name)["expectations"]]
-                   for name in suites.SUITES},
-    }
 
 
 def _chunks(root: str, group: list[Partition]):

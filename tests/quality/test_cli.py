@@ -1,4 +1,5 @@
 """`newsbeam validate` and `newsbeam inspect` on outputs, and the end-of-run quality step."""
+import json
 import os
 import re
 import shutil
@@ -74,13 +75,16 @@ def test_inspect_summarises_partitions_counts_and_top_names(output, capsys):
     assert "articles/dt=2024-03-13/lang=fr" in out
 
 
-def test_run_checks_quality_and_a_future_date_marks_the_manifest_degraded(tmp_path):
+def test_run_checks_quality_and_a_failed_check_marks_the_manifest_degraded(tmp_path):
     good = tmp_path / "good.jsonl"
     good.write_text('{"url": "https://example.com/a", "text": "The council voted to build the bridge.", '
                     '"published_at": "2024-03-12T10:00:00Z"}\n')
-    future = tmp_path / "future.jsonl"
-    future.write_text('{"url": "https://example.com/b", "text": "The council will vote on the bridge.", '
-                      '"published_at": "2099-05-01T10:00:00Z"}\n')
+    # 60,000 words: over the suite's plausible word count (a future date no longer fails a check: the
+    # clean stage drops it with a warning, tests/test_hostile.py)
+    runaway = tmp_path / "runaway.jsonl"
+    words = " ".join(["The council will vote on the bridge."] * 8_600)
+    runaway.write_text(json.dumps({"url": "https://example.com/b", "text": words,
+                                   "published_at": "2024-05-01T10:00:00Z"}) + "\n")
     env = dict(os.environ, PYTHONPATH=str(REPO))
 
     def run(inp, out):
@@ -99,10 +103,10 @@ def test_run_checks_quality_and_a_future_date_marks_the_manifest_degraded(tmp_pa
     assert f"schema version {manifest['schema_version']}" in text
     assert main(["validate", str(tmp_path / "ok")]) == 0  # the manifest written matches its schema
 
-    degraded = run(future, tmp_path / "degraded")
+    degraded = run(runaway, tmp_path / "degraded")
     assert degraded.returncode == 4
-    assert "published_at not in the future" in degraded.stderr
+    assert "word_count plausible" in degraded.stderr
     manifest = read_json(tmp_path / "degraded/_manifest.json")
     assert manifest["status"] == "degraded"
     assert manifest["quality"]["failed"] == [
-        'articles/dt=2099-05-01/lang=en: published_at not in the future (1 unexpected, e.g. "2099-05-01T10:00:00Z")']
+        "articles/dt=2024-05-01/lang=en: word_count plausible (1 unexpected, e.g. 60200)"]
