@@ -34,8 +34,12 @@ WAREHOUSE = "warehouse"
 TABLE_FILE = re.compile(r"newsbeam/(articles|duplicates|entities|rejects)/"
                         r"(data/([A-Za-z_]+=[^/]+/)*[A-Za-z0-9_.-]+\.parquet"
                         r"|metadata/[A-Za-z0-9_.-]+\.(metadata\.json|avro))")
-#: Leftovers of an interrupted run (see ``sinks.clean_leftovers``).
+#: Leftovers of an interrupted run (see ``sinks.clean_leftovers``): a name is not enough, a
+#: staging directory is newsbeam's only when it holds :data:`STAGING_MARKER` (or its maker runs),
+#: an ``.old-<dataset>`` folder only when it holds nothing but data files newsbeam names.
 LEFTOVER = re.compile(r"\.(staging|old)-[^/]+")
+#: Written into every staging directory when it is made (``publish.staging_dir``).
+STAGING_MARKER = ".newsbeam-staging"
 #: What the writers name a data file: ``[dt=...][/lang=...]/part-....(parquet|jsonl.gz)[.tmp]``.
 DATA_FILE = re.compile(r"(dt=[^/]+/)?(lang=[^/]+/)?part-[A-Za-z0-9_.-]+\.(parquet|jsonl\.gz)(\.tmp)?")
 PARTITION_DIR = re.compile(r"(dt=[^/]+)(/lang=[^/]+)?")
@@ -75,7 +79,9 @@ def foreign_path(directory: str) -> Optional[str]:
         path = os.path.join(directory, name)
         if name in OWNED_FILES and os.path.isfile(path):
             continue
-        if (name in OWNED_DIRS or LEFTOVER.fullmatch(name)) and os.path.isdir(path) and not os.path.islink(path):
+        if name in OWNED_DIRS and os.path.isdir(path) and not os.path.islink(path):
+            continue
+        if LEFTOVER.fullmatch(name) and is_our_leftover(path):
             continue
         if name == WAREHOUSE and os.path.isdir(path) and not os.path.islink(path):
             stray = _foreign_in_warehouse(path)
@@ -89,6 +95,33 @@ def foreign_path(directory: str) -> Optional[str]:
             return stray
         return path
     return None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def is_our_leftover(path: str) -> bool:
+    """A ``.staging-*`` folder newsbeam made (it holds :data:`STAGING_MARKER`, or the process
+    named in it still runs and is making it), or an ``.old-*`` folder of newsbeam's data files
+    only; never decided by the name alone."""
+    name = os.path.basename(path)
+    if not os.path.isdir(path) or os.path.islink(path):
+        return False
+    if name.startswith(".staging-"):
+        if os.path.isfile(os.path.join(path, STAGING_MARKER)):
+            return True
+        pid = name[len(".staging-"):].split("-", 1)[0]
+        return pid.isdigit() and (int(pid) == os.getpid() or _pid_alive(int(pid)))
+    if name.startswith(".old-") and name[len(".old-"):] in DATASETS:
+        return _foreign_in_dataset(path) is None
+    return False
 
 
 def _foreign_in_warehouse(root: str) -> Optional[str]:

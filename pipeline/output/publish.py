@@ -31,8 +31,13 @@ def staging_dir(output: str) -> str:
     tell a dead run's leftovers from a live concurrent run's)."""
     import tempfile
 
+    from pipeline.output.ownership import STAGING_MARKER
+
     os.makedirs(output, exist_ok=True)
-    return tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=output)
+    path = tempfile.mkdtemp(prefix=f"{STAGING_PREFIX}{os.getpid()}-", dir=output)
+    with open(os.path.join(path, STAGING_MARKER), "w", encoding="utf-8") as f:
+        f.write(json.dumps({"pid": os.getpid()}))  # what makes it ours to remove later, not its name
+    return path
 
 
 def _alive(pid: int) -> bool:
@@ -66,19 +71,21 @@ def _ready_segment(path: str) -> bool:
 
 def clean_leftovers(output: str) -> list[str]:
     """Remove what killed runs left in ``output``: staging directories of processes that are
-    gone (and unnamed ones from older versions), ``.old-*`` datasets.  Returns what was removed.
-    A streaming segment that finished but was not committed stays: the next streaming run into
-    ``output`` commits it."""
+    gone, ``.old-<dataset>`` folders of older versions. Returns what was removed. Only what
+    newsbeam made is removed (:func:`pipeline.output.ownership.is_our_leftover`: a staging
+    directory holds its marker file), never a folder because of its name. A streaming segment
+    that finished but was not committed stays: the next streaming run into ``output`` commits it."""
+    from pipeline.output.ownership import is_our_leftover
+
     removed = []
     if not os.path.isdir(output):
         return removed
     for name in sorted(os.listdir(output)):
         path = os.path.join(output, name)
-        if name.startswith(STAGING_PREFIX) and os.path.isdir(path):
-            if staging_owner_alive(name) or _ready_segment(path):
-                continue  # a run in progress (ours, or a concurrent one), or a segment to commit
-        elif not (name.startswith(".old-") and os.path.isdir(path)):
+        if not (name.startswith((STAGING_PREFIX, ".old-")) and is_our_leftover(path)):
             continue
+        if name.startswith(STAGING_PREFIX) and (staging_owner_alive(name) or _ready_segment(path)):
+            continue  # a run in progress (ours, or a concurrent one), or a segment to commit
         shutil.rmtree(path, ignore_errors=True)
         removed.append(name)
     return removed

@@ -10,7 +10,8 @@ def newsbeam_output(root):
                 "duplicates/dt=2024-03-12/part-00000.parquet", "entities/dt=2024-03-12/part-00000.jsonl.gz",
                 "rejects/dt=__HIVE_DEFAULT_PARTITION__/part-00000.jsonl.gz",
                 "articles/dt=2024-03-12/lang=en/part-w20240312T180000-0123456789abcdef.parquet",
-                "_quality/report.html", "_state/feeds.json", "_stream/inputs-abc.json", ".staging-12-x/articles/a"):
+                "_quality/report.html", "_state/feeds.json", "_stream/inputs-abc.json", ".staging-12-x/articles/a",
+                ".staging-12-x/.newsbeam-staging"):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"x")
@@ -35,6 +36,17 @@ def test_anything_else_in_an_output_is_named(tmp_path, stray):
     assert str(out / stray).startswith(named) and len(named) > len(str(out / "articles"))  # the first stray path
     with pytest.raises(ownership.NotOurs, match="did not write"):
         ownership.check_output(str(out))
+
+
+@pytest.mark.parametrize("folder", [".staging-notes", ".staging-99999999-x", ".old-photos", ".old-articles"])
+def test_a_folder_named_like_a_leftover_is_not_ours_by_its_name(tmp_path, folder):
+    """Issue 23: on 34b91f7 any ``.old-*`` or ``.staging-*`` folder counted as a killed run's
+    leftover (and was deleted); now only a staging folder holding newsbeam's marker, or an old
+    dataset of newsbeam's data files only, is."""
+    out = newsbeam_output(tmp_path / "out")
+    (out / folder).mkdir()
+    (out / folder / "keep.txt").write_text("mine")
+    assert ownership.foreign_path(str(out)) == str(out / folder)
 
 
 def test_a_folder_without_newsbeam_marks_is_not_ours_even_with_dataset_names(tmp_path):

@@ -150,15 +150,23 @@ def test_clean_leftovers_removes_dead_runs_staging_but_not_live_ones(tmp_path):
 
     dead = subprocess.Popen(["true"])
     dead.wait()
+    from pipeline.output.ownership import STAGING_MARKER
+
     (tmp_path / f".staging-{dead.pid}-abc" / "articles").mkdir(parents=True)
-    (tmp_path / ".staging-legacy").mkdir()
-    (tmp_path / ".old-articles").mkdir()
+    (tmp_path / f".staging-{dead.pid}-abc" / STAGING_MARKER).write_text("{}")
+    (tmp_path / ".staging-notes").mkdir()  # named like a staging dir, but nobody's run made it
+    (tmp_path / ".staging-notes" / "keep.txt").write_text("mine")
+    (tmp_path / ".old-articles" / "dt=2024-03-12").mkdir(parents=True)
+    (tmp_path / ".old-articles" / "dt=2024-03-12" / "part-00000.parquet").write_bytes(b"PAR1")
+    (tmp_path / ".old-photos").mkdir()
     live = tmp_path / f".staging-{os.getppid()}-xyz"
     live.mkdir()
+    (live / STAGING_MARKER).write_text("{}")
     (tmp_path / "articles").mkdir()
     removed = sinks.clean_leftovers(str(tmp_path))
-    assert sorted(removed) == sorted([f".staging-{dead.pid}-abc", ".staging-legacy", ".old-articles"])
-    assert sorted(os.listdir(tmp_path)) == sorted([live.name, "articles"])
+    assert sorted(removed) == sorted([f".staging-{dead.pid}-abc", ".old-articles"])
+    assert sorted(os.listdir(tmp_path)) == sorted([live.name, "articles", ".staging-notes", ".old-photos"])
+    assert (tmp_path / ".staging-notes" / "keep.txt").read_text() == "mine"
     mine = sinks.staging_dir(str(tmp_path))
     assert os.path.basename(mine).startswith(f".staging-{os.getpid()}-")
     assert mine not in [os.path.join(str(tmp_path), r) for r in sinks.clean_leftovers(str(tmp_path))]
