@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -35,10 +35,14 @@ from apache_beam.metrics import Metrics
 from pipeline.records import make_skip
 from pipeline.stages.dedup.canonical import as_duplicate
 
+if TYPE_CHECKING:
+    from pipeline.stages.stories import StoredLeaders
+
 STAGE_HISTORY = "history"
 ALREADY_INGESTED = "already ingested"
-#: the tables whose keys a run reads: stored articles, stored copies and rejects (for "already ingested")
-KEY_TABLES = ("articles", "duplicates", "rejects")
+#: the tables a run reads at its starting snapshots: the keys of stored articles, stored copies and
+#: rejects (for "already ingested"), and the story index (stored story leaders, for the stories stage)
+KEY_TABLES = ("articles", "duplicates", "rejects", "story_index")
 
 
 @dataclass(frozen=True)
@@ -228,3 +232,40 @@ class AgainstHistory(beam.PTransform):
         out = articles | "Match" >> beam.ParDo(_AgainstHistoryFn(), beam.pvalue.AsSingleton(index)).with_outputs(
             "duplicate", "skipped", main="records")
         return HistoryOutput(out.records, out.duplicate, out.skipped, index)
+
+
+# --------------------------------------------------------------------------- stored stories
+
+
+def load_stored_leaders(day_range, config: HistoryConfig, stories) -> "StoredLeaders":
+    """The stored story leaders of the run's story window (the input's days widened by
+    ``stories.window_days``, plus undated leaders), from the ``story_index`` table at the run's
+    starting snapshot: what :class:`~pipeline.stages.stories.AssignStories` matches new articles
+    against. Never the stored text: the index holds features only."""
+    from pipeline.output import tables
+    from pipeline.stages.stories import stored_leaders
+
+    snapshot = dict(config.snapshots).get("story_index")
+    rows = []
+    if snapshot is not None:
+        catalog = tables.open_catalog(config.output, dict(config.catalog_options) or None)
+        days = window_days(day_range, stories.window_days * 86400.0)
+        rows = tables.stored_story_index(catalog, snapshot, days)
+    Metrics.counter(STAGE_HISTORY, "stored_leaders_read").inc(len(rows))
+    return stored_leaders(rows, stories.top_terms, stories.max_bucket)
+
+
+class StoredStories(beam.PTransform):
+    """Articles -> one element: the :class:`~pipeline.stages.stories.StoredLeaders` of their story
+    window, read once per run (a side input of the stories stage)."""
+
+    def __init__(self, config: HistoryConfig, stories):
+        super().__init__()
+        self.config = config
+        self.stories = stories
+
+    def expand(self, articles):
+        return (articles
+                | "Day" >> beam.Map(_day)
+                | "DayRange" >> beam.CombineGlobally(_DayRange())
+                | "StoredLeaders" >> beam.Map(load_stored_leaders, self.config, self.stories))

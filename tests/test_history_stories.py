@@ -1,0 +1,61 @@
+"""Stories against history (issues 20 and 22): a follow-up arriving in a later run joins the
+earlier story. Run 1 commits a story; run 2, into the same OUT, brings a reworded follow-up (a
+paraphrase: not a near-duplicate), an unrelated article about the same city, and a rewrite of the
+story published beyond the story window. Each run is a ``newsbeam run`` process (``--no-entities
+--no-quality``, FnApiRunner, as in tests/test_table_runs.py); the tables are read back through the
+catalog, the story index included.
+"""
+from __future__ import annotations
+
+import json
+
+from pipeline.output import tables
+from tests.conftest import table_rows
+from tests.stages.stories.samples import ALL_FIXTURES
+from tests.test_table_runs import manifest, run, write
+
+
+def line(name: str, day: int) -> str:
+    title, text, _entities = ALL_FIXTURES[name]
+    return json.dumps({"url": f"https://news.example/{name}", "title": title, "text": text,
+                       "published": f"2024-04-{day:02d}T09:00:00Z"})
+
+
+def stories_of(out) -> dict[str, tuple[str, str]]:
+    """url name -> (id, story_id) of the stored articles."""
+    return {r["url"].rsplit("/", 1)[1]: (r["id"], r["story_id"]) for r in table_rows(out, "articles")}
+
+
+def index_rows(out) -> list[dict]:
+    return sorted(tables.read_table(out, "story_index").to_pylist(), key=lambda r: r["id"])
+
+
+def test_a_follow_up_in_a_later_run_joins_the_stored_story_and_an_unrelated_article_does_not(tmp_path):
+    one, two, out = tmp_path / "one.jsonl", tmp_path / "two.jsonl", tmp_path / "out"
+    write(one, [line("bridge", 1)])
+    write(two, [line("bridge_paraphrase", 2), line("fire", 2), line("bridge_rewrite", 12)])
+
+    run(one, out)
+    [(bridge, bridge_story)] = stories_of(out).values()
+    assert bridge_story == bridge
+    first_index = index_rows(out)
+    assert [(r["id"], r["story_id"]) for r in first_index] == [(bridge, bridge)]
+    assert not {"text", "title", "url"} & set(first_index[0]) and first_index[0]["terms"]
+
+    second = run(two, out)
+    stored = stories_of(out)
+    assert stored["bridge"] == (bridge, bridge)  # the stored row is never rewritten
+    assert stored["bridge_paraphrase"][1] == bridge  # the follow-up joins run 1's story
+    assert stored["fire"][1] == stored["fire"][0]  # same city and mayor, another event: its own story
+    assert stored["bridge_rewrite"][1] == stored["bridge_rewrite"][0]  # 11 days later: beyond the window
+    assert manifest(out)["counts"]["duplicates"] == 0  # a rewrite, not a copy
+    assert "joined_stored" in second.stdout and "stored_leaders_read" in second.stdout
+
+    # the index gains the new leaders only; run 1's row is as it was
+    after = index_rows(out)
+    assert {r["id"] for r in after} == {bridge, stored["fire"][0], stored["bridge_rewrite"][0]}
+    assert [r for r in after if r["id"] == bridge] == first_index
+
+    # rerunning run 2: nothing new, and the same story ids
+    run(two, out)
+    assert stories_of(out) == stored and len(index_rows(out)) == 3
