@@ -59,3 +59,29 @@ def test_a_follow_up_in_a_later_run_joins_the_stored_story_and_an_unrelated_arti
     # rerunning run 2: nothing new, and the same story ids
     run(two, out)
     assert stories_of(out) == stored and len(index_rows(out)) == 3
+
+
+def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
+    """Run 1: the full wire story (002) and the other story (004); run 2: the rewritten copy (001),
+    the paraphrase (003) and the excerpt (000). Plain-text dates do not bound the window. Every
+    copy of the first story takes 002's story id, as in one run of all five; 004 keeps its own.
+    (The excerpt is an article here, not an excerpt duplicate: near dedup against history is not
+    built.) With only the 64 heaviest terms of 002 stored, 003 and 000 made a second story."""
+    import shutil
+
+    from tests.conftest import SEEDS
+
+    first, second, out = tmp_path / "one", tmp_path / "two", tmp_path / "out"
+    for folder, numbers in ((first, ("002", "004")), (second, ("000", "001", "003"))):
+        folder.mkdir()
+        for number in numbers:
+            [seed] = SEEDS.glob(f"{number}_*.txt")
+            shutil.copy(seed, folder / seed.name)
+    run(f"{first}/*.txt", out)
+    run(f"{second}/*.txt", out)
+    story = {r["provenance"]["input_uri"].rsplit("/", 1)[1][:3]: (r["id"], r["story_id"])
+             for r in table_rows(out, "articles")}
+    assert set(story) == {"000", "001", "002", "003", "004"}
+    wire = story["002"][0]
+    assert {n: s for n, (_id, s) in story.items() if n != "004"} == dict.fromkeys(("000", "001", "002", "003"), wire)
+    assert story["004"][1] == story["004"][0] != wire

@@ -20,8 +20,18 @@ Which stored rows are read: those published within ``horizon_seconds`` of the in
 tables are read at the snapshots the run started from (:attr:`HistoryConfig.snapshots`), so the
 same input, options and starting snapshot give the same rows.
 
-Not here yet (issue 20): a more complete copy (the full text of a stored excerpt) replacing the
-stored one, and near/excerpt/story decisions against history (they need the compact index table).
+Stories too (:class:`StoredStories`, issues 20 and 22): every batch run commits a ``story_index``
+table with the articles (one row per story leader: ids, date, language, its term and entity
+weights; never the text). In append mode the stories stage gets, as a side input read once per
+run, the stored leaders published within ``--story-window-days`` of the input's days (plus the
+undated ones), read at the run's starting snapshot of ``story_index``; a new article whose most
+similar leader is a stored one (score >= threshold, within the window) takes that stored story's
+id (:func:`pipeline.stages.stories.resolve_stories`). Stored rows are never rewritten: a stored
+leader stays its story's leader even when a later member is more complete.
+
+Not here yet: a more complete copy (the full text of a stored excerpt) replacing the stored one,
+and near/excerpt duplicates of stored articles (they need MinHash sketches in the index; an
+excerpt of a stored article is a new article that joins its story).
 """
 from __future__ import annotations
 
