@@ -85,3 +85,34 @@ def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
     wire = story["002"][0]
     assert {n: s for n, (_id, s) in story.items() if n != "004"} == dict.fromkeys(("000", "001", "002", "003"), wire)
     assert story["004"][1] == story["004"][0] != wire
+
+
+def test_the_story_index_is_read_by_day_partition_at_a_snapshot(tmp_path):
+    """tables.stored_story_index: the leaders of the days asked for plus the undated ones, as of
+    the snapshot given (a later commit is not seen); no table or no snapshot: nothing."""
+    import datetime as dt
+
+    from pipeline.output.files import parquet_bytes
+    from pipeline.stages.stories import leader_index_row
+    from tests.stages.stories.samples import make
+
+    def stage(name, *articles):
+        rows = [leader_index_row(dict(a, story_id=a["id"])) for a in articles]
+        path = tmp_path / name / "part-00000.parquet"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(parquet_bytes("story_index", [{k: v for k, v in r.items() if k != "dt"} for r in rows]))
+        return [str(path)]
+
+    catalog = tables.open_catalog(tmp_path / "out")
+    assert tables.stored_story_index(catalog, 1) == []  # no table yet
+    april1, april20, undated = (make("bridge", "2024-04-01T09:00:00Z"), make("fire", "2024-04-20T09:00:00Z"),
+                                make("strike"))
+    first = tables.commit_run(catalog, {"story_index": stage("a", april1, april20, undated)}, run_id="r1")
+    tables.commit_run(catalog, {"story_index": stage("b", make("library", "2024-04-02T09:00:00Z"))}, run_id="r2")
+    days = (dt.date(2024, 3, 30), dt.date(2024, 4, 3))
+    read = tables.stored_story_index(catalog, first["story_index"], days)
+    assert sorted(r["id"] for r in read) == sorted([april1["id"], undated["id"]])
+    assert len(tables.stored_story_index(catalog, first["story_index"])) == 3
+    assert tables.stored_story_index(catalog, None, days) == []
+    [row] = [r for r in read if r["id"] == april1["id"]]
+    assert row["story_id"] == april1["id"] and row["date_trusted"] and row["terms"][0]["weight"] > 0

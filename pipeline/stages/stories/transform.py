@@ -195,7 +195,7 @@ class _MatchStoredFn(beam.DoFn):
         self.window_days = window_days
         self.edges = Metrics.counter(STAGE, "stored_edges")
 
-    def process(self, wire, stored: StoredLeaders):
+    def process(self, wire, stored):
         if not stored.by_key:
             return
         edges = stored_edges(wire[0], _from_wire(wire), wire[1], stored, self.threshold, self.window_days,
