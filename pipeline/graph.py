@@ -4,8 +4,10 @@ Batch (:func:`build`)::
 
     Read files / poll feeds -> Clean (where read) -> SiteBoilerplate -> Language -> Identify
          -> History (append mode, when the tables hold rows: already ingested -> skipped, copies of stored
-            articles -> duplicates) -> ExactDedup -> NearDedup -> Entities -> Stories
-         -> Validate -> Write(articles, duplicates, entities, rejects) (staged; the run commits them to the tables)
+            articles -> duplicates; the stored story leaders of the window, for Stories)
+         -> ExactDedup -> NearDedup -> Entities -> Stories (new articles join stored stories or make new ones)
+         -> Validate -> Write(articles, duplicates, entities, rejects, story_index) (staged; the run commits
+            them to the tables)
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
 
@@ -40,11 +42,11 @@ from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, c
 from pipeline.stages.base import ApplyStage, StageOutput
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import ExactDedup, NearDedup
-from pipeline.stages.history import AgainstHistory, StoredRejects
+from pipeline.stages.history import AgainstHistory, StoredRejects, StoredStories
 from pipeline.stages.identify import STAGE_IDENTIFY, identify
 from pipeline.stages.language import DetectLanguage
 from pipeline.stages.sitelines import RemoveSiteBoilerplate
-from pipeline.stages.stories import Stories
+from pipeline.stages.stories import Stories, StoryIndex
 from pipeline.stages.validate import ValidateRecords
 
 
@@ -162,10 +164,11 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     cleaned = _clean(item_parts, config)
     sited = cleaned.records | "SiteBoilerplate" >> RemoveSiteBoilerplate()
     identified, identity_rejects = _language_and_identity(sited.records)
-    skipped, stored_copies, known = [read.skipped], [], None
+    skipped, stored_copies, known, stored_stories = [read.skipped], [], None, None
     history = config.history.at(snapshots or {}) if config.history is not None else None
     if history is not None and not history.empty:
         known = identified | "History" >> AgainstHistory(history)
+        stored_stories = identified | "StoredStories" >> StoredStories(history, config.stories)
         identified, skipped, stored_copies = known.records, skipped + [known.skipped], [known.duplicates]
     exact = identified | "ExactDedup" >> ExactDedup()
     near = (exact.records, exact.duplicates) | "NearDedup" >> NearDedup(config.near_dedup)
@@ -173,7 +176,7 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     if config.entities is not None:
         # counted at the NER step's own output: the stage's output waits for its run-wide alias table
         count_steps([("ProgressEntities", ENTITIES, upstream(articles, "NER"))], progress)
-    stories = (articles, near.duplicates) | "Stories" >> Stories(config.stories)
+    stories = (articles, near.duplicates) | "Stories" >> Stories(config.stories, stored_stories)
     duplicates = stories.duplicates
     if stored_copies:
         duplicates = [duplicates, *stored_copies] | "WithStoredCopies" >> beam.Flatten()
@@ -194,6 +197,9 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     duplicates | "WriteDuplicates" >> WriteDataset("duplicates", staging, config.formats)
     entity_rows | "WriteEntities" >> WriteDataset("entities", staging, config.formats)
     rejects | "WriteRejects" >> WriteDataset("rejects", staging, config.formats)
+    (articles
+     | "StoryIndex" >> StoryIndex(config.stories)
+     | "WriteStoryIndex" >> WriteDataset("story_index", staging, ("parquet",)))
 
 
 # --------------------------------------------------------------------------- streaming

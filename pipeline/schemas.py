@@ -20,6 +20,7 @@ SCHEMA_FILES = {
     "duplicates": "duplicate.schema.json",
     "entities": "entity.schema.json",
     "rejects": "reject.schema.json",
+    "story_index": "story_index.schema.json",
 }
 
 #: keys records carry between stages that are not part of any dataset's contents
@@ -92,6 +93,7 @@ PARTITIONS = {
     "duplicates": ("dt",),
     "entities": ("dt",),
     "rejects": ("dt",),
+    "story_index": ("dt",),
 }
 
 

@@ -27,6 +27,9 @@ from pipeline.records import UNDATED_PARTITION, dumps
 from pipeline.schemas import PARTITIONS, arrow_row, arrow_schema
 
 DATASETS = ("articles", "duplicates", "entities", "rejects")
+#: datasets a batch run also stages and commits that hold no input item (outside conservation):
+#: the compact story index (``story_index``: story features of each new story's leader, no text)
+INDEX_DATASETS = ("story_index",)
 
 #: total order of rows inside a file (then the full JSON of the row)
 SORT_FIELDS = {
@@ -34,6 +37,7 @@ SORT_FIELDS = {
     "duplicates": ("duplicate_of", "id"),
     "entities": ("article_id", "label", "canonical"),
     "rejects": ("input_uri", "offset", "stage"),
+    "story_index": ("id",),
 }
 
 PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)

@@ -54,8 +54,9 @@ SUMMARY_PREFIX = "newsbeam."
 
 MODES = ("append", "replace-partitions", "overwrite")
 
-#: datasets are committed in this order (then any other, by name): articles last
-COMMIT_ORDER = ("rejects", "duplicates", "entities", "articles")
+#: datasets are committed in this order (then any other, by name): articles last, so a reader who
+#: sees a run's articles sees its story index too
+COMMIT_ORDER = ("rejects", "duplicates", "entities", "story_index", "articles")
 
 #: commits retried here after pyiceberg's own retries gave up (each from a freshly loaded table)
 DEFAULT_RETRIES = 3
@@ -86,6 +87,7 @@ PARTITIONING: dict[str, tuple[PartitionBy, ...]] = {
     "duplicates": (PartitionBy("published_at", "day", "dt"),),
     "entities": (PartitionBy("dt", "identity", "dt", "date"),),
     "rejects": (PartitionBy("dt", "identity", "dt", "date"),),
+    "story_index": (PartitionBy("published_at", "day", "dt"),),
 }
 
 
@@ -649,6 +651,38 @@ def stored_reject_keys(catalog: "Catalog", snapshot_id: Optional[int],
                           **kwargs).to_arrow()
         keys += zip(*(rows.column(c).to_pylist() for c in ("input_uri", "offset", "stage", "reason")))
     return keys
+
+
+#: columns of the story index a run reads (all of them: the index holds no text)
+STORY_INDEX_FIELDS = ("id", "story_id", "published_at", "date_trusted", "lang", "terms", "entities")
+
+
+def stored_story_index(catalog: "Catalog", snapshot_id: Optional[int],
+                       days: Optional[tuple[_dt.date, _dt.date]] = None) -> list[dict]:
+    """The story index rows (stored story leaders) as of ``snapshot_id``, as dicts, published on
+    the days ``days`` = (first, last) (day-partition pruning) plus the undated ones; [] when there
+    is no snapshot (or no table: an OUT written before the index existed)."""
+    from pyiceberg.exceptions import NoSuchTableError
+    from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan
+
+    if snapshot_id is None:
+        return []
+    try:
+        table = catalog.load_table(identifier("story_index"))
+    except NoSuchTableError:
+        return []
+    filters = [None]
+    if days is not None:
+        end = days[1] + _dt.timedelta(days=1)
+        # two scans, as in stored_keys: Or(range, IsNull) fails planning over the null partition
+        filters = [And(GreaterThanOrEqual("published_at", f"{days[0].isoformat()}T00:00:00+00:00"),
+                       LessThan("published_at", f"{end.isoformat()}T00:00:00+00:00")),
+                   IsNull("published_at")]
+    rows: list[dict] = []
+    for where in filters:
+        kwargs = {"row_filter": where} if where is not None else {}
+        rows += table.scan(snapshot_id=snapshot_id, selected_fields=STORY_INDEX_FIELDS, **kwargs).to_arrow().to_pylist()
+    return rows
 
 
 def read_table(output_dir, dataset: str, as_of=None,

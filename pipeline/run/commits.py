@@ -52,11 +52,15 @@ def signals_held():
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-def staged_files(staging: str) -> dict[str, list[str]]:
-    from pipeline.output.files import DATASETS, list_dataset_files
+def staged_files(staging: str, index: bool = False) -> dict[str, list[str]]:
+    """dataset -> its staged Parquet files. ``index``: the index datasets too (a batch run stages
+    them, and commits them even empty, so an overwrite leaves no stale index rows; a stream
+    segment has none, and its commits leave those tables alone)."""
+    from pipeline.output.files import DATASETS, INDEX_DATASETS, list_dataset_files
 
+    datasets = DATASETS + INDEX_DATASETS if index else DATASETS
     return {d: [os.path.join(staging, rel) for rel in list_dataset_files(staging, d) if rel.endswith(".parquet")]
-            for d in DATASETS}
+            for d in datasets}
 
 
 # --------------------------------------------------------------------------- segments -> commits
@@ -113,7 +117,7 @@ def finish_commit(output: str, staging: str, state_root: str, pending: dict, *,
     from pipeline.output import tables
     from pipeline.output.publish import SEGMENT_FILE
 
-    staged = staged_files(staging)
+    staged = staged_files(staging, index=pending.get("kind", SEGMENT) == BATCH)
     with contextlib.ExitStack() as held:
         if not locked:
             held.enter_context(commit_lock(output))

@@ -20,14 +20,24 @@ Which stored rows are read: those published within ``horizon_seconds`` of the in
 tables are read at the snapshots the run started from (:attr:`HistoryConfig.snapshots`), so the
 same input, options and starting snapshot give the same rows.
 
-Not here yet (issue 20): a more complete copy (the full text of a stored excerpt) replacing the
-stored one, and near/excerpt/story decisions against history (they need the compact index table).
+Stories too (:class:`StoredStories`, issues 20 and 22): every batch run commits a ``story_index``
+table with the articles (one row per story leader: ids, date, language, its term and entity
+weights; never the text). In append mode the stories stage gets, as a side input read once per
+run, the stored leaders published within ``--story-window-days`` of the input's days (plus the
+undated ones), read at the run's starting snapshot of ``story_index``; a new article whose most
+similar leader is a stored one (score >= threshold, within the window) takes that stored story's
+id (:func:`pipeline.stages.stories.resolve_stories`). Stored rows are never rewritten: a stored
+leader stays its story's leader even when a later member is more complete.
+
+Not here yet: a more complete copy (the full text of a stored excerpt) replacing the stored one,
+and near/excerpt duplicates of stored articles (they need MinHash sketches in the index; an
+excerpt of a stored article is a new article that joins its story).
 """
 from __future__ import annotations
 
 import datetime as _dt
 from dataclasses import dataclass, field
-from typing import NamedTuple, Optional
+from typing import TYPE_CHECKING, NamedTuple, Optional
 
 import apache_beam as beam
 from apache_beam.metrics import Metrics
@@ -35,10 +45,14 @@ from apache_beam.metrics import Metrics
 from pipeline.records import make_skip
 from pipeline.stages.dedup.canonical import as_duplicate
 
+if TYPE_CHECKING:
+    from pipeline.stages.stories import StoredLeaders
+
 STAGE_HISTORY = "history"
 ALREADY_INGESTED = "already ingested"
-#: the tables whose keys a run reads: stored articles, stored copies and rejects (for "already ingested")
-KEY_TABLES = ("articles", "duplicates", "rejects")
+#: the tables a run reads at its starting snapshots: the keys of stored articles, stored copies and
+#: rejects (for "already ingested"), and the story index (stored story leaders, for the stories stage)
+KEY_TABLES = ("articles", "duplicates", "rejects", "story_index")
 
 
 @dataclass(frozen=True)
@@ -228,3 +242,40 @@ class AgainstHistory(beam.PTransform):
         out = articles | "Match" >> beam.ParDo(_AgainstHistoryFn(), beam.pvalue.AsSingleton(index)).with_outputs(
             "duplicate", "skipped", main="records")
         return HistoryOutput(out.records, out.duplicate, out.skipped, index)
+
+
+# --------------------------------------------------------------------------- stored stories
+
+
+def load_stored_leaders(day_range, config: HistoryConfig, stories) -> "StoredLeaders":
+    """The stored story leaders of the run's story window (the input's days widened by
+    ``stories.window_days``, plus undated leaders), from the ``story_index`` table at the run's
+    starting snapshot: what :class:`~pipeline.stages.stories.AssignStories` matches new articles
+    against. Never the stored text: the index holds features only."""
+    from pipeline.output import tables
+    from pipeline.stages.stories import stored_leaders
+
+    snapshot = dict(config.snapshots).get("story_index")
+    rows = []
+    if snapshot is not None:
+        catalog = tables.open_catalog(config.output, dict(config.catalog_options) or None)
+        days = window_days(day_range, stories.window_days * 86400.0)
+        rows = tables.stored_story_index(catalog, snapshot, days)
+    Metrics.counter(STAGE_HISTORY, "stored_leaders_read").inc(len(rows))
+    return stored_leaders(rows, stories.top_terms, stories.max_bucket)
+
+
+class StoredStories(beam.PTransform):
+    """Articles -> one element: the :class:`~pipeline.stages.stories.StoredLeaders` of their story
+    window, read once per run (a side input of the stories stage)."""
+
+    def __init__(self, config: HistoryConfig, stories):
+        super().__init__()
+        self.config = config
+        self.stories = stories
+
+    def expand(self, articles):
+        return (articles
+                | "Day" >> beam.Map(_day)
+                | "DayRange" >> beam.CombineGlobally(_DayRange())
+                | "StoredLeaders" >> beam.Map(load_stored_leaders, self.config, self.stories))

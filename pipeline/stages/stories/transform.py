@@ -1,6 +1,7 @@
 """The Beam side of the stage: :class:`Stories` and its :class:`StoryConfig`, built from
-:class:`AssignStories` (features, candidate buckets, one global resolution) and
-:class:`DuplicateStories` (duplicates take the story of the article they copy)."""
+:class:`AssignStories` (features, candidate buckets, edges to stored leaders, one global
+resolution) and :class:`DuplicateStories` (duplicates take the story of the article they copy);
+and :class:`StoryIndex`, the rows of the compact story index a run commits for later runs."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -13,9 +14,10 @@ from apache_beam.metrics import Metrics
 from pipeline.stages.base import StageOutput, ToRejects
 from pipeline.stages.dedup import with_decision
 from pipeline.stages.stories.terms import MAX_TERMS, frequency_list
-from pipeline.stages.stories.similarity import (DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, MAX_BUCKET, MIN_SHARED_KEYS,
-                                                TOP_TERMS, StoryFeatures, candidate_keys, resolve_stories,
-                                                story_features, verify_pair)
+from pipeline.stages.stories.similarity import (DEFAULT_THRESHOLD, DEFAULT_WINDOW_DAYS, INDEX_TERMS, MAX_BUCKET,
+                                                MIN_SHARED_KEYS, TOP_TERMS, StoredLeaders, StoryFeatures,
+                                                candidate_keys, index_row, resolve_stories, story_features,
+                                                stored_edges, verify_pair)
 
 STAGE = "stories"
 
@@ -183,8 +185,35 @@ class _VerifyBucketFn(beam.DoFn):
             self.edges.inc(edges)
 
 
-def _resolve(edges: list, window_days: float) -> dict:
-    return resolve_stories(edges, window_days)
+class _MatchStoredFn(beam.DoFn):
+    """Article features -> their edges to the stored leaders (:func:`stored_edges`), a side
+    input read once per run (the leaders of the story window: few)."""
+
+    def __init__(self, min_shared: int, threshold: float, window_days: float):
+        self.min_shared = min_shared
+        self.threshold = threshold
+        self.window_days = window_days
+        self.edges = Metrics.counter(STAGE, "stored_edges")
+
+    def process(self, wire, stored):
+        if not stored.by_key:
+            return
+        edges = stored_edges(wire[0], _from_wire(wire), wire[1], stored, self.threshold, self.window_days,
+                             self.min_shared)
+        if edges:
+            self.edges.inc(len(edges))
+        yield from edges
+
+
+def _resolve(edges: list, window_days: float, stored: Optional[StoredLeaders] = None) -> dict:
+    leaders = {k: story for k, (story, _features) in stored.leaders.items()} if stored is not None else None
+    story = resolve_stories(edges, window_days, leaders)
+    if leaders:
+        stored_ids = set(leaders.values())
+        joined = sum(1 for story_id, _score in story.values() if story_id in stored_ids)
+        if joined:
+            Metrics.counter(STAGE, "joined_stored").inc(joined)
+    return story
 
 
 # Main output: articles (anything else passes through to validation). Declared, because Beam >= 2.78
@@ -224,7 +253,7 @@ class StoryConfig:
     ``window_days`` (``--story-window-days``): articles published further apart never do;
     ``max_bucket`` (``--story-max-bucket``): a candidate key shared by more articles is not evidence;
     ``top_terms`` candidate keys per article, ``min_shared`` of them shared to compare two articles,
-    ``max_terms`` terms per vector.
+    ``max_terms`` terms per vector, ``index_terms`` terms per leader in the story index.
     """
 
     window_days: float = DEFAULT_WINDOW_DAYS
@@ -233,6 +262,7 @@ class StoryConfig:
     top_terms: int = TOP_TERMS
     min_shared: int = MIN_SHARED_KEYS
     max_terms: int = MAX_TERMS
+    index_terms: int = INDEX_TERMS
 
     def __post_init__(self):
         if self.window_days < 0:
@@ -241,8 +271,8 @@ class StoryConfig:
             raise ValueError(f"--story-threshold must be above 0 and at most 1, not {self.threshold}")
         if self.max_bucket < 2:
             raise ValueError(f"--story-max-bucket must be at least 2, not {self.max_bucket}")
-        if self.top_terms < 1 or self.min_shared < 1 or self.max_terms < 1:
-            raise ValueError("top_terms, min_shared and max_terms must be at least 1")
+        if self.top_terms < 1 or self.min_shared < 1 or self.max_terms < 1 or self.index_terms < 1:
+            raise ValueError("top_terms, min_shared, max_terms and index_terms must be at least 1")
 
 
 class Stories(beam.PTransform):
@@ -250,16 +280,18 @@ class Stories(beam.PTransform):
 
     Records: the articles with ``story_id`` (see :class:`AssignStories`); rejects: articles the
     assignment failed on; duplicates: each with the story of the article it duplicates (see
-    :class:`DuplicateStories`).
+    :class:`DuplicateStories`). ``stored``: a one-element PCollection of the stored stories'
+    :class:`StoredLeaders` the articles may join (append mode), or None.
     """
 
-    def __init__(self, config: StoryConfig = StoryConfig()):
+    def __init__(self, config: StoryConfig = StoryConfig(), stored=None):
         super().__init__()
         self.config = config
+        self.stored = stored
 
     def expand(self, inputs):
         articles, duplicates = inputs
-        assigned = articles | "Assign" >> AssignStories(self.config)
+        assigned = articles | "Assign" >> AssignStories(self.config, self.stored)
         duplicates = (duplicates, assigned.story_of) | "DuplicateStories" >> DuplicateStories()
         return StageOutput(assigned.articles, assigned.rejects, duplicates)
 
@@ -289,11 +321,17 @@ class AssignStories(beam.PTransform):
     (namespace ``stories``): ``candidates``, ``edges``, ``stories``, ``multi_article_stories``,
     ``oversized_buckets`` (and ``failed_features``, ``unweighted_language``).
     Batch only: the resolution waits for every edge (global window), like NearDedup.
+
+    ``stored`` (append mode): a one-element PCollection of :class:`StoredLeaders`, the stored
+    stories of the window; each article's edges to them (:func:`stored_edges`, counter
+    ``stored_edges``) join the run's edges, and the resolution keeps them as fixed leaders: an
+    article whose most similar leader is stored takes its story id (counter ``joined_stored``).
     """
 
-    def __init__(self, config: StoryConfig = StoryConfig()):
+    def __init__(self, config: StoryConfig = StoryConfig(), stored=None):
         super().__init__()
         self.config = config
+        self.stored = stored
 
     def expand(self, articles):
         config = self.config
@@ -309,9 +347,17 @@ class AssignStories(beam.PTransform):
                  | "VerifyInBucket" >> beam.ParDo(
                      _VerifyBucketFn(config.max_bucket, config.min_shared, config.threshold, config.window_days),
                      beam.pvalue.AsList(oversized)))
-        stories = (edges
-                   | "AllEdges" >> beam.combiners.ToList()
-                   | "Resolve" >> beam.Map(_resolve, config.window_days))
+        stored = None
+        if self.stored is not None:
+            stored = beam.pvalue.AsSingleton(self.stored)
+            to_stored = feats | "MatchStored" >> beam.ParDo(
+                _MatchStoredFn(config.min_shared, config.threshold, config.window_days), stored)
+            edges = (edges, to_stored) | "WithStoredEdges" >> beam.Flatten()
+        all_edges = edges | "AllEdges" >> beam.combiners.ToList()
+        if stored is None:
+            stories = all_edges | "Resolve" >> beam.Map(_resolve, config.window_days)
+        else:
+            stories = all_edges | "Resolve" >> beam.Map(_resolve, config.window_days, stored)
         assigned = articles | "Assign" >> (
             beam.ParDo(AssignFn(), beam.pvalue.AsSingleton(stories))
             .with_exception_handling(main_tag="articles", dead_letter_tag="failed")
@@ -350,3 +396,45 @@ class DuplicateStories(beam.PTransform):
         return ({"duplicates": keyed, "story": story_of}
                 | "JoinStory" >> beam.CoGroupByKey()
                 | "Repoint" >> beam.FlatMap(_repoint_group))
+
+
+# --------------------------------------------------------------------------- the story index
+
+
+def leader_index_row(article: dict, index_terms: int = INDEX_TERMS, max_terms: int = MAX_TERMS) -> Optional[dict]:
+    """The story index row of an article that leads its story (``story_id`` = its id), else None:
+    ids, date, language and :func:`~pipeline.stages.stories.similarity.index_row` features,
+    never the text. Members are not indexed: a later article joins a story through its leader."""
+    _id = article.get("id")
+    if not _id or article.get("story_id") != _id:
+        return None
+    row = index_row(story_features(article, max_terms), index_terms)
+    return dict(row, id=_id, story_id=_id, published_at=article.get("published_at"), lang=article.get("lang"),
+                dt=article.get("dt"))
+
+
+class _IndexRowFn(beam.DoFn):
+    def __init__(self, index_terms: int, max_terms: int):
+        self.index_terms = index_terms
+        self.max_terms = max_terms
+        self.rows = Metrics.counter(STAGE, "index_rows")
+
+    def process(self, article):
+        row = leader_index_row(article, self.index_terms, self.max_terms)
+        if row is not None:
+            self.rows.inc()
+            yield row
+
+
+class StoryIndex(beam.PTransform):
+    """Stored articles (validated, with ``story_id``) -> rows of the ``story_index`` dataset, one
+    per story leader, committed with the articles so that a later run's articles can join these
+    stories. Features are computed again from the validated article (leaders only): a row exists
+    only for an article that is stored."""
+
+    def __init__(self, config: StoryConfig = StoryConfig()):
+        super().__init__()
+        self.config = config
+
+    def expand(self, articles):
+        return articles | "IndexRows" >> beam.ParDo(_IndexRowFn(self.config.index_terms, self.config.max_terms))
