@@ -61,7 +61,7 @@ def run_config(options) -> RunConfig:
     run_limits = limits_from(options)
     return RunConfig(
         limits=run_limits,
-        fetch=FetchSettings(timeout=view.fetch_timeout, min_delay=view.host_delay,
+        fetch=FetchSettings(timeout=view.fetch_timeout, min_delay=view.host_delay, feed_budget=view.feed_budget,
                             allow_private_hosts=view.allow_private_hosts),
         near_dedup=NearDedupConfig(near_threshold=view.near_threshold, excerpt_threshold=view.excerpt_threshold,
                                    bands=view.lsh_bands),
@@ -123,6 +123,10 @@ class NewsbeamOptions(PipelineOptions):
                            help="HTTP connect and read timeout; a whole request (connect, headers and body) gets 3x this.")
         group.add_argument("--host-delay", type=float, default=1.0, metavar="SECONDS",
                            help="Minimum delay between two requests to the same host.")
+        group.add_argument("--feed-budget", type=float, default=300.0, metavar="SECONDS",
+                           help="With --fetch-articles: the wall time one feed's article pages may take per run "
+                                "(a slow site cannot hold the run); entries past it keep the feed's summary, "
+                                "with a warning naming this flag. 0: no limit.")
         group.add_argument("--retry-now", action="store_true", default=False,
                            help="Poll every listed feed now, even one backing off after failed polls "
                                 "(15 min, 30 min, ... up to 16 h, stored in the feed state): for this run only; "

@@ -31,6 +31,7 @@ NOT_IN_TEMPLATE = {
     "allow_private_hosts": "feeds only",
     "fetch_timeout": "feeds only",
     "host_delay": "feeds only",
+    "feed_budget": "feeds only (--fetch-articles)",
     "poll_interval": "feeds and watched folders only",
     "watch": "watches local folders",
     "watch_interval": "watched local folders only",

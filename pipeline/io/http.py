@@ -71,6 +71,7 @@ class FetchSettings:
     min_delay: float = 1.0  # seconds between two requests to the same host
     allow_private_hosts: bool = False
     max_retry_after: float = 30.0  # longest Retry-After waited for inside a run
+    feed_budget: float = 300.0  # seconds of article-page fetching one feed gets per run (0: no limit)
 
     @property
     def budget(self) -> float:

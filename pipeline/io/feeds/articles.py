@@ -11,7 +11,8 @@ from pipeline.io.files.text import html_canonical_url
 from pipeline.io.http import HTML_ACCEPT, iso_utc
 from pipeline.records import TEXT_FULL
 
-__all__ = ["ROBOTS_AGENT", "SUMMARY_WORDS", "RobotsPolicy", "fetch_article", "needs_article", "robots_policy"]
+__all__ = ["ROBOTS_AGENT", "SUMMARY_WORDS", "FeedBudgets", "RobotsPolicy", "fetch_article", "needs_article",
+           "robots_policy"]
 
 #: The product token newsbeam's User-Agent starts with: what robots.txt groups are matched against.
 ROBOTS_AGENT = "newsbeam"
@@ -96,6 +97,38 @@ def _decode_page(body: bytes, content_type: str) -> Optional[str]:
     from pipeline.io.files.decode import decode_text
 
     return decode_text(body)
+
+
+class FeedBudgets:
+    """The wall time each feed's article pages have taken in this run (``--feed-budget``): once a
+    feed has spent its budget, its remaining entries keep their summaries (:meth:`over` -> a
+    warning to add), so one slow site costs its budget, not the run's hours."""
+
+    def __init__(self, seconds: float, clock=None):
+        import time
+
+        self.seconds = float(seconds or 0)
+        self.clock = clock or time.monotonic
+        self.spent: collections.Counter = collections.Counter()
+
+    def over(self, item: dict) -> Optional[str]:
+        feed = item.get("feed_url") or item.get("input_uri") or ""
+        if self.seconds <= 0 or self.spent[feed] < self.seconds:
+            return None
+        return (f"article page {item['url']} not fetched: the feed's article pages took over "
+                f"--feed-budget {self.seconds:g} seconds in this run; kept the feed's summary")
+
+    def fetch(self, item: dict, fetch) -> tuple[dict, bool]:
+        """``(fetch(item), False)`` timed against the item's feed, or ``(the item with a warning,
+        True)`` when the feed's budget is spent."""
+        warning = self.over(item)
+        if warning is not None:
+            return dict(item, warnings=list(item.get("warnings") or []) + [warning]), True
+        started = self.clock()
+        try:
+            return fetch(item), False
+        finally:
+            self.spent[item.get("feed_url") or item.get("input_uri") or ""] += self.clock() - started
 
 
 def fetch_article(item: dict, fetcher, now: _dt.datetime,

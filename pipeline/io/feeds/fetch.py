@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import apache_beam as beam
 from apache_beam.metrics import Metrics
 
-from pipeline.io.feeds.articles import fetch_article, needs_article, robots_policy
+from pipeline.io.feeds.articles import FeedBudgets, fetch_article, needs_article, robots_policy
 from pipeline.io.feeds.poll import COUNTERS, poll_feed
 from pipeline.io.feeds.state import FeedState, FeedStateStore, atomic_write, dumps_states, loads_states
 from pipeline.io.http import FetchSettings
@@ -108,11 +108,14 @@ class FetchArticlesFn(FetchDoFn):
     def process(self, element):
         _host, items = element
         robots = None
+        budgets = FeedBudgets(self.settings.feed_budget)
         for item in sorted(items, key=lambda i: (i.get("input_uri") or "", i.get("offset") or 0)):
             stats: collections.Counter = collections.Counter()
-            if robots is None:  # once per host and bundle, before its first page
+            if robots is None and budgets.over(item) is None:  # once per host and bundle, before its first page
                 robots = robots_policy(item["url"], self.fetcher, stats)
-            yield fetch_article(item, self.fetcher, utcnow(), stats, robots)
+            out, spent = budgets.fetch(item, lambda i: fetch_article(i, self.fetcher, utcnow(), stats, robots))
+            stats["feed_budget_spent"] += spent
+            yield out
             self._count(stats)
 
 

@@ -40,7 +40,7 @@ SKIP_BACKING_OFF = "backing off after failed polls (--retry-now polls it anyway)
 
 COUNTERS = ("requests", "not_modified", "errors", "refused", "entries", "skipped_known",
             "updated", "gone", "rate_limited", "backing_off", "backoff_reset", "articles_fetched",
-            "article_errors", "robots_disallowed")
+            "article_errors", "robots_disallowed", "feed_budget_spent")
 
 
 def backoff_delay(failures: int) -> _dt.timedelta:

@@ -11,7 +11,7 @@ from apache_beam.coders import PickleCoder
 from apache_beam.metrics import Metrics
 from apache_beam.transforms.userstate import ReadModifyWriteStateSpec
 
-from pipeline.io.feeds.articles import fetch_article, needs_article
+from pipeline.io.feeds.articles import FeedBudgets, fetch_article, needs_article, robots_policy
 from pipeline.io.feeds.fetch import FetchDoFn, host_of, utcnow
 from pipeline.io.feeds.poll import poll_feed
 from pipeline.io.feeds.state import FeedState
@@ -54,6 +54,8 @@ class PollHostStatefulFn(FetchDoFn):
         known = feeds.read()
         if known is None:
             known = {url: state for url, state in self.initial.items()}
+        budgets = FeedBudgets(self.settings.feed_budget)  # each feed's article pages, in this poll
+        robots: dict = {}  # article host -> its robots.txt policy, read once per poll
         for _index, url in sorted(listed):
             raw = known.get(url)
             state = FeedState.from_dict(raw, url) if raw is not None else None
@@ -65,12 +67,22 @@ class PollHostStatefulFn(FetchDoFn):
             for record in outputs:
                 routed = route(record)
                 if routed is record and self.fetch_articles and needs_article(record):
-                    routed = fetch_article(record, self.fetcher, utcnow(), stats)
+                    routed = self._article(record, stats, budgets, robots)
                 yield routed
             self._count(stats)
             known[url] = new_state.to_dict()
             yield beam.pvalue.TaggedOutput("states", (url, known[url]))
         feeds.write(known)
+
+
+    def _article(self, record: dict, stats: collections.Counter, budgets: FeedBudgets, robots: dict) -> dict:
+        """The entry with its page (as in batch runs: robots.txt honoured, the feed's --feed-budget)."""
+        host = host_of(record["url"])
+        if host not in robots and budgets.over(record) is None:
+            robots[host] = robots_policy(record["url"], self.fetcher, stats)
+        out, spent = budgets.fetch(record, lambda r: fetch_article(r, self.fetcher, utcnow(), stats, robots.get(host)))
+        stats["feed_budget_spent"] += spent
+        return out
 
 
 class PollFeedsForever(beam.PTransform):
