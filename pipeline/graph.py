@@ -4,10 +4,11 @@ Batch (:func:`build`)::
 
     Read files / poll feeds -> Clean (where read) -> SiteBoilerplate -> Language -> Identify
          -> History (append mode, when the tables hold rows: already ingested -> skipped, copies of stored
-            articles -> duplicates; the stored story leaders of the window, for Stories)
+            articles -> duplicates; then near copies and excerpts of stored articles -> duplicates;
+            the stored story leaders of the window, for Stories)
          -> ExactDedup -> NearDedup -> Entities -> Stories (new articles join stored stories or make new ones)
-         -> Validate -> Write(articles, duplicates, entities, rejects, story_index) (staged; the run commits
-            them to the tables)
+         -> Validate -> Write(articles, duplicates, entities, rejects, story_index, near_index) (staged; the
+            run commits them to the tables)
 
 Streaming (:func:`build_streaming`), the same per-record stages on unbounded sources::
 
@@ -42,7 +43,8 @@ from pipeline.progress import ARTICLES, DUPLICATES, ENTITIES, INPUTS, REJECTS, c
 from pipeline.stages.base import ApplyStage, StageOutput
 from pipeline.stages.clean import Clean
 from pipeline.stages.dedup import ExactDedup, NearDedup
-from pipeline.stages.history import AgainstHistory, StoredRejects, StoredStories
+from pipeline.stages.dedup.stored import NearIndex
+from pipeline.stages.history import AgainstHistory, NearAgainstHistory, StoredRejects, StoredStories
 from pipeline.stages.identify import STAGE_IDENTIFY, identify
 from pipeline.stages.language import DetectLanguage
 from pipeline.stages.sitelines import RemoveSiteBoilerplate
@@ -170,6 +172,8 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
         known = identified | "History" >> AgainstHistory(history)
         stored_stories = identified | "StoredStories" >> StoredStories(history, config.stories)
         identified, skipped, stored_copies = known.records, skipped + [known.skipped], [known.duplicates]
+        near_known = identified | "NearHistory" >> NearAgainstHistory(history, config.near_dedup)
+        identified, stored_copies = near_known.records, stored_copies + [near_known.duplicates]
     exact = identified | "ExactDedup" >> ExactDedup()
     near = (exact.records, exact.duplicates) | "NearDedup" >> NearDedup(config.near_dedup)
     articles, entity_rejects = _entities(near.records, config, batch=True)
@@ -200,6 +204,9 @@ def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state
     (articles
      | "StoryIndex" >> StoryIndex(config.stories)
      | "WriteStoryIndex" >> WriteDataset("story_index", staging, ("parquet",)))
+    (articles
+     | "NearIndex" >> NearIndex(config.near_dedup)
+     | "WriteNearIndex" >> WriteDataset("near_index", staging, ("parquet",)))
 
 
 # --------------------------------------------------------------------------- streaming

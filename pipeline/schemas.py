@@ -21,6 +21,7 @@ SCHEMA_FILES = {
     "entities": "entity.schema.json",
     "rejects": "reject.schema.json",
     "story_index": "story_index.schema.json",
+    "near_index": "near_index.schema.json",
 }
 
 #: keys records carry between stages that are not part of any dataset's contents
@@ -94,6 +95,7 @@ PARTITIONS = {
     "entities": ("dt",),
     "rejects": ("dt",),
     "story_index": ("dt",),
+    "near_index": ("dt",),
 }
 
 

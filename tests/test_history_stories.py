@@ -65,8 +65,9 @@ def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
     """Run 1: the full wire story (002) and the other story (004); run 2: the rewritten copy (001),
     the paraphrase (003) and the excerpt (000). Plain-text dates do not bound the window. Every
     copy of the first story takes 002's story id, as in one run of all five; 004 keeps its own.
-    (The excerpt is an article here, not an excerpt duplicate: near dedup against history is not
-    built.) With only the 64 heaviest terms of 002 stored, 003 and 000 made a second story."""
+    The excerpt (000) is an excerpt duplicate of the stored 002, with its similarity, as in one run
+    (near dedup against history, the near_index table). With only the 64 heaviest terms of 002
+    stored, 003 and 000 made a second story."""
     import shutil
 
     from tests.conftest import SEEDS
@@ -80,11 +81,14 @@ def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
     run(f"{first}/*.txt", out)
     run(f"{second}/*.txt", out)
     story = {r["provenance"]["input_uri"].rsplit("/", 1)[1][:3]: (r["id"], r["story_id"])
-             for r in table_rows(out, "articles")}
+             for r in table_rows(out, "articles") + table_rows(out, "duplicates")}
     assert set(story) == {"000", "001", "002", "003", "004"}
     wire = story["002"][0]
     assert {n: s for n, (_id, s) in story.items() if n != "004"} == dict.fromkeys(("000", "001", "002", "003"), wire)
     assert story["004"][1] == story["004"][0] != wire
+    [excerpt] = table_rows(out, "duplicates")
+    assert excerpt["provenance"]["input_uri"].rsplit("/", 1)[1][:3] == "000"
+    assert (excerpt["duplicate_of"], excerpt["kind"], excerpt["similarity"]) == (wire, "excerpt", 0.8378)
 
 
 def test_the_story_index_is_read_by_day_partition_at_a_snapshot(tmp_path):

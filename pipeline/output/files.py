@@ -28,8 +28,9 @@ from pipeline.schemas import PARTITIONS, arrow_row, arrow_schema
 
 DATASETS = ("articles", "duplicates", "entities", "rejects")
 #: datasets a batch run also stages and commits that hold no input item (outside conservation):
-#: the compact story index (``story_index``: story features of each new story's leader, no text)
-INDEX_DATASETS = ("story_index",)
+#: the compact story index (``story_index``: story features of each new story's leader, no text) and
+#: the near-duplicate index (``near_index``: sketch and candidate keys of each stored article, no text)
+INDEX_DATASETS = ("story_index", "near_index")
 
 #: total order of rows inside a file (then the full JSON of the row)
 SORT_FIELDS = {
@@ -38,6 +39,7 @@ SORT_FIELDS = {
     "entities": ("article_id", "label", "canonical"),
     "rejects": ("input_uri", "offset", "stage"),
     "story_index": ("id",),
+    "near_index": ("id",),
 }
 
 PARQUET_OPTIONS = dict(compression="zstd", use_dictionary=True, write_statistics=True)

@@ -31,7 +31,7 @@ OWNED_FILES = (MARKER, "_manifest.json", "_manifest.json.tmp", "_publishing.json
 #: The embedded catalog's warehouse (pyiceberg writes it; newsbeam's tables only).
 WAREHOUSE = "warehouse"
 #: What pyiceberg names a file of a newsbeam table, relative to the warehouse.
-TABLE_FILE = re.compile(r"newsbeam/(articles|duplicates|entities|rejects|story_index)/"
+TABLE_FILE = re.compile(r"newsbeam/(articles|duplicates|entities|rejects|story_index|near_index)/"
                         r"(data/([A-Za-z_]+=[^/]+/)*[A-Za-z0-9_.-]+\.parquet"
                         r"|metadata/[A-Za-z0-9_.-]+\.(metadata\.json|avro))")
 #: Leftovers of an interrupted run (see ``sinks.clean_leftovers``): a name is not enough, a

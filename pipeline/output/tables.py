@@ -55,8 +55,8 @@ SUMMARY_PREFIX = "newsbeam."
 MODES = ("append", "replace-partitions", "overwrite")
 
 #: datasets are committed in this order (then any other, by name): articles last, so a reader who
-#: sees a run's articles sees its story index too
-COMMIT_ORDER = ("rejects", "duplicates", "entities", "story_index", "articles")
+#: sees a run's articles sees its story and near-duplicate indexes too
+COMMIT_ORDER = ("rejects", "duplicates", "entities", "story_index", "near_index", "articles")
 
 #: commits retried here after pyiceberg's own retries gave up (each from a freshly loaded table)
 DEFAULT_RETRIES = 3
@@ -88,6 +88,7 @@ PARTITIONING: dict[str, tuple[PartitionBy, ...]] = {
     "entities": (PartitionBy("dt", "identity", "dt", "date"),),
     "rejects": (PartitionBy("dt", "identity", "dt", "date"),),
     "story_index": (PartitionBy("published_at", "day", "dt"),),
+    "near_index": (PartitionBy("published_at", "day", "dt"),),
 }
 
 
@@ -662,13 +663,30 @@ def stored_story_index(catalog: "Catalog", snapshot_id: Optional[int],
     """The story index rows (stored story leaders) as of ``snapshot_id``, as dicts, published on
     the days ``days`` = (first, last) (day-partition pruning) plus the undated ones; [] when there
     is no snapshot (or no table: an OUT written before the index existed)."""
+    return _stored_index_rows(catalog, "story_index", STORY_INDEX_FIELDS, snapshot_id, days)
+
+
+#: columns of the near-duplicate index a run reads (all of them: the index holds no text)
+NEAR_INDEX_FIELDS = ("id", "story_id", "published_at", "word_count", "shingles", "sketch", "keys")
+
+
+def stored_near_index(catalog: "Catalog", snapshot_id: Optional[int],
+                      days: Optional[tuple[_dt.date, _dt.date]] = None) -> list[dict]:
+    """The near-duplicate index rows (stored articles' sketches and keys) as of ``snapshot_id``,
+    as :func:`stored_story_index` reads the story index (day-pruned plus undated; [] without a
+    snapshot or a table)."""
+    return _stored_index_rows(catalog, "near_index", NEAR_INDEX_FIELDS, snapshot_id, days)
+
+
+def _stored_index_rows(catalog: "Catalog", dataset: str, fields: tuple, snapshot_id: Optional[int],
+                       days: Optional[tuple[_dt.date, _dt.date]]) -> list[dict]:
     from pyiceberg.exceptions import NoSuchTableError
     from pyiceberg.expressions import And, GreaterThanOrEqual, IsNull, LessThan
 
     if snapshot_id is None:
         return []
     try:
-        table = catalog.load_table(identifier("story_index"))
+        table = catalog.load_table(identifier(dataset))
     except NoSuchTableError:
         return []
     filters = [None]
@@ -681,7 +699,7 @@ def stored_story_index(catalog: "Catalog", snapshot_id: Optional[int],
     rows: list[dict] = []
     for where in filters:
         kwargs = {"row_filter": where} if where is not None else {}
-        rows += table.scan(snapshot_id=snapshot_id, selected_fields=STORY_INDEX_FIELDS, **kwargs).to_arrow().to_pylist()
+        rows += table.scan(snapshot_id=snapshot_id, selected_fields=fields, **kwargs).to_arrow().to_pylist()
     return rows
 
 

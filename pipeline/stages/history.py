@@ -46,13 +46,16 @@ from pipeline.records import make_skip
 from pipeline.stages.dedup.canonical import as_duplicate
 
 if TYPE_CHECKING:
+    from pipeline.stages.dedup.near import NearDedupConfig
+    from pipeline.stages.dedup.stored import StoredNear
     from pipeline.stages.stories import StoredLeaders
 
 STAGE_HISTORY = "history"
 ALREADY_INGESTED = "already ingested"
 #: the tables a run reads at its starting snapshots: the keys of stored articles, stored copies and
-#: rejects (for "already ingested"), and the story index (stored story leaders, for the stories stage)
-KEY_TABLES = ("articles", "duplicates", "rejects", "story_index")
+#: rejects (for "already ingested"), the story index (stored story leaders, for the stories stage)
+#: and the near-duplicate index (stored sketches and keys, for :class:`NearAgainstHistory`)
+KEY_TABLES = ("articles", "duplicates", "rejects", "story_index", "near_index")
 
 
 @dataclass(frozen=True)
@@ -123,11 +126,17 @@ def against_history(article: dict, index: StoredIndex):
     if stored is None:
         return "new", article
     stored_id, story_id = stored
+    return "duplicate", stored_duplicate(article, stored_id, story_id, kind, similarity)
+
+
+def stored_duplicate(article: dict, stored_id: str, story_id: str, kind: str, similarity: float) -> dict:
+    """The duplicate row of a new article that copies the stored ``stored_id``: its decision
+    ends ``:stored`` (the canonical is in an earlier commit) and it takes the stored story id."""
     dup = as_duplicate(article, stored_id, kind, similarity)
     dup["provenance"] = dict(dup["provenance"], decisions=list(dup["provenance"]["decisions"][:-1])
                              + [f"duplicate:{kind}:{stored_id}:stored"])
     dup["story_id"] = story_id
-    return "duplicate", dup
+    return dup
 
 
 # --------------------------------------------------------------------------- Beam
@@ -279,3 +288,71 @@ class StoredStories(beam.PTransform):
                 | "Day" >> beam.Map(_day)
                 | "DayRange" >> beam.CombineGlobally(_DayRange())
                 | "StoredLeaders" >> beam.Map(load_stored_leaders, self.config, self.stories))
+
+
+# --------------------------------------------------------------------------- stored near copies
+
+
+def load_stored_near(day_range, config: HistoryConfig, near: "NearDedupConfig") -> "StoredNear":
+    """The ``near_index`` rows of the run's dedup window (the input's days +- the horizon, plus
+    undated rows, as :func:`load_index`) at the run's starting snapshot, as lookups."""
+    from pipeline.output import tables
+    from pipeline.stages.dedup.stored import stored_near
+
+    snapshot = dict(config.snapshots).get("near_index")
+    rows = []
+    if snapshot is not None:
+        catalog = tables.open_catalog(config.output, dict(config.catalog_options) or None)
+        rows = tables.stored_near_index(catalog, snapshot, window_days(day_range, config.horizon_seconds))
+    Metrics.counter(STAGE_HISTORY, "stored_sketches_read").inc(len(rows))
+    return stored_near(rows, near.max_bucket)
+
+
+def near_against_history(article: dict, stored: "StoredNear", near: "NearDedupConfig"):
+    """``("duplicate", duplicate row)`` when the article is a near copy or an excerpt of a stored
+    one (:func:`~pipeline.stages.dedup.stored.match_stored`), else ``("new", article)``."""
+    from pipeline.stages.dedup.stored import match_stored
+
+    match = match_stored(near.features(article), stored, near.near_threshold, near.excerpt_threshold)
+    if match is None:
+        return "new", article
+    return "duplicate", stored_duplicate(article, match.stored_id, match.story_id, match.kind, match.similarity)
+
+
+class _NearAgainstHistoryFn(beam.DoFn):
+    def __init__(self, near: "NearDedupConfig"):
+        self.near = near
+        self.counters = {kind: Metrics.counter(STAGE_HISTORY, f"{kind}_of_stored") for kind in ("near", "excerpt")}
+
+    def process(self, article, stored):
+        kind, row = near_against_history(article, stored, self.near)
+        if kind == "new":
+            yield row
+        else:
+            self.counters[row["kind"]].inc()
+            yield beam.pvalue.TaggedOutput("duplicate", row)
+
+
+class NearHistoryOutput(NamedTuple):
+    records: beam.PCollection
+    duplicates: beam.PCollection
+
+
+class NearAgainstHistory(beam.PTransform):
+    """New articles (after :class:`AgainstHistory`) -> (those that copy no stored article, near
+    copies and excerpts of stored articles as their duplicates). The stored sketches of the
+    window are read once per run, a side input."""
+
+    def __init__(self, config: HistoryConfig, near: "NearDedupConfig"):
+        super().__init__()
+        self.config = config
+        self.near = near
+
+    def expand(self, articles):
+        stored = (articles
+                  | "Day" >> beam.Map(_day)
+                  | "DayRange" >> beam.CombineGlobally(_DayRange())
+                  | "StoredSketches" >> beam.Map(load_stored_near, self.config, self.near))
+        out = articles | "Match" >> beam.ParDo(_NearAgainstHistoryFn(self.near), beam.pvalue.AsSingleton(stored)
+                                               ).with_outputs("duplicate", main="records")
+        return NearHistoryOutput(out.records, out.duplicate)
