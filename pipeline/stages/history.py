@@ -29,9 +29,25 @@ similar leader is a stored one (score >= threshold, within the window) takes tha
 id (:func:`pipeline.stages.stories.resolve_stories`). Stored rows are never rewritten: a stored
 leader stays its story's leader even when a later member is more complete.
 
-Not here yet: a more complete copy (the full text of a stored excerpt) replacing the stored one,
-and near/excerpt duplicates of stored articles (they need MinHash sketches in the index; an
-excerpt of a stored article is a new article that joins its story).
+Near copies and excerpts too (:class:`NearAgainstHistory`, issue 20): every batch run commits a
+``near_index`` table with the articles (one row per stored article: id, story id, the canonical
+rank's word count and date, the bottom-k sketch and the candidate keys; never the text). In
+append mode, after the exact/URL step above, each new article is compared with the stored rows of
+the same window as the keys (read once per run at the run's starting snapshot of ``near_index``)
+that share one of its candidate keys, on the sketches, with one run's
+:func:`~pipeline.stages.dedup.near.classify_pair`
+(:func:`pipeline.stages.dedup.stored.match_stored`): a near copy or an excerpt of a stored
+article becomes its duplicate (kind ``near`` / ``excerpt``, the similarity measured on the
+sketches, decision ``duplicate:<kind>:<stored id>:stored``, the stored story id); the
+best-ranked stored match wins. The run's own dedup then sees only the articles that copy nothing
+stored.
+
+Not here yet: a more complete copy (the full text of a stored excerpt) replacing the stored one
+(both stay articles); a near copy that ranks better than the stored one (more words) is its
+duplicate all the same, as in streaming dedup (stored rows are never rewritten). An article of
+the run that copies a stored one only through another article of the run (an excerpt of a new
+10%-edited copy) is matched with the stored article directly, so it may stay an article where
+one run would chain it. Stored articles committed before ``near_index`` existed have no row.
 """
 from __future__ import annotations
 
