@@ -63,3 +63,41 @@ def test_a_later_near_copy_and_excerpt_are_duplicates_of_the_stored_article(tmp_
     counts = manifest(out)["counts"]
     assert (counts["articles"], counts["duplicates"], counts["skipped"]) == (0, 0, 3)
     assert {d: table_rows(out, d) for d in ("articles", "duplicates")} == before and near_rows(out) == after
+
+
+def test_the_near_index_is_read_by_day_partition_at_a_snapshot(tmp_path):
+    """tables.stored_near_index: the rows of the days asked for plus the undated ones, as of the
+    snapshot given (a later commit is not seen), with the sketch and keys as written; no table or
+    no snapshot: nothing."""
+    import datetime as dt
+
+    from pipeline.output.files import parquet_bytes
+    from pipeline.stages.dedup.near import NearDedupConfig
+    from pipeline.stages.dedup.stored import near_index_row
+    from tests.stages.dedup.samples import article
+
+    config = NearDedupConfig()
+
+    def rows_of(*articles):
+        return [near_index_row(dict(a, story_id=a["id"]), config.features(a)) for a in articles]
+
+    def stage(name, rows):
+        path = tmp_path / name / "part-00000.parquet"
+        path.parent.mkdir(parents=True)
+        path.write_bytes(parquet_bytes("near_index", [{k: v for k, v in r.items() if k != "dt"} for r in rows]))
+        return [str(path)]
+
+    catalog = tables.open_catalog(tmp_path / "out")
+    assert tables.stored_near_index(catalog, 1) == []  # no table yet
+    april1, april20, undated = rows_of(article(story(1, 300), published_at="2024-04-01T09:00:00Z"),
+                                       article(story(2, 300), published_at="2024-04-20T09:00:00Z"),
+                                       article(story(3, 300)))
+    first = tables.commit_run(catalog, {"near_index": stage("a", [april1, april20, undated])}, run_id="r1")
+    tables.commit_run(catalog, {"near_index": stage("b", rows_of(
+        article(story(4, 300), published_at="2024-04-02T09:00:00Z")))}, run_id="r2")
+    read = tables.stored_near_index(catalog, first["near_index"], (dt.date(2024, 3, 30), dt.date(2024, 4, 3)))
+    assert sorted(r["id"] for r in read) == sorted([april1["id"], undated["id"]])
+    assert len(tables.stored_near_index(catalog, first["near_index"])) == 3
+    assert tables.stored_near_index(catalog, None) == []
+    [row] = [r for r in read if r["id"] == april1["id"]]
+    assert (row["sketch"], row["keys"], row["shingles"]) == (april1["sketch"], april1["keys"], april1["shingles"])
