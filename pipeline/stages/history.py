@@ -45,9 +45,7 @@ stored.
 Not here yet: a more complete copy (the full text of a stored excerpt) replacing the stored one
 (both stay articles); a near copy that ranks better than the stored one (more words) is its
 duplicate all the same, as in streaming dedup (stored rows are never rewritten). An article of
-the run that copies a stored one only through another article of the run (an excerpt of a new
-10%-edited copy) is matched with the stored article directly, so it may stay an article where
-one run would chain it. Stored articles committed before ``near_index`` existed have no row.
+the run is matched with the stored articles directly, never through another article of the run. Stored articles committed before ``near_index`` existed have no row.
 """
 from __future__ import annotations
 
