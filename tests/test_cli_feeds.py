@@ -14,6 +14,10 @@ OTHER = ("<p>City libraries will open on Sunday afternoons from next month, the 
          "announced, after a survey of more than four thousand residents.</p><p>The pilot will "
          "run for a year before the council decides whether to keep it.</p>")
 
+STORM = ("<p>A winter storm closed the coastal road between the two harbour towns on Tuesday, and "
+         "the police asked drivers to take the inland route.</p><p>Crews expect to clear fallen "
+         "rocks and repair the sea wall by the end of the week.</p>")
+
 
 def entry(guid, title, body, day):
     return {"guid": guid, "title": title, "link": f"https://news.example/{guid}",
@@ -76,7 +80,7 @@ def test_feeds_are_polled_conditionally_and_only_new_entries_are_emitted(tmp_pat
 
         # the feed changes: one entry corrected, one new
         entries[:] = [entry("ferry", "Ferry terminal approved", BODY.replace("June", "July"), 1),
-                      entry("storm", "Storm closes coastal road", OTHER.replace("libraries", "roads"), 3)]
+                      entry("storm", "Storm closes coastal road", STORM, 3)]
         server.route("/news.xml", conditional(lambda: rss_feed(entries), 'W/"v2"'))
         third = newsbeam(*args)
         assert third.returncode == 0, third.stderr[-3000:]

@@ -25,15 +25,20 @@ ARGS = ["--no-entities", "--no-quality", "--runner=FnApiRunner"]
 
 
 def make_input(path, variant: str, n: int = 120) -> None:
-    """``n`` distinct articles over a few days (so there are several partitions)."""
+    """``n`` distinct articles over a few days (so there are several partitions); each text is its
+    own shuffle of a real paragraph's words, so no two are near copies, in one run or across runs."""
+    import random
+
     names = list(GOOD)
     lines = []
     for i in range(n):
         title, text = GOOD[names[i % len(names)]]
+        words = text.split()
+        random.Random(f"{variant}-{i}").shuffle(words)
         lines.append(json.dumps({
             "url": f"https://news.example/{variant}/{i}",
             "title": f"{title} ({variant} {i})",
-            "text": f"{text} This is report {i} of series {variant}, filed by desk {i * 7 % 13}. "
+            "text": " ".join(words) + f" This is report {i} of series {variant}, filed by desk {i * 7 % 13}. "
                     + " ".join(f"w{variant}{i}x{j}" for j in range(40)),
             "published": f"2024-04-{1 + i % 5:02d}T09:00:00Z"}))
     lines.append("{garbage line")  # a reject too
