@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from pipeline.output import tables
 from tests.conftest import table_rows
 from tests.stages.stories.samples import ALL_FIXTURES
-from tests.test_table_runs import manifest, run, write
+from tests.test_table_runs import ARGS, manifest, run, write
 
 
 def line(name: str, day: int) -> str:
@@ -61,7 +63,8 @@ def test_a_follow_up_in_a_later_run_joins_the_stored_story_and_an_unrelated_arti
     assert stories_of(out) == stored and len(index_rows(out)) == 3
 
 
-def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
+@pytest.mark.parametrize("args", [["--no-quality", "--runner=FnApiRunner"], ARGS], ids=["entities-on", "no-entities"])
+def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path, args):
     """Run 1: the full wire story (002) and the other story (004); run 2: the rewritten copy (001),
     the paraphrase (003) and the excerpt (000). Plain-text dates do not bound the window. Every
     copy of the first story takes 002's story id, as in one run of all five; 004 keeps its own.
@@ -78,8 +81,8 @@ def test_the_seeds_over_two_runs_get_the_story_ids_of_one_run(tmp_path):
         for number in numbers:
             [seed] = SEEDS.glob(f"{number}_*.txt")
             shutil.copy(seed, folder / seed.name)
-    run(f"{first}/*.txt", out)
-    run(f"{second}/*.txt", out)
+    run(f"{first}/*.txt", out, args=args)
+    run(f"{second}/*.txt", out, args=args)
     story = {r["provenance"]["input_uri"].rsplit("/", 1)[1][:3]: (r["id"], r["story_id"])
              for r in table_rows(out, "articles") + table_rows(out, "duplicates")}
     assert set(story) == {"000", "001", "002", "003", "004"}

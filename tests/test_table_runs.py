@@ -54,17 +54,17 @@ def inputs(tmp_path):
     return a, b
 
 
-def start(inp, out, *extra, pause=None) -> subprocess.Popen:
+def start(inp, out, *extra, pause=None, args=ARGS) -> subprocess.Popen:
     env = dict(os.environ)
     env.pop("NEWSBEAM_TEST_PAUSE", None)
     if pause:
         env["NEWSBEAM_TEST_PAUSE"] = pause
     return subprocess.Popen([sys.executable, "-m", "pipeline.cli", "run", "--input", str(inp), "--output", str(out),
-                             *ARGS, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+                             *args, *extra], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def run(inp, out, *extra, code=0) -> subprocess.CompletedProcess:
-    proc = start(inp, out, *extra)
+def run(inp, out, *extra, code=0, args=ARGS) -> subprocess.CompletedProcess:
+    proc = start(inp, out, *extra, args=args)
     stdout, stderr = proc.communicate(timeout=600)
     assert proc.returncode == code, stderr[-4000:]
     return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)

@@ -97,7 +97,8 @@ def foreign_path(directory: str) -> Optional[str]:
     return None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists (one owned by another user counts)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -118,7 +119,7 @@ def is_our_leftover(path: str) -> bool:
         if os.path.isfile(os.path.join(path, STAGING_MARKER)):
             return True
         pid = name[len(".staging-"):].split("-", 1)[0]
-        return pid.isdigit() and (int(pid) == os.getpid() or _pid_alive(int(pid)))
+        return pid.isdigit() and (int(pid) == os.getpid() or pid_alive(int(pid)))
     if name.startswith(".old-") and name[len(".old-"):] in DATASETS:
         return _foreign_in_dataset(path) is None
     return False

@@ -19,6 +19,7 @@ import shutil
 from typing import Optional
 
 from pipeline.output.files import DATASETS, pause_for_tests, write_bytes
+from pipeline.output.ownership import pid_alive
 
 MANIFEST = "_manifest.json"
 #: Written before the first dataset is swapped, removed once the manifest is written.
@@ -40,15 +41,6 @@ def staging_dir(output: str) -> str:
     return path
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 #: In a streaming segment's staging directory (``pipeline/run/streaming.py``): its run id and,
 #: once its job ended cleanly, ``ready`` with the summary its commit carries.
@@ -58,7 +50,7 @@ SEGMENT_FILE = "segment.json"
 def staging_owner_alive(name: str) -> bool:
     """True when the process that made staging directory ``name`` is this one or still runs."""
     pid = name[len(STAGING_PREFIX):].split("-", 1)[0]
-    return pid.isdigit() and (int(pid) == os.getpid() or _alive(int(pid)))
+    return pid.isdigit() and (int(pid) == os.getpid() or pid_alive(int(pid)))
 
 
 def _ready_segment(path: str) -> bool:
