@@ -122,15 +122,17 @@ def _read_feeds(pipeline: beam.Pipeline, options: NewsbeamOptions, config: RunCo
 
 
 def _read_inputs(pipeline: beam.Pipeline, options: NewsbeamOptions, config: RunConfig, staging: str,
-                 state_dir: str) -> tuple[list, Source]:
+                 state_dir: str, input_parts=None, feeds: bool = True) -> tuple[list, Source]:
     """Every source the options name: ``(labelled item parts, Source of them all)``; each part is
-    ``(label, items)``, cleaned where it was read (see :class:`ReadArticleParts`)."""
+    ``(label, items)``, cleaned where it was read (see :class:`ReadArticleParts`). ``input_parts``:
+    only these parts of the input files (one segment of a run); ``feeds``: poll the feed list."""
     sources, parts = [], []
-    if options.input:
-        files = pipeline | "Read" >> ReadArticleParts(options.input, limits=config.limits, field_map=config.field_map)
+    if options.input and (input_parts is None or input_parts):
+        files = pipeline | "Read" >> ReadArticleParts(options.input, limits=config.limits, field_map=config.field_map,
+                                                      parts=input_parts)
         parts += zip(("Clean", "CleanSpread"), files.items)
         sources.append(files)
-    if options.feeds:
+    if options.feeds and feeds:
         feeds = _read_feeds(pipeline, options, config, staging, state_dir)
         parts += [("CleanFeeds", feeds.items[0])]
         sources.append(feeds)
@@ -151,14 +153,16 @@ def _clean(parts: list, config: RunConfig) -> StageOutput:
 
 
 def build(pipeline: beam.Pipeline, options: NewsbeamOptions, staging: str, state_dir: str,
-          progress: str | None = None, snapshots: dict | None = None) -> None:
+          progress: str | None = None, snapshots: dict | None = None, parts=None, feeds: bool = True) -> None:
     """Wire every stage; datasets are written under ``staging`` (committed by the run).
     ``progress``: the directory the progress counting steps write to (None: no such steps).
     ``snapshots``: dataset -> the snapshot id the run starts from (append mode: the history step
-    reads the stored keys as of these; None or no snapshot: nothing stored, no history step)."""
+    reads the stored keys as of these; None or no snapshot: nothing stored, no history step).
+    ``parts``/``feeds``: one segment of a run cut into segments (``pipeline/run/batch.py``): only
+    these :class:`pipeline.io.files.segments.InputPart` of the input, and the feeds or not."""
     config = run_config(options)
 
-    item_parts, read = _read_inputs(pipeline, options, config, staging, state_dir)
+    item_parts, read = _read_inputs(pipeline, options, config, staging, state_dir, parts, feeds)
     input_parts = (*read.items, read.rejects, read.skipped)
     input_parts | "CountInputs" >> WriteInputCount(staging)
     count_steps([(f"ProgressInputs{i}", INPUTS, part) for i, part in enumerate(input_parts)], progress)

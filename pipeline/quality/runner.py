@@ -80,6 +80,10 @@ def discover(root: str, datasets: Iterable[str] = DATASETS, as_of=None) -> list[
     return sorted(found, key=lambda p: (DATASETS.index(p.dataset), p.path))
 
 
+#: the columns a table's partition folder is derived from (:func:`_partition_keys`)
+PARTITION_SOURCES = {"articles": ("published_at", "lang"), "duplicates": ("published_at",)}
+
+
 def _partition_keys(dataset: str, rows) -> list[str]:
     """Each row's partition folder (as the folder layout names it: ``dt=YYYY-MM-DD|undated``,
     then ``lang=xx`` for articles)."""
@@ -87,7 +91,7 @@ def _partition_keys(dataset: str, rows) -> list[str]:
 
     from pipeline.records import UNDATED_PARTITION
 
-    source = "published_at" if dataset in ("articles", "duplicates") else "dt"
+    source = PARTITION_SOURCES[dataset][0] if dataset in PARTITION_SOURCES else "dt"
     if source in rows.column_names:
         days = rows.column(source)
         if pa.types.is_timestamp(days.type):
@@ -105,7 +109,6 @@ def _partition_keys(dataset: str, rows) -> list[str]:
 def table_partitions(root: str, datasets: Iterable[str] = DATASETS, as_of=None) -> list[Partition]:
     """The rows of each table (now, or ``as_of`` a snapshot id or run id), split by partition:
     the same partitions a folder output has, so every check and count reads them alike."""
-    import pyarrow as pa
 
     from pipeline.output import tables
 
@@ -122,12 +125,27 @@ def table_partitions(root: str, datasets: Iterable[str] = DATASETS, as_of=None) 
             if type(e).__name__ == "NoSuchTableError":
                 continue
             raise
-        groups: dict[str, list[int]] = {}
-        for i, key in enumerate(_partition_keys(dataset, rows)):
-            groups.setdefault(key, []).append(i)
-        for key in sorted(groups):
-            part = rows.take(pa.array(groups[key])) if len(groups[key]) != rows.num_rows else rows
-            found.append(Partition(dataset, f"{dataset}/{key}", (), rows=part))
+        found += _split_by_partition(dataset, rows)
+    return found
+
+
+def _split_by_partition(dataset: str, rows) -> list[Partition]:
+    """A table's rows as one :class:`Partition` per partition key, in key order. One take puts
+    the rows in key order, then each partition is a zero-copy slice: a take per partition on the
+    table as read (a chunk per data file) cost partitions x files, minutes for 1,500 days."""
+    import pyarrow as pa
+
+    keys = _partition_keys(dataset, rows)
+    order = sorted(range(len(keys)), key=keys.__getitem__)  # stable: rows keep their order in a key
+    if order != list(range(len(keys))):
+        rows = rows.take(pa.array(order, type=pa.int64()))
+    rows = rows.combine_chunks()
+    found, start = [], 0
+    for end in range(1, len(order) + 1):
+        if end == len(order) or keys[order[end]] != keys[order[start]]:
+            found.append(Partition(dataset, f"{dataset}/{keys[order[start]]}", (),
+                                   rows=rows.slice(start, end - start)))
+            start = end
     return found
 
 
@@ -451,6 +469,52 @@ def collect_refs(root: str, parts: list[Partition], now=None) -> suites.Refs:
     return suites.Refs(ids=ids, now=now, schema_versions=readable_versions())
 
 
+#: the columns whose values must be (or must not be) ids of another dataset: what a ``$ids``
+#: placeholder of the suites is checked against
+REFERENCE_COLUMNS = {"articles": ("id", "story_id"), "duplicates": ("duplicate_of", "story_id"),
+                     "entities": ("article_id",)}
+
+
+def referenced_ids(root: str, parts: list[Partition]) -> set:
+    """Every value of the :data:`REFERENCE_COLUMNS` in ``parts`` (a run's staged rows)."""
+    wanted: set = set()
+    for part in parts:
+        columns = list(REFERENCE_COLUMNS.get(part.dataset, ()))
+        if columns:
+            table = read_partition(root, part, columns=columns)
+            for name in table.column_names:
+                wanted.update(v for v in table.column(name).to_pylist() if v is not None)
+    return wanted
+
+
+def referenced_refs(refs_root: str, wanted: set, now=None) -> suites.Refs:
+    """The refs of ``refs_root`` (the committed output) reduced to the ids in ``wanted``: every
+    ``$ids`` check is "value in / not in the set", so ids the checked rows never hold cannot change
+    a result. Reads only the id and partition columns, so checking a run's rows costs its own size
+    plus one column scan of the stored ids, not the stored rows."""
+    from pipeline.output import tables
+    from pipeline.schemas import readable_versions
+
+    ids: dict[str, dict[str, set]] = {}
+    for dataset, column in ID_COLUMNS.items():
+        if tables.has_tables(refs_root):
+            try:
+                rows = tables.read_table(refs_root, dataset, columns=(column, *PARTITION_SOURCES[dataset]))
+            except Exception as e:  # a table no run created yet
+                if type(e).__name__ == "NoSuchTableError":
+                    continue
+                raise
+            per_partition = zip(_partition_keys(dataset, rows), rows.column(column).to_pylist())
+            for key, value in per_partition:
+                if value in wanted:
+                    ids.setdefault(dataset, {}).setdefault(f"{dataset}/{key}", set()).add(value)
+        else:
+            for part in discover(refs_root, datasets=(dataset,)):
+                values = read_partition(refs_root, part, columns=[column]).column(column).to_pylist()
+                ids.setdefault(dataset, {})[part.path] = {v for v in values if v in wanted}
+    return suites.Refs(ids=ids, now=now, schema_versions=readable_versions())
+
+
 def check_output(root: str, *, with_manifest: bool = False, now=None,
                  partitions: Optional[list[Partition]] = None, validate=None, as_of=None,
                  refs_root: Optional[str] = None) -> dict:
@@ -482,8 +546,7 @@ def check_output(root: str, *, with_manifest: bool = False, now=None,
 def _check_partitions(root: str, checked: list, *, now, partitions, validate, as_of, refs_root) -> None:
     parts = partitions if partitions is not None else discover(root, as_of=as_of)
     if refs_root is not None:
-        all_parts = discover(refs_root, datasets=tuple(ID_COLUMNS))
-        refs = collect_refs(refs_root, all_parts, now=now)
+        refs = referenced_refs(refs_root, referenced_ids(root, parts), now=now)
     else:
         all_parts = discover(root, as_of=as_of) if partitions is not None else parts
         refs = collect_refs(root, all_parts, now=now)

@@ -99,20 +99,113 @@ def commit(output: str, staging: str, state_dir: str, mode: str, run_id: str, su
         return finish_commit(output, staging, state_dir, pending, locked=True)
 
 
+def plan_input_segments(options, mode: str) -> list:
+    """The run's input as segments of ``--segment-items`` (:func:`pipeline.io.files.segments.plan_segments`):
+    ``[None]`` (one job over every input) unless a local runner reads more input files than one
+    segment holds. replace-partitions runs as one job: its commit replaces the days the whole input
+    covers, which a first segment cannot know."""
+    from pipeline.io.files import expand_inputs
+    from pipeline.io.files.segments import plan_segments
+    from pipeline.options import local_runner
+
+    if not options.input or options.segment_items <= 0 or not local_runner(options):
+        return [None]
+    segments = plan_segments(expand_inputs(options.input), options.segment_items)
+    if len(segments) > 1 and mode == "replace-partitions":
+        print(f"newsbeam: the input is larger than --segment-items {options.segment_items}, but "
+              "--mode replace-partitions runs as one job (its commit replaces every day the input "
+              "covers): memory grows with the input; split the input by days into separate runs if it "
+              "does not fit", file=sys.stderr)
+        return [None]
+    return segments if len(segments) > 1 else [None]
+
+
+def _merge_counts(total: dict | None, part: dict) -> dict:
+    if total is None:
+        return dict(part)
+    return {k: total.get(k, 0) + part.get(k, 0) for k in {**total, **part}}
+
+
+def _keep_rows(staging: str, rows_dir: str, segment: int) -> None:
+    """A committed segment's staged dataset files, moved under ``rows_dir`` (same partition
+    folders, names prefixed by the segment): the quality step checks the whole run's rows there."""
+    from pipeline.output.files import DATASETS
+
+    for dataset in DATASETS:
+        base = os.path.join(staging, dataset)
+        for dirpath, _dirs, files in os.walk(base):
+            for name in files:
+                if name.endswith((".parquet", ".jsonl.gz")):
+                    rel = os.path.relpath(dirpath, staging)
+                    os.makedirs(os.path.join(rows_dir, rel), exist_ok=True)
+                    os.replace(os.path.join(dirpath, name), os.path.join(rows_dir, rel, f"s{segment:05d}-{name}"))
+
+
+class _Segment:
+    """What one job (the whole run, or one segment of it) did: its rows' counts and its commit."""
+
+    def __init__(self, counts_row: dict, skipped: dict, metrics: dict, stats: dict, commit_seconds: float):
+        self.counts_row, self.skipped, self.metrics = counts_row, skipped, metrics
+        self.stats, self.commit_seconds = stats, commit_seconds
+
+
+def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, run_id: str, summary: dict,
+                 level: int, parts, with_feeds: bool, started: float) -> _Segment:
+    """Build, run, check conservation of and commit one job; raises ConservationError,
+    StaleHistory, CommitError, NoInputError, FeedStateError or a stop."""
+    import apache_beam as beam
+
+    from pipeline import graph, logs, progress
+    from pipeline.output import datasets, tables
+    from pipeline.output.files import dataset_counts
+    from pipeline.options import local_runner
+    from pipeline.stages.history import KEY_TABLES
+
+    base = (tables.current_snapshots(tables.open_catalog(output), KEY_TABLES)
+            if mode == "append" and tables.has_tables(output) else {})
+    # progress: counting steps write under the staging directory, a driver thread shows their sum
+    progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
+    pipeline = beam.Pipeline(options=options)
+    graph.build(pipeline, options, staging, state_dir, progress=progress_dir, snapshots=base,
+                parts=parts, feeds=with_feeds)
+    try:
+        with progress.shown(progress_dir, started=started, entities=options.entities):
+            result = pipeline.run()
+            result.wait_until_finish()
+    except Exception as error:  # a stop signal arrives wrapped by the runner
+        stop = as_stop(error)
+        if stop is error:
+            raise
+        raise stop from None
+    metrics = counters(result)
+    counts, _files = dataset_counts(staging)
+    inputs = datasets.read_input_count(staging)
+    skipped = datasets.read_skip_counts(staging)
+    counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
+                  "rejects": counts["rejects"], "skipped": sum(skipped.values())}
+    check = conservation(inputs, counts_row)
+    if not check["holds"]:
+        raise ConservationError(
+            f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
+            f"({counts_row}); nothing of this job was committed, staged files are in {staging}. "
+            "This is a newsbeam bug: please report it with the input.")
+    stats, commit_seconds = commit(output, staging, state_dir, mode, run_id, summary, base)
+    return _Segment(counts_row, skipped, metrics, stats, commit_seconds)
+
+
 def run_batch(argv: list[str], output: str, level: int, config_file: dict | None) -> int:
-    """Run the pipeline over bounded inputs into the tables of ``output``; the process exit code."""
+    """Run the pipeline over bounded inputs into the tables of ``output``; the process exit code.
+    A local run over more input than ``--segment-items`` runs one job per segment, each its own
+    commit, each deduplicated against the commits before it (append mode's history stages)."""
     from pipeline import logs
 
     from pipeline.io.feeds.state import FeedStateError
     from pipeline.io.files import NoInputError
 
-    import apache_beam as beam
-
-    from pipeline import graph, progress
-    from pipeline.output import datasets, ownership, publish, tables
-    from pipeline.output.files import DATASETS, dataset_counts
-    from pipeline.options import NewsbeamOptions, local_runner
-    from pipeline.stages.history import KEY_TABLES
+    from pipeline.output import ownership, publish, tables
+    from pipeline.output.files import DATASETS
+    from pipeline.options import NewsbeamOptions
+    from pipeline.run.commits import new_run_id, recover_pending
 
     options = NewsbeamOptions(argv)
     try:
@@ -123,90 +216,96 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_USAGE
     created = ownership.adopt(output)
     state_dir = os.path.abspath(options.state) if options.state else os.path.join(output, "_state")
-    from pipeline.run.commits import recover_pending
-
-    for run_id in recover_pending(output, state_dir):
-        print(f"newsbeam: finished the commit of run {run_id}, which was stopped while committing",
+    for pending_id in recover_pending(output, state_dir):
+        print(f"newsbeam: finished the commit of run {pending_id}, which was stopped while committing",
               file=sys.stderr)
     for name in publish.clean_leftovers(output):
         if level > logs.QUIET:
             print(f"newsbeam: removed {name} left in {output} by an interrupted run", file=sys.stderr)
     mode = options.mode
-    base = (tables.current_snapshots(tables.open_catalog(output), KEY_TABLES)
-            if mode == "append" and tables.has_tables(output) else {})
-    staging = publish.staging_dir(output)
     started, started_at = time.monotonic(), time.time()
-    committed = False
-    # progress: counting steps write under the staging directory, a driver thread shows their sum
-    progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
     try:
-        pipeline = beam.Pipeline(options=options)
-        try:
-            graph.build(pipeline, options, staging, state_dir, progress=progress_dir, snapshots=base)
-        except (NoInputError, FeedStateError) as e:
-            print(f"newsbeam: {e}", file=sys.stderr)
-            shutil.rmtree(staging, ignore_errors=True)
-            ownership.abandon(output, created)
-            return EXIT_USAGE
-        try:
-            with progress.shown(progress_dir, started=started, entities=options.entities):
-                result = pipeline.run()
-                result.wait_until_finish()
-        except Exception as error:  # a stop signal arrives wrapped by the runner
-            stop = as_stop(error)
-            if stop is error:
-                raise
-            raise stop from None
-        metrics = counters(result)
-
-        counts, _files = dataset_counts(staging)
-        inputs = datasets.read_input_count(staging)
-        skipped = datasets.read_skip_counts(staging)
-        counts_row = {"inputs": inputs, "articles": counts["articles"], "duplicates": counts["duplicates"],
-                      "rejects": counts["rejects"], "skipped": sum(skipped.values())}
-        check = conservation(inputs, counts_row)
-        if not check["holds"]:
-            raise ConservationError(
-                f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
-                f"({counts_row}); nothing was committed, staged files are in {staging}. "
-                "This is a newsbeam bug: please report it with the input.")
-
-        from pipeline.run.commits import new_run_id
-
-        run_id = new_run_id()
-        configuration = effective_configuration(options, argv, config_file)
-        fingerprint = input_fingerprint(options)
-        summary = {"options": configuration["newsbeam"], "input-fingerprint": fingerprint}
-        try:
-            stats, commit_seconds = commit(output, staging, state_dir, mode, run_id, summary, base)
-        except StaleHistory as e:
-            print(f"newsbeam: another run committed to {output} while this one ran ({e}); this run "
-                  "deduplicated against the tables as they were, so NOTHING of it was committed. "
-                  "Rerun it: it will deduplicate against both.", file=sys.stderr)
-            shutil.rmtree(staging, ignore_errors=True)
-            return EXIT_FAILED
-        except tables.CommitError as e:
-            print(f"newsbeam: the commit to {output} failed: {e}", file=sys.stderr)
-            shutil.rmtree(staging, ignore_errors=True)
-            return EXIT_FAILED
-        committed = True  # and the feed state advanced with it
+        segments = plan_input_segments(options, mode)
+    except NoInputError as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        ownership.abandon(output, created)
+        return EXIT_USAGE
+    run_id = new_run_id()
+    configuration = effective_configuration(options, argv, config_file)
+    fingerprint = input_fingerprint(options)
+    many = len(segments) > 1
+    rows_dir = publish.staging_dir(output) if many else None  # the committed segments' rows, for the quality step
+    staging = None
+    done: list[_Segment] = []
+    try:
+        for number, parts in enumerate(segments, start=1):
+            staging = publish.staging_dir(output)
+            segment_id = f"{run_id}-s{number}" if many else run_id
+            summary = {"options": configuration["newsbeam"], "input-fingerprint": fingerprint}
+            if many:
+                summary.update({"run": run_id, "segment": f"{number}/{len(segments)}"})
+                if level > logs.QUIET:
+                    print(f"newsbeam: segment {number} of {len(segments)} "
+                          f"(--segment-items {options.segment_items})", file=sys.stderr)
+            try:
+                done.append(_run_segment(options, output, staging, state_dir, mode if number == 1 else "append",
+                                         segment_id, summary, level, parts, number == 1, started))
+            except (NoInputError, FeedStateError) as e:
+                print(f"newsbeam: {e}", file=sys.stderr)
+                shutil.rmtree(staging, ignore_errors=True)
+                if not done:
+                    ownership.abandon(output, created)
+                return EXIT_USAGE
+            except StaleHistory as e:
+                print(f"newsbeam: another run committed to {output} while this one ran ({e}); this run "
+                      "deduplicated against the tables as they were, so NOTHING of "
+                      + (f"segment {number} (or later) was committed ({len(done)} segment(s) were). " if done
+                         else "it was committed. ")
+                      + "Rerun it: it will deduplicate against both (and skip what is committed).", file=sys.stderr)
+                shutil.rmtree(staging, ignore_errors=True)
+                return EXIT_FAILED
+            except tables.CommitError as e:
+                print(f"newsbeam: the commit to {output} failed: {e}", file=sys.stderr)
+                shutil.rmtree(staging, ignore_errors=True)
+                return EXIT_FAILED
+            if many:
+                _keep_rows(staging, rows_dir, number)
+                shutil.rmtree(staging, ignore_errors=True)
+        rows = rows_dir if many else staging
         from pipeline.quality.report import run_info
 
+        last = done[-1]
+        counts_row = {"inputs": 0, "articles": 0, "duplicates": 0, "rejects": 0, "skipped": 0}
+        skipped: dict = {}
+        metrics: dict = {}
+        for seg in done:
+            counts_row = _merge_counts(counts_row, seg.counts_row)
+            skipped = _merge_counts(skipped, seg.skipped)
+            metrics = _merge_counts(metrics, seg.metrics)
+        counts_row = {k: counts_row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
+        skipped, metrics = dict(sorted(skipped.items())), dict(sorted(metrics.items()))
+        check = conservation(counts_row["inputs"], counts_row)
+        commit_seconds = sum(seg.commit_seconds for seg in done)
+        stats = {name: dict(last.stats[name], added_rows=sum(seg.stats[name]["added_rows"] for seg in done))
+                 for name in DATASETS}
         options_row, versions = manifest_options(options), publish.library_versions(model_name(options))
         run_row = run_info(mode="batch", options=options_row, versions=versions, schema_version=schema_version(),
                            started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
         interrupted = None
         try:
-            quality, failed = quality_step(output, options.quality, run=run_row, rows=staging)
+            quality, failed = quality_step(output, options.quality, run=run_row, rows=rows)
         except KeyboardInterrupt as e:  # the tables are committed: write the manifest, without the checks
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             interrupted, (quality, failed) = e, ({"status": "skipped"}, [])
         table_rows = {name: stats[name]["added_rows"] for name in DATASETS}
+        commit_row = {"run_id": run_id, "mode": mode, "seconds": round(commit_seconds, 3),
+                      "input_fingerprint": fingerprint}
+        if many:
+            commit_row["segments"] = [f"{run_id}-s{n}" for n in range(1, len(done) + 1)]
         manifest = {
             "status": "degraded" if failed else "ok",
             "layout": "tables",
-            "commit": {"run_id": run_id, "mode": mode, "seconds": round(commit_seconds, 3),
-                       "input_fingerprint": fingerprint},
+            "commit": commit_row,
             "tables": {name: dict(stats[name], table=".".join(tables.identifier(name))) for name in DATASETS},
             "counts": counts_row,
             "datasets": {name: {"rows": table_rows[name]} for name in DATASETS},
@@ -219,7 +318,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             "quality": quality,
         }
         publish.write_manifest(output, manifest)
-        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(rows, ignore_errors=True)
         if interrupted is not None:
             how = "stopped by SIGTERM" if isinstance(interrupted, Terminated) else "interrupted (Ctrl-C)"
             print(f"newsbeam: {how} during the quality checks; {output} has this run's commit and "
@@ -228,7 +327,8 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         print_summary(output, counts_row, {name: table_rows[name] for name in DATASETS}, skipped, metrics,
                       time.monotonic() - started)
         if level > logs.QUIET:
-            print(f"  commit {run_id} ({mode}): {commit_seconds:.2f} s; tables now hold "
+            what = f"{len(done)} commits" if many else "commit"
+            print(f"  {what} {run_id} ({mode}): {commit_seconds:.2f} s; tables now hold "
                   + ", ".join(f"{name} {stats[name]['total_rows']}" for name in DATASETS))
         if failed:
             print_quality_failures(output, failed)
@@ -239,16 +339,24 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_CONSERVATION
     except KeyboardInterrupt as e:
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean-up short
-        shutil.rmtree(staging, ignore_errors=True)
+        for path in (staging, rows_dir):
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
         how = "stopped by SIGTERM" if isinstance(e, Terminated) else "interrupted (Ctrl-C)"
-        if committed:
+        if done and len(done) == len(segments):
             print(f"newsbeam: {how} after the commit; {output} has this run's rows but no manifest of "
                   "it yet ('newsbeam inspect' reads the tables)", file=sys.stderr)
+        elif done:
+            print(f"newsbeam: {how} in segment {len(done) + 1} of {len(segments)}; the {len(done)} segment(s) "
+                  f"before it are committed to {output}. Rerun the same command: it skips what is "
+                  "committed ('already ingested') and goes on", file=sys.stderr)
         else:
             ownership.abandon(output, created)
             kept = "it was not created" if created else f"the tables in {output} keep their last commit"
             print(f"newsbeam: {how}; nothing was committed ({kept})", file=sys.stderr)
         return interrupted_exit(e)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        for path in (staging, rows_dir):
+            if path:
+                shutil.rmtree(path, ignore_errors=True)
         raise

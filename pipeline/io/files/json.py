@@ -139,10 +139,12 @@ def read_json(path: str, text: str, field_map: FieldMap = ()) -> Iterator[dict]:
         yield reject(path, "JSON document is not an object or an array of objects", text)
 
 
-def read_jsonl_bytes(path: str, data: bytes, limits: Limits, field_map: FieldMap = ()) -> Iterator[dict]:
-    """JSON lines whose file does not decode as a whole: each line is decoded on its own and a
-    line that is not text is a reject (offset = its 1-based line number)."""
-    for number, raw in enumerate(data.split(b"\n"), start=1):
+def read_jsonl_bytes(path: str, data: bytes, limits: Limits, field_map: FieldMap = (),
+                     first_line: int = 1) -> Iterator[dict]:
+    """JSON lines whose file does not decode as a whole (or a line range of a file, whose first
+    line is ``first_line``): each line is decoded on its own and a line that is not text is a
+    reject (offset = its 1-based line number)."""
+    for number, raw in enumerate(data.split(b"\n"), start=first_line):
         if not raw.strip():
             continue
         try:

@@ -249,18 +249,27 @@ class ReadFileFn(beam.DoFn):
         self.skipped = Metrics.counter(STAGE, "skipped")
 
     def process(self, element):
-        path, fetch_url = element if isinstance(element, tuple) else (element, None)
+        path, fetch_url, line_range = (element + (None,))[:3] if isinstance(element, tuple) else (element, None, None)
         self.files.inc()
+        start, stop, first_line = line_range or (0, None, 1)
         try:
             with FileSystems.open(path, compression_type=CompressionTypes.UNCOMPRESSED) as f:
-                data = f.read(self.limits.max_file_bytes + 1)  # never more than the limit in memory
+                if start:
+                    f.seek(start)
+                wanted = self.limits.max_file_bytes + 1 if stop is None else min(stop - start, self.limits.max_file_bytes + 1)
+                data = f.read(wanted)  # never more than the limit in memory
         except Exception as exc:  # IOError, permission, BeamIOError, object gone since the glob
-            records: Iterable[dict] = [reject(path, f"cannot read file: {exc}", b"")]
+            records: Iterable[dict] = [reject(path, f"cannot read file: {exc}", b"", first_line - 1)]
         else:
             if len(data) > self.limits.max_file_bytes:
-                reason = _limits.over("file", _file_size(path, len(data)), "max_file_bytes",
-                                      self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
-                records = [reject(path, reason, _limits.preview(data))]
+                what = "file" if line_range is None else f"lines from {first_line} of the file"
+                size = _file_size(path, len(data)) if line_range is None else stop - start
+                reason = _limits.over(what, size, "max_file_bytes", self.limits.max_file_bytes) + _limits.PREVIEW_NOTE
+                records = [reject(path, reason, _limits.preview(data), first_line - 1)]
+            elif line_range is not None:  # a line range of a big JSON-lines file (pipeline/io/files/segments.py)
+                if start == 0:
+                    data = data.removeprefix(b"\xef\xbb\xbf")  # the UTF-8 BOM, as decode_text drops it
+                records = read_jsonl_bytes(path, data, self.limits, self.field_map, first_line=first_line)
             else:
                 records = read_file(path, data, self.limits, self.field_map, fetch_url)
         first = None  # a file's first item waits until we know whether a second one follows
@@ -309,12 +318,16 @@ class ReadArticleParts(beam.PTransform):
     """
 
     def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
-                 field_map: FieldMap = ()):
+                 field_map: FieldMap = (), parts: Optional[list] = None):
         super().__init__(label)
         if isinstance(patterns, str):
             patterns = [patterns]
         self.patterns = list(patterns)
-        self.paths = [p for p in expand_inputs(self.patterns) if os.path.basename(p) != URL_INDEX]
+        #: ``parts``: read only these :class:`pipeline.io.files.segments.InputPart` (one segment of
+        #: a run cut into segments), not every file the patterns match
+        self.parts = list(parts) if parts is not None else None
+        paths = expand_inputs(self.patterns) if parts is None else sorted({p.path for p in parts})
+        self.paths = [p for p in paths if os.path.basename(p) != URL_INDEX]
         if not self.paths:
             raise NoInputError(self.patterns[0], f"{self.patterns[0]!r} matches only {URL_INDEX} files, "
                                                  f"which say where files were fetched from; they are not articles")
@@ -326,7 +339,7 @@ class ReadArticleParts(beam.PTransform):
         limits = self.limits or _limits.DEFAULT  # graph.py passes the run's (--max-file-bytes ...)
         outputs = (
             pbegin
-            | "ListFiles" >> beam.Create([(p, self.fetch_urls.get(p)) for p in self.paths])
+            | "ListFiles" >> beam.Create(self._elements())
             | "Distribute" >> beam.Reshuffle()
             | "ReadFiles" >> beam.ParDo(ReadFileFn(limits, tag_only_items=True, field_map=self.field_map)).with_outputs(
                 ReadFileFn.ONLY_ITEM, "rejects", "skipped", main="items")
@@ -338,14 +351,23 @@ class ReadArticleParts(beam.PTransform):
         return Source((outputs[ReadFileFn.ONLY_ITEM], spread), outputs.rejects, outputs.skipped)
 
 
+    def _elements(self) -> list[tuple]:
+        """``(path, fetch URL)`` per file, or ``(path, fetch URL, (start, stop, first line))`` per part."""
+        if self.parts is None:
+            return [(p, self.fetch_urls.get(p)) for p in self.paths]
+        return [(p.path, self.fetch_urls.get(p.path)) if p.whole else
+                (p.path, self.fetch_urls.get(p.path), (p.start, p.stop, p.first_line))
+                for p in self.parts if os.path.basename(p.path) != URL_INDEX]
+
+
 class ReadArticles(beam.PTransform):
     """:class:`ReadArticleParts` with the items in one part: a :class:`~pipeline.io.source.Source`
     (the graph cleans the parts separately instead)."""
 
     def __init__(self, patterns: list[str], label: Optional[str] = None, limits: Optional[Limits] = None,
-                 field_map: FieldMap = ()):
+                 field_map: FieldMap = (), parts: Optional[list] = None):
         super().__init__(label)
-        self.parts = ReadArticleParts(patterns, limits=limits, field_map=field_map)
+        self.parts = ReadArticleParts(patterns, limits=limits, field_map=field_map, parts=parts)
         self.paths = self.parts.paths
 
     def expand(self, pbegin):
