@@ -22,8 +22,8 @@ import signal
 import sys
 import time
 
-from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, ConservationError,
-                                 Terminated, UsageError, as_stop, conservation, counters, effective_configuration,
+from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, STOP_SIGNAL,
+                                 ConservationError, Terminated, UsageError, as_stop, conservation, counters, effective_configuration,
                                  interrupted_exit, manifest_options, model_name, print_quality_failures,
                                  print_summary, quality_step, schema_version)
 
@@ -150,7 +150,7 @@ class _Segment:
 
 
 def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, run_id: str, summary: dict,
-                 level: int, parts, with_feeds: bool, started: float) -> _Segment:
+                 fingerprint, level: int, parts, with_feeds: bool, started: float) -> _Segment:
     """Build, run, check conservation of and commit one job; raises ConservationError,
     StaleHistory, CommitError, NoInputError, FeedStateError or a stop."""
     import apache_beam as beam
@@ -177,6 +177,8 @@ def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, 
         if stop is error:
             raise
         raise stop from None
+    if STOP_SIGNAL:  # the stop was raised where Python ignores it (a finalizer, a thread): still a stop
+        raise as_stop(RuntimeError("stopped"))
     metrics = counters(result)
     counts, _files = dataset_counts(staging)
     inputs = datasets.read_input_count(staging)
@@ -189,6 +191,7 @@ def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, 
             f"conservation violated: {inputs} inputs but {check['accounted']} accounted for "
             f"({counts_row}); nothing of this job was committed, staged files are in {staging}. "
             "This is a newsbeam bug: please report it with the input.")
+    summary = dict(summary, **{"input-fingerprint": fingerprint()})  # after the build: a missing input said so
     stats, commit_seconds = commit(output, staging, state_dir, mode, run_id, summary, base)
     return _Segment(counts_row, skipped, metrics, stats, commit_seconds)
 
@@ -232,7 +235,13 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         return EXIT_USAGE
     run_id = new_run_id()
     configuration = effective_configuration(options, argv, config_file)
-    fingerprint = input_fingerprint(options)
+    fingerprints: list[str] = []
+
+    def fingerprint() -> str:
+        if not fingerprints:
+            fingerprints.append(input_fingerprint(options))
+        return fingerprints[0]
+
     many = len(segments) > 1
     rows_dir = publish.staging_dir(output) if many else None  # the committed segments' rows, for the quality step
     staging = None
@@ -241,7 +250,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         for number, parts in enumerate(segments, start=1):
             staging = publish.staging_dir(output)
             segment_id = f"{run_id}-s{number}" if many else run_id
-            summary = {"options": configuration["newsbeam"], "input-fingerprint": fingerprint}
+            summary = {"options": configuration["newsbeam"]}
             if many:
                 summary.update({"run": run_id, "segment": f"{number}/{len(segments)}"})
                 if level > logs.QUIET:
@@ -249,7 +258,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                           f"(--segment-items {options.segment_items})", file=sys.stderr)
             try:
                 done.append(_run_segment(options, output, staging, state_dir, mode if number == 1 else "append",
-                                         segment_id, summary, level, parts, number == 1, started))
+                                         segment_id, summary, fingerprint, level, parts, number == 1, started))
             except (NoInputError, FeedStateError) as e:
                 print(f"newsbeam: {e}", file=sys.stderr)
                 shutil.rmtree(staging, ignore_errors=True)
@@ -286,8 +295,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         skipped, metrics = dict(sorted(skipped.items())), dict(sorted(metrics.items()))
         check = conservation(counts_row["inputs"], counts_row)
         commit_seconds = sum(seg.commit_seconds for seg in done)
-        stats = {name: dict(last.stats[name], added_rows=sum(seg.stats[name]["added_rows"] for seg in done))
-                 for name in DATASETS}
+        stats = last.stats  # the tables as the last commit left them (as a stream's manifest says)
         options_row, versions = manifest_options(options), publish.library_versions(model_name(options))
         run_row = run_info(mode="batch", options=options_row, versions=versions, schema_version=schema_version(),
                            started_at=started_at, finished_at=time.time(), duration_seconds=time.monotonic() - started)
@@ -297,11 +305,12 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         except KeyboardInterrupt as e:  # the tables are committed: write the manifest, without the checks
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             interrupted, (quality, failed) = e, ({"status": "skipped"}, [])
-        table_rows = {name: stats[name]["added_rows"] for name in DATASETS}
-        commit_row = {"run_id": run_id, "mode": mode, "seconds": round(commit_seconds, 3),
-                      "input_fingerprint": fingerprint}
+        table_rows = {name: sum(seg.stats[name]["added_rows"] for seg in done) for name in DATASETS}
+        # several segments: run_id is the last one's (each segment's is RUN-sN), as for a stream
+        commit_row = {"run_id": f"{run_id}-s{len(done)}" if many else run_id, "mode": mode,
+                      "seconds": round(commit_seconds, 3), "input_fingerprint": fingerprint()}
         if many:
-            commit_row["segments"] = [f"{run_id}-s{n}" for n in range(1, len(done) + 1)]
+            commit_row["segments"] = len(done)
         manifest = {
             "status": "degraded" if failed else "ok",
             "layout": "tables",
