@@ -704,13 +704,16 @@ def _stored_index_rows(catalog: "Catalog", dataset: str, fields: tuple, snapshot
 
 
 def read_table(output_dir, dataset: str, as_of=None,
-               catalog_options: Optional[Mapping[str, str]] = None, columns: Optional[tuple] = None) -> "pa.Table":
+               catalog_options: Optional[Mapping[str, str]] = None, columns: Optional[tuple] = None,
+               row_filter=None) -> "pa.Table":
     """A table's rows as pyarrow, now or ``as_of`` a snapshot id, run id or datetime (only
-    ``columns``, when given). Reading creates nothing: an output directory without a catalog is a
-    FileNotFoundError."""
+    ``columns``, and only rows matching the pyiceberg expression ``row_filter``, when given).
+    Reading creates nothing: an output directory without a catalog is a FileNotFoundError."""
     if not catalog_options and not (Path(output_dir) / CATALOG_FILE).is_file():
         raise FileNotFoundError(f"{output_dir} holds no newsbeam tables ({CATALOG_FILE} is missing)")
     catalog = open_catalog(output_dir, catalog_options)
     table = catalog.load_table(identifier(dataset))
     fields = {"selected_fields": tuple(columns)} if columns else {}
+    if row_filter is not None:
+        fields["row_filter"] = row_filter
     return table.scan(snapshot_id=resolve_snapshot(table, as_of), **fields).to_arrow()

@@ -169,7 +169,8 @@ def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, 
     graph.build(pipeline, options, staging, state_dir, progress=progress_dir, snapshots=base,
                 parts=parts, feeds=with_feeds)
     try:
-        with progress.shown(progress_dir, started=started, entities=options.entities):
+        # a segment's progress counts its own items: its rate from its own start
+        with progress.shown(progress_dir, started=time.monotonic() if parts else started, entities=options.entities):
             result = pipeline.run()
             result.wait_until_finish()
     except Exception as error:  # a stop signal arrives wrapped by the runner

@@ -253,7 +253,7 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     columns = ["id", "text", "content_hash", "published_at", "fetched_at", "url", "provenance"]
     if tables.has_tables(output):
         try:
-            stored = tables.read_table(output, "articles").select(columns).to_pylist()
+            stored = _stored_within_horizon(output, columns, horizon_seconds, tolerance_seconds)
         except Exception as exc:  # no articles table yet (nothing committed)
             from pyiceberg.exceptions import NoSuchTableError
 
@@ -278,6 +278,35 @@ def dedup_seed(output: str, horizon_seconds: float, tolerance_seconds: float) ->
     newest = max(micros for _row, micros in timed)
     oldest = newest - int(horizon_seconds * 1_000_000)
     return seed_entries([(row, micros) for row, micros in timed if micros > oldest])
+
+
+def _stored_within_horizon(output: str, columns: list[str], horizon_seconds: float,
+                           tolerance_seconds: float) -> list[dict]:
+    """The stored articles (``columns``) that may be within the horizon of the newest event time:
+    two timestamp columns of every row first, then the text only of rows published from the
+    cut-off on (day partitions pruned), or undated, or dated implausibly early (their event time
+    is the fetch time). A job's start then costs the horizon's articles, not the whole history."""
+    import datetime as _dt
+
+    from pyiceberg.expressions import GreaterThanOrEqual, IsNull, LessThan
+
+    from pipeline.io.stream import event_time
+    from pipeline.io.stream.event_time import EARLIEST_PLAUSIBLE
+    from pipeline.output import tables
+    from pipeline.schemas import json_record
+
+    now = _dt.datetime.now(_dt.timezone.utc)
+    times = tables.read_table(output, "articles", columns=("published_at", "fetched_at")).to_pylist()
+    if not times:
+        return []
+    newest = max(event_time(json_record(row, "articles"), now, tolerance_seconds)[0] for row in times)
+    cutoff = (newest - _dt.timedelta(seconds=horizon_seconds)).isoformat()
+    # separate scans: pyiceberg 0.12 fails planning Or(range, IsNull) over the null partition
+    # (as tables.stored_keys says); a row is in at most one of them
+    scans = (GreaterThanOrEqual("published_at", cutoff), IsNull("published_at"),
+             LessThan("published_at", EARLIEST_PLAUSIBLE.isoformat()))
+    return [row for where in scans
+            for row in tables.read_table(output, "articles", columns=tuple(columns), row_filter=where).to_pylist()]
 
 
 def streaming_options(argv: list[str]):
