@@ -279,3 +279,26 @@ def test_validate_catches_what_was_changed_after_the_commit(tmp_path, capsys):
     finding("_manifest.json is not a JSON document")
     (out / "_manifest.json").write_text(saved_manifest)
     assert _validate(out).returncode == 0
+
+
+def test_validate_finds_an_edited_quality_report_or_results_file(tmp_path):
+    """Issue 23: an edited ``_quality/report.html`` went unnoticed. The manifest records the sha256
+    of the results and the report the run wrote (default options: quality and entities on)."""
+    a, _b = inputs(tmp_path)
+    out = tmp_path / "out"
+    run(a, out, args=["--runner=FnApiRunner"])
+
+    def validate():
+        return subprocess.run([sys.executable, "-m", "pipeline.cli", "validate", str(out)],
+                              capture_output=True, text=True, timeout=300)
+
+    assert validate().returncode == 0
+    for name in ("report.html", "results.json"):
+        path = out / "_quality" / name
+        saved = path.read_bytes()
+        path.write_bytes(saved.replace(b"passed", b"passeD", 1) if b"passed" in saved else saved + b" ")
+        check = validate()
+        assert check.returncode == 1, check.stdout[-2000:]
+        assert f"_quality/{name}: changed after the run" in check.stdout + check.stderr
+        path.write_bytes(saved)
+        assert validate().returncode == 0

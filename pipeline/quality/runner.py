@@ -307,6 +307,7 @@ def manifest_checks(root: str) -> list[dict]:
     results = [{"expectation": "manifest matches manifest.schema.json", "type": "newsbeam:json_schema",
                 "kwargs": {"schema": "manifest.schema.json"}, "success": not errors,
                 "element_count": 1, "unexpected_count": len(errors), "examples": errors[:ERROR_EXAMPLES]}]
+    results.append(quality_files_check(root, manifest))
     if "tables" in manifest:
         return results + [table_file_check(root, manifest)]
     listed = {f["path"]: f for f in manifest.get("files", []) if isinstance(f, dict) and "path" in f}
@@ -370,6 +371,29 @@ def _count_problems(manifest: dict) -> list[str]:
         problems.append(f"manifest: counts.inputs {counts['inputs']} is not articles + duplicates + rejects "
                         f"+ skipped ({sum(parts)})")
     return problems
+
+
+def quality_files_check(root: str, manifest: dict) -> dict:
+    """The run's quality results and report are the files it wrote: their sha256 as the manifest
+    records them (manifests of runs before it recorded them: nothing to compare)."""
+    from pipeline.output.files import sha256_file
+
+    quality = manifest.get("quality") if isinstance(manifest.get("quality"), dict) else {}
+    problems, checked = [], 0
+    for key in ("results", "report"):
+        rel, said = quality.get(key), quality.get(f"{key}_sha256")
+        if not isinstance(rel, str) or not isinstance(said, str):
+            continue
+        checked += 1
+        path = os.path.join(root, rel)
+        if not os.path.isfile(path):
+            problems.append(f"{rel}: missing (the run wrote it); 'newsbeam validate --report FILE' writes a new report")
+        elif sha256_file(path) != said:
+            problems.append(f"{rel}: changed after the run (sha256 differs from the manifest's); the checks "
+                            "above are recomputed from the tables, trust those")
+    return {"expectation": "quality results and report as the run wrote them (sha256)", "type": "newsbeam:files",
+            "kwargs": {}, "success": not problems, "element_count": checked, "unexpected_count": len(problems),
+            "examples": problems[:ERROR_EXAMPLES]}
 
 
 def table_file_check(root: str, manifest: dict) -> dict:

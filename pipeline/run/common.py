@@ -122,9 +122,13 @@ def quality_step(output: str, enabled: bool, run: dict | None = None,
             mode=None, options={}, versions=library_versions(), schema_version=schema_version())
     report.write_report(output, results, inspect.dataset_stats(rows or output), run=run)
     failed = runner.failures(results)
+    from pipeline.output.files import sha256_file
+
+    written = {"results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}", "report": f"{runner.QUALITY_DIR}/{runner.REPORT_FILE}"}
+    # the files' sha256 in the manifest: validate finds a results file or report edited after the run
+    hashes = {f"{key}_sha256": sha256_file(os.path.join(output, rel)) for key, rel in written.items()}
     return {"status": "failed" if failed else "passed", "partitions": len(results["partitions"]),
-            "failed": failed, "results": f"{runner.QUALITY_DIR}/{runner.RESULTS_FILE}",
-            "report": f"{runner.QUALITY_DIR}/{runner.REPORT_FILE}"}, failed
+            "failed": failed, **written, **hashes}, failed
 
 
 def print_quality_failures(output: str, failed: list[str]) -> None:
