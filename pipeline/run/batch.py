@@ -110,7 +110,10 @@ def plan_input_segments(options, mode: str) -> list:
 
     if not options.input or options.segment_items <= 0 or not local_runner(options):
         return [None]
-    segments = plan_segments(expand_inputs(options.input), options.segment_items)
+    from pipeline.io.files.read import URL_INDEX
+
+    files = [p for p in expand_inputs(options.input) if os.path.basename(p) != URL_INDEX]  # not articles
+    segments = plan_segments(files, options.segment_items)
     if len(segments) > 1 and mode == "replace-partitions":
         print(f"newsbeam: the input is larger than --segment-items {options.segment_items}, but "
               "--mode replace-partitions runs as one job (its commit replaces every day the input "
