@@ -22,10 +22,11 @@ import signal
 import sys
 import time
 
-from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY, EXIT_USAGE, STOP_SIGNAL,
-                                 ConservationError, Terminated, UsageError, as_stop, conservation, counters, effective_configuration,
+from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_QUALITY,
+                                 EXIT_USAGE, STOP_SIGNAL, ConservationError, Terminated, UsageError, as_stop,
+                                 conservation, counters, die_with_parent, effective_configuration,
                                  interrupted_exit, manifest_options, model_name, print_quality_failures,
-                                 print_summary, quality_step, schema_version)
+                                 print_summary, quality_step, schema_version, stop_child)
 
 
 def check_runner(options) -> None:
@@ -152,20 +153,15 @@ class _Segment:
         self.stats, self.commit_seconds = stats, commit_seconds
 
 
-def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, run_id: str, summary: dict,
-                 fingerprint, level: int, parts, with_feeds: bool, started: float) -> _Segment:
-    """Build, run, check conservation of and commit one job; raises ConservationError,
-    StaleHistory, CommitError, NoInputError, FeedStateError or a stop."""
+def _run_job(options, staging: str, state_dir: str, base: dict, level: int, parts, with_feeds: bool,
+             started: float) -> dict:
+    """Build and run one job (the whole run, or one segment's) into ``staging``; its counters.
+    Raises NoInputError, FeedStateError or a stop."""
     import apache_beam as beam
 
     from pipeline import graph, logs, progress
-    from pipeline.output import datasets, tables
-    from pipeline.output.files import dataset_counts
     from pipeline.options import local_runner
-    from pipeline.stages.history import KEY_TABLES
 
-    base = (tables.current_snapshots(tables.open_catalog(output), KEY_TABLES)
-            if mode == "append" and tables.has_tables(output) else {})
     # progress: counting steps write under the staging directory, a driver thread shows their sum
     progress_dir = progress.progress_dir(staging) if level > logs.QUIET and local_runner(options) else None
     pipeline = beam.Pipeline(options=options)
@@ -183,7 +179,91 @@ def _run_segment(options, output: str, staging: str, state_dir: str, mode: str, 
         raise stop from None
     if STOP_SIGNAL:  # the stop was raised where Python ignores it (a finalizer, a thread): still a stop
         raise as_stop(RuntimeError("stopped"))
-    metrics = counters(result)
+    return counters(result)
+
+
+class SegmentFailed(RuntimeError):
+    """A segment's job in its child process ended with an error (its traceback is above)."""
+
+
+def segment_main(spec_path: str) -> int:
+    """One segment's job in a child process (``python -m pipeline.run.batch JOB.json``): the local
+    runner keeps the memory a job used until its process ends, so a run in segments runs each
+    job in a process of its own and commits in the parent. Writes the job's counters to
+    ``spec["result"]``; exit 0, 2 (usage: the message is printed), 130 (stopped)."""
+    import json
+
+    with open(spec_path, encoding="utf-8") as f:
+        spec = json.load(f)
+    die_with_parent(spec["parent_pid"])  # first: the imports below take seconds
+    from pipeline import logs
+    from pipeline.io.feeds.state import FeedStateError, atomic_write
+    from pipeline.io.files import NoInputError
+    from pipeline.io.files.segments import InputPart
+    from pipeline.options import NewsbeamOptions
+    from pipeline.run.common import stop_signals
+
+    logs.configure(spec["level"])
+    parts = [InputPart(*part) for part in spec["parts"]]
+    try:
+        with stop_signals():
+            metrics = _run_job(NewsbeamOptions(spec["argv"]), spec["staging"], spec["state_dir"], spec["base"],
+                               spec["level"], parts, spec["feeds"], spec["started"])
+    except (NoInputError, FeedStateError) as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
+        return EXIT_INTERRUPTED
+    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
+    return EXIT_OK
+
+
+def _job_in_child(argv: list[str], staging: str, state_dir: str, base: dict, level: int, parts,
+                  with_feeds: bool, started: float) -> dict:
+    """:func:`_run_job` in a child process (:func:`segment_main`); its counters."""
+    import json
+    import subprocess
+
+    from pipeline.io.files import NoInputError
+
+    spec = {"argv": list(argv), "staging": staging, "state_dir": state_dir, "base": base, "level": level,
+            "parts": [list(p) for p in parts], "feeds": with_feeds, "started": started,
+            "parent_pid": os.getpid(), "result": os.path.join(staging, "_job.result.json")}
+    spec_path = os.path.join(staging, "_job.json")
+    with open(spec_path, "w", encoding="utf-8") as f:
+        json.dump(spec, f)
+    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run.batch", spec_path])
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        stop_child(proc)
+        raise
+    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
+        raise KeyboardInterrupt
+    if code == EXIT_USAGE:
+        raise NoInputError("", "the segment's job found no input (see above)")
+    if code != 0:
+        raise SegmentFailed(f"the segment's job exited with code {code}")
+    with open(spec["result"], encoding="utf-8") as f:
+        return json.load(f)["counters"]
+
+
+def _run_segment(options, argv: list[str], output: str, staging: str, state_dir: str, mode: str, run_id: str,
+                 summary: dict, fingerprint, level: int, parts, with_feeds: bool, started: float) -> _Segment:
+    """Run one job (in this process, or in a child for one segment of several), check its
+    conservation and commit it; raises ConservationError, StaleHistory, CommitError,
+    NoInputError, FeedStateError, SegmentFailed or a stop."""
+    from pipeline.output import datasets, tables
+    from pipeline.output.files import dataset_counts
+    from pipeline.stages.history import KEY_TABLES
+
+    base = (tables.current_snapshots(tables.open_catalog(output), KEY_TABLES)
+            if mode == "append" and tables.has_tables(output) else {})
+    if parts is None:
+        metrics = _run_job(options, staging, state_dir, base, level, parts, with_feeds, started)
+    else:
+        metrics = _job_in_child(argv, staging, state_dir, base, level, parts, with_feeds, started)
     counts, _files = dataset_counts(staging)
     inputs = datasets.read_input_count(staging)
     skipped = datasets.read_skip_counts(staging)
@@ -261,7 +341,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
                     print(f"newsbeam: segment {number} of {len(segments)} "
                           f"(--segment-items {options.segment_items})", file=sys.stderr)
             try:
-                done.append(_run_segment(options, output, staging, state_dir, mode if number == 1 else "append",
+                done.append(_run_segment(options, argv, output, staging, state_dir, mode if number == 1 else "append",
                                          segment_id, summary, fingerprint, level, parts, number == 1, started))
             except (NoInputError, FeedStateError) as e:
                 print(f"newsbeam: {e}", file=sys.stderr)
@@ -373,3 +453,7 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
             if path:
                 shutil.rmtree(path, ignore_errors=True)
         raise
+
+
+if __name__ == "__main__":
+    sys.exit(segment_main(sys.argv[1]))

@@ -93,6 +93,44 @@ def interrupted_exit(exc: BaseException) -> int:
     return EXIT_TERMINATED if isinstance(exc, Terminated) else EXIT_INTERRUPTED
 
 
+# --------------------------------------------------------------------------- jobs in child processes
+
+#: How long an interrupted job in a child process (a stream's or a batch run's segment) may take
+#: to stop before it is killed.
+INTERRUPT_GRACE_SECONDS = 30.0
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Linux: have the kernel kill this job when its parent dies (SIGKILL, a crash), instead of
+    letting it run on, unwatched; elsewhere nothing is done."""
+    try:
+        import ctypes
+
+        PR_SET_PDEATHSIG = 1
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    except (OSError, AttributeError):  # not Linux
+        return
+    if os.getppid() != parent_pid:  # the parent died before the kernel was told
+        os._exit(1)
+
+
+def stop_child(proc) -> None:
+    """After Ctrl-C or SIGTERM: let the child (a ``subprocess.Popen``) stop (a terminal sent it
+    SIGINT too; if not, send it SIGTERM, which it takes as Ctrl-C even where SIGINT is ignored),
+    then kill it if it does not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
+    import subprocess
+
+    try:
+        try:
+            proc.wait(timeout=2.0)
+        except subprocess.TimeoutExpired:
+            proc.terminate()
+            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
+    except (subprocess.TimeoutExpired, KeyboardInterrupt):
+        proc.kill()
+        proc.wait()
+
+
 def quality_step(output: str, enabled: bool, run: dict | None = None,
                  rows: str | None = None) -> tuple[dict, list[str]]:
     """GE suites and row checks over every published partition; results and report in _quality/.

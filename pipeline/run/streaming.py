@@ -34,12 +34,10 @@ import tempfile
 import threading
 import time
 
+from pipeline.run.common import EXIT_INTERRUPTED, die_with_parent, stop_child
+
 REFRESH_SECONDS = 2.0
 STATUS_EVERY = 5.0
-#: How long an interrupted segment job may take to stop before it is killed.
-INTERRUPT_GRACE_SECONDS = 30.0
-#: Exit code of a segment job stopped by Ctrl-C (128 + SIGINT, as a shell reports it).
-EXIT_INTERRUPTED = 130
 
 
 def _clear_output(output: str) -> None:
@@ -361,20 +359,6 @@ def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
     return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
 
 
-def _die_with(driver_pid: int) -> None:
-    """Linux: have the kernel kill this job when the driver dies (SIGKILL, a crash), instead of
-    letting it run on, unwatched, until its segment ends; elsewhere nothing is done."""
-    try:
-        import ctypes
-
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    except (OSError, AttributeError):  # not Linux
-        return
-    if os.getppid() != driver_pid:  # the driver died before the kernel was told
-        os._exit(1)
-
-
 def segment_main(spec_path: str) -> int:
     """A segment job in a child process (``python -m pipeline.run.streaming JOB.json``).
 
@@ -384,7 +368,7 @@ def segment_main(spec_path: str) -> int:
     """
     with open(spec_path, encoding="utf-8") as f:
         spec = json.load(f)
-    _die_with(spec["driver_pid"])  # first: the imports below take seconds
+    die_with_parent(spec["driver_pid"])  # first: the imports below take seconds
 
     from pipeline.run.common import EXIT_USAGE, as_stop, quiet_known_noise, stop_signals
     from pipeline.io.feeds.state import FeedStateError, atomic_write
@@ -423,21 +407,6 @@ class SegmentFailed(RuntimeError):
         self.code = code
 
 
-def _stop_child(proc: subprocess.Popen) -> None:
-    """After Ctrl-C or SIGTERM: let the child stop (a terminal sent it SIGINT too; if not, send
-    it SIGTERM, which it takes as Ctrl-C even where SIGINT is ignored), then kill it if it does
-    not stop within :data:`INTERRUPT_GRACE_SECONDS`."""
-    try:
-        try:
-            proc.wait(timeout=2.0)
-        except subprocess.TimeoutExpired:
-            proc.terminate()
-            proc.wait(timeout=INTERRUPT_GRACE_SECONDS)
-    except (subprocess.TimeoutExpired, KeyboardInterrupt):
-        proc.kill()
-        proc.wait()
-
-
 def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
     """Run one segment job in a child process; its counters. Raises :class:`SegmentFailed`."""
     index = spec["index"]
@@ -449,7 +418,7 @@ def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
     try:
         code = proc.wait()
     except KeyboardInterrupt:
-        _stop_child(proc)
+        stop_child(proc)
         raise
     if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
         raise KeyboardInterrupt
