@@ -38,6 +38,7 @@ NOT_IN_TEMPLATE = {
     "retry_now": "feeds only",
     "stop_after": "a Dataflow streaming job is drained or cancelled instead",
     "segment_seconds": "works around the local runner's memory growth; Dataflow keeps state in its backend",
+    "segment_items": "works around the local runner holding a batch in memory; Dataflow spills to its shuffle",
     "quality": "the quality step runs after the job in the CLI, not in the template",
     "mode": "the table commit runs in the CLI after the job (a Beam commit step is not built yet, issue 20)",
 }
