@@ -60,7 +60,7 @@ def newsbeam(inputs: Path, out: Path, extra: list[str]) -> list[str]:
 
 def manifest_row(out: Path) -> dict:
     manifest = json.loads((out / "_manifest.json").read_text())
-    return {"counts": manifest["counts"], "segments": len(manifest["commit"].get("segments") or [1]),
+    return {"counts": manifest["counts"], "segments": manifest["commit"].get("segments") or 1,
             "total_articles": manifest["tables"]["articles"]["total_rows"]}
 
 

@@ -22,11 +22,11 @@ import signal
 import sys
 import time
 
-from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, EXIT_QUALITY,
+from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY,
                                  EXIT_USAGE, STOP_SIGNAL, ConservationError, Terminated, UsageError, as_stop,
-                                 conservation, counters, die_with_parent, effective_configuration,
+                                 child_main, conservation, counters, die_with_parent, effective_configuration,
                                  interrupted_exit, manifest_options, model_name, print_quality_failures,
-                                 print_summary, quality_step, schema_version, stop_child)
+                                 print_summary, quality_step, run_child, schema_version)
 
 
 def check_runner(options) -> None:
@@ -197,33 +197,19 @@ def segment_main(spec_path: str) -> int:
         spec = json.load(f)
     die_with_parent(spec["parent_pid"])  # first: the imports below take seconds
     from pipeline import logs
-    from pipeline.io.feeds.state import FeedStateError, atomic_write
-    from pipeline.io.files import NoInputError
     from pipeline.io.files.segments import InputPart
     from pipeline.options import NewsbeamOptions
-    from pipeline.run.common import stop_signals
 
     logs.configure(spec["level"])
     parts = [InputPart(*part) for part in spec["parts"]]
-    try:
-        with stop_signals():
-            metrics = _run_job(NewsbeamOptions(spec["argv"]), spec["staging"], spec["state_dir"], spec["base"],
-                               spec["level"], parts, spec["feeds"], spec["started"])
-    except (NoInputError, FeedStateError) as e:
-        print(f"newsbeam: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
-        return EXIT_INTERRUPTED
-    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
-    return EXIT_OK
+    return child_main(spec, lambda: _run_job(NewsbeamOptions(spec["argv"]), spec["staging"], spec["state_dir"],
+                                             spec["base"], spec["level"], parts, spec["feeds"], spec["started"]))
 
 
 def _job_in_child(argv: list[str], staging: str, state_dir: str, base: dict, level: int, parts,
                   with_feeds: bool, started: float) -> dict:
     """:func:`_run_job` in a child process (:func:`segment_main`); its counters."""
     import json
-    import subprocess
 
     from pipeline.io.files import NoInputError
 
@@ -233,14 +219,7 @@ def _job_in_child(argv: list[str], staging: str, state_dir: str, base: dict, lev
     spec_path = os.path.join(staging, "_job.json")
     with open(spec_path, "w", encoding="utf-8") as f:
         json.dump(spec, f)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run.batch", spec_path])
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        stop_child(proc)
-        raise
-    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
-        raise KeyboardInterrupt
+    code = run_child("pipeline.run.batch", spec_path)
     if code == EXIT_USAGE:
         raise NoInputError("", "the segment's job found no input (see above)")
     if code != 0:

@@ -114,6 +114,51 @@ def die_with_parent(parent_pid: int) -> None:
         os._exit(1)
 
 
+def child_main(spec: dict, job) -> int:
+    """The body of a job's child process: ``job()`` (its counters) with the stop signals on; the
+    counters go to ``spec["result"]`` (JSON) for the parent, which reads them after exit 0 only.
+    Exit 2 for a missing input or broken feed state (the message printed), 130 when stopped."""
+    import json
+
+    from pipeline.io.feeds.state import FeedStateError, atomic_write
+    from pipeline.io.files import NoInputError
+
+    try:
+        with stop_signals():
+            try:
+                metrics = job()
+            except Exception as error:  # a stop signal raised inside a stage arrives wrapped by the runner
+                stop = as_stop(error)
+                if stop is error:
+                    raise
+                raise stop from None
+    except (NoInputError, FeedStateError) as e:
+        print(f"newsbeam: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
+        return EXIT_INTERRUPTED
+    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
+    return 0
+
+
+def run_child(module: str, spec_path: str) -> int:
+    """``python -m module spec_path`` (a job in a child process), waited for: its exit code.
+    Ctrl-C or SIGTERM here stops the child too (:func:`stop_child`) and is raised; a child that
+    alone was stopped by Ctrl-C raises KeyboardInterrupt here."""
+    import subprocess
+
+    proc = subprocess.Popen([sys.executable, "-m", module, spec_path])
+    try:
+        code = proc.wait()
+    except KeyboardInterrupt:
+        stop_child(proc)
+        raise
+    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
+        raise KeyboardInterrupt
+    return code
+
+
 def stop_child(proc) -> None:
     """After Ctrl-C or SIGTERM: let the child (a ``subprocess.Popen``) stop (a terminal sent it
     SIGINT too; if not, send it SIGTERM, which it takes as Ctrl-C even where SIGINT is ignored),

@@ -27,14 +27,12 @@ import json
 import math
 import os
 import shutil
-import signal
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from pipeline.run.common import EXIT_INTERRUPTED, die_with_parent, stop_child
+from pipeline.run.common import die_with_parent, run_child
 
 REFRESH_SECONDS = 2.0
 STATUS_EVERY = 5.0
@@ -370,30 +368,12 @@ def segment_main(spec_path: str) -> int:
         spec = json.load(f)
     die_with_parent(spec["driver_pid"])  # first: the imports below take seconds
 
-    from pipeline.run.common import EXIT_USAGE, as_stop, quiet_known_noise, stop_signals
-    from pipeline.io.feeds.state import FeedStateError, atomic_write
-    from pipeline.io.files import NoInputError
+    from pipeline.run.common import child_main, quiet_known_noise
 
     quiet_known_noise()
-    try:
-        options = streaming_options(spec["argv"])
-        with stop_signals():
-            try:
-                metrics = run_job(options, spec["output"], spec["state_dir"], spec["start"], spec["stop"],
-                                  spec["seed_dedup"], spec.get("run_started"), spec.get("stored"))
-            except Exception as error:  # a stop signal raised inside a stage arrives wrapped by the runner
-                stop = as_stop(error)
-                if stop is error:
-                    raise
-                raise stop from None
-    except (NoInputError, FeedStateError) as e:
-        print(f"newsbeam: {e}", file=sys.stderr)
-        return EXIT_USAGE
-    except KeyboardInterrupt:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the exit short
-        return EXIT_INTERRUPTED
-    atomic_write(spec["result"], json.dumps({"counters": metrics}, sort_keys=True).encode())
-    return 0
+    return child_main(spec, lambda: run_job(streaming_options(spec["argv"]), spec["output"], spec["state_dir"],
+                                            spec["start"], spec["stop"], spec["seed_dedup"], spec.get("run_started"),
+                                            spec.get("stored")))
 
 
 class SegmentFailed(RuntimeError):
@@ -414,14 +394,7 @@ def run_segment_child(spec: dict, workdir: str) -> dict[str, int]:
     spec_path = os.path.join(workdir, f"job-{index}.json")
     with open(spec_path, "w", encoding="utf-8") as f:
         json.dump(spec, f)
-    proc = subprocess.Popen([sys.executable, "-m", "pipeline.run.streaming", spec_path])
-    try:
-        code = proc.wait()
-    except KeyboardInterrupt:
-        stop_child(proc)
-        raise
-    if code == EXIT_INTERRUPTED:  # a SIGINT that reached the child only: stop like Ctrl-C
-        raise KeyboardInterrupt
+    code = run_child("pipeline.run.streaming", spec_path)
     if code != 0:
         raise SegmentFailed(index, code)
     with open(spec["result"], encoding="utf-8") as f:
