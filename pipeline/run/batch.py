@@ -21,10 +21,11 @@ import shutil
 import signal
 import sys
 import time
+from typing import NamedTuple
 
 from pipeline.run.common import (EXIT_CONSERVATION, EXIT_FAILED, EXIT_OK, EXIT_QUALITY,
-                                 EXIT_USAGE, STOP_SIGNAL, ConservationError, Terminated, UsageError, as_stop,
-                                 child_main, conservation, counters, die_with_parent, effective_configuration,
+                                 EXIT_USAGE, STOP_SIGNAL, ConservationError, Terminated, UsageError, add_counters,
+                                 as_stop, child_main, conservation, counters, die_with_parent, effective_configuration,
                                  interrupted_exit, manifest_options, model_name, print_quality_failures,
                                  print_summary, quality_step, run_child, schema_version)
 
@@ -102,8 +103,8 @@ def commit(output: str, staging: str, state_dir: str, mode: str, run_id: str, su
 
 def plan_input_segments(options, mode: str) -> list:
     """The run's input as segments of ``--segment-items`` (:func:`pipeline.io.files.segments.plan_segments`):
-    ``[None]`` (one job over every input) unless a local runner reads more input files than one
-    segment holds. replace-partitions runs as one job: its commit replaces the days the whole input
+    ``[None]`` (one job over every input) unless a local runner reads more input than one segment
+    holds. replace-partitions runs as one job: its commit replaces the days the whole input
     covers, which a first segment cannot know."""
     from pipeline.io.files import expand_inputs
     from pipeline.io.files.segments import plan_segments
@@ -124,12 +125,6 @@ def plan_input_segments(options, mode: str) -> list:
     return segments if len(segments) > 1 else [None]
 
 
-def _merge_counts(total: dict | None, part: dict) -> dict:
-    if total is None:
-        return dict(part)
-    return {k: total.get(k, 0) + part.get(k, 0) for k in {**total, **part}}
-
-
 def _keep_rows(staging: str, rows_dir: str, segment: int) -> None:
     """A committed segment's staged dataset files, moved under ``rows_dir`` (same partition
     folders, names prefixed by the segment): the quality step checks the whole run's rows there."""
@@ -145,12 +140,14 @@ def _keep_rows(staging: str, rows_dir: str, segment: int) -> None:
                     os.replace(os.path.join(dirpath, name), os.path.join(rows_dir, rel, f"s{segment:05d}-{name}"))
 
 
-class _Segment:
+class _Segment(NamedTuple):
     """What one job (the whole run, or one segment of it) did: its rows' counts and its commit."""
 
-    def __init__(self, counts_row: dict, skipped: dict, metrics: dict, stats: dict, commit_seconds: float):
-        self.counts_row, self.skipped, self.metrics = counts_row, skipped, metrics
-        self.stats, self.commit_seconds = stats, commit_seconds
+    counts_row: dict
+    skipped: dict
+    metrics: dict
+    stats: dict
+    commit_seconds: float
 
 
 def _run_job(options, staging: str, state_dir: str, base: dict, level: int, parts, with_feeds: bool,
@@ -347,15 +344,12 @@ def run_batch(argv: list[str], output: str, level: int, config_file: dict | None
         from pipeline.quality.report import run_info
 
         last = done[-1]
-        counts_row = {"inputs": 0, "articles": 0, "duplicates": 0, "rejects": 0, "skipped": 0}
-        skipped: dict = {}
-        metrics: dict = {}
+        counts_row, skipped, metrics = {}, {}, {}
         for seg in done:
-            counts_row = _merge_counts(counts_row, seg.counts_row)
-            skipped = _merge_counts(skipped, seg.skipped)
-            metrics = _merge_counts(metrics, seg.metrics)
+            counts_row = add_counters(counts_row, seg.counts_row)
+            skipped = add_counters(skipped, seg.skipped)
+            metrics = add_counters(metrics, seg.metrics)
         counts_row = {k: counts_row[k] for k in ("inputs", "articles", "duplicates", "rejects", "skipped")}
-        skipped, metrics = dict(sorted(skipped.items())), dict(sorted(metrics.items()))
         check = conservation(counts_row["inputs"], counts_row)
         commit_seconds = sum(seg.commit_seconds for seg in done)
         stats = last.stats  # the tables as the last commit left them (as a stream's manifest says)

@@ -39,6 +39,11 @@ def counters(result) -> dict[str, int]:
     return dict(sorted(values.items()))
 
 
+def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
+    """Two jobs' counters added up, key by key (sorted keys)."""
+    return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
+
+
 def conservation(inputs: int, counts: dict) -> dict:
     """The invariant every run checks: inputs = articles + duplicates + rejects + skipped."""
     total = counts["articles"] + counts["duplicates"] + counts["rejects"] + counts["skipped"]

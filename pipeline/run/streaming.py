@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 
-from pipeline.run.common import die_with_parent, run_child
+from pipeline.run.common import add_counters, die_with_parent, run_child
 
 REFRESH_SECONDS = 2.0
 STATUS_EVERY = 5.0
@@ -350,11 +350,6 @@ def run_job(options, output: str, state_dir: str, start: float, stop, seed_dedup
     else:
         result.wait_until_finish()
     return counters(result)
-
-
-def add_counters(total: dict[str, int], more: dict[str, int]) -> dict[str, int]:
-    """Two jobs' counters added up, key by key."""
-    return {key: total.get(key, 0) + more.get(key, 0) for key in sorted(set(total) | set(more))}
 
 
 def segment_main(spec_path: str) -> int:

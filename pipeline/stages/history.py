@@ -279,13 +279,26 @@ def load_stored_leaders(day_range, config: HistoryConfig, stories) -> "StoredLea
     from pipeline.stages.stories import stored_leaders
 
     snapshot = dict(config.snapshots).get("story_index")
-    rows = []
+    rows = _Counted()
     if snapshot is not None:
         catalog = tables.open_catalog(config.output, dict(config.catalog_options) or None)
         days = window_days(day_range, stories.window_days * 86400.0)
-        rows = tables.stored_story_index(catalog, snapshot, days)
-    Metrics.counter(STAGE_HISTORY, "stored_leaders_read").inc(len(rows))
-    return stored_leaders(rows, stories.top_terms, stories.max_bucket)
+        rows = _Counted(tables.iter_stored_index(catalog, "story_index", snapshot, days))
+    leaders = stored_leaders(rows, stories.top_terms, stories.max_bucket)
+    Metrics.counter(STAGE_HISTORY, "stored_leaders_read").inc(rows.count)
+    return leaders
+
+
+class _Counted:
+    """An iterable read once, counting what went through (a stored index, a batch at a time)."""
+
+    def __init__(self, rows=()):
+        self.rows, self.count = rows, 0
+
+    def __iter__(self):
+        for row in self.rows:
+            self.count += 1
+            yield row
 
 
 class StoredStories(beam.PTransform):
@@ -314,12 +327,14 @@ def load_stored_near(day_range, config: HistoryConfig, near: "NearDedupConfig") 
     from pipeline.stages.dedup.stored import stored_near
 
     snapshot = dict(config.snapshots).get("near_index")
-    rows = []
+    rows = _Counted()
     if snapshot is not None:
         catalog = tables.open_catalog(config.output, dict(config.catalog_options) or None)
-        rows = tables.stored_near_index(catalog, snapshot, window_days(day_range, config.horizon_seconds))
-    Metrics.counter(STAGE_HISTORY, "stored_sketches_read").inc(len(rows))
-    return stored_near(rows, near.max_bucket)
+        rows = _Counted(tables.iter_stored_index(catalog, "near_index", snapshot,
+                                                 window_days(day_range, config.horizon_seconds)))
+    stored = stored_near(rows, near.max_bucket)
+    Metrics.counter(STAGE_HISTORY, "stored_sketches_read").inc(rows.count)
+    return stored
 
 
 def near_against_history(article: dict, stored: "StoredNear", near: "NearDedupConfig"):

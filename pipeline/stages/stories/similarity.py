@@ -5,6 +5,7 @@ as :class:`StoredLeaders`: the leaders' features from the compact story index, m
 :func:`stored_edges` and fixed leaders in :func:`resolve_stories`."""
 from __future__ import annotations
 
+import sys
 from collections import Counter
 from datetime import datetime, timezone
 from typing import Iterable, Mapping, NamedTuple, Optional
@@ -230,8 +231,10 @@ def stored_leaders(rows: Iterable[Mapping], top_terms: int = TOP_TERMS,
     terms, entities as the index stores them)."""
     leaders: dict[str, tuple[str, StoryFeatures]] = {}
     for row in rows:
-        terms = {t["term"]: float(t["weight"]) for t in row.get("terms") or ()}
-        ents = {e["name"]: float(e["weight"]) for e in row.get("entities") or ()}
+        # interned: the leaders share a vocabulary, and a shared string stays one object through the
+        # pickling of a side input (about 3x less memory for a large window)
+        terms = {sys.intern(t["term"]): float(t["weight"]) for t in row.get("terms") or ()}
+        ents = {sys.intern(e["name"]): float(e["weight"]) for e in row.get("entities") or ()}
         days = date_days(row.get("published_at")) if row.get("date_trusted") else None
         leaders.setdefault(row["id"], (row.get("story_id") or row["id"],
                                        StoryFeatures(STORED_RANK, terms, dict(sorted(ents.items())), days)))
